@@ -1,0 +1,74 @@
+# OPML — every target installs what it needs first (idempotently) through `setup`.
+# Sources: npm (Foundry, solcjs, forge-std), PyPI (requirements.txt + requirements.lock),
+# Debian (MIPS cross-compiler, qemu-user-static). Nothing from GitHub or vendor sites.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+STAMPS := $(ROOT)/.stamps
+export PATH := $(ROOT)/node_modules/.bin:$(VENV)/bin:$(PATH)
+# forge resolves foundry.toml's relative `solc` path against the cwd; pin it absolutely.
+export FOUNDRY_SOLC := $(ROOT)/tools/solc
+export APE_DATA_FOLDER := $(ROOT)/.ape
+export PYTHONDONTWRITEBYTECODE := 1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
+
+.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/apt ## install everything (idempotent; a second run is instant)
+
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/venv: requirements.txt requirements.lock pyproject.toml
+	@mkdir -p $(STAMPS)
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock 2> >(grep -v "is ignored: it is neither" >&2)
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e . 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+$(STAMPS)/apt:
+	@mkdir -p $(STAMPS)
+	@if command -v mips-linux-gnu-gcc >/dev/null && command -v qemu-mips-static >/dev/null; then \
+	  echo "apt: $(APT_PACKAGES) already present"; \
+	else \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+	@touch $@
+
+build: setup ## compile the contracts (forge build)
+	forge build
+
+test-sol: build ## forge tests only
+	forge test
+
+test-py: build ## Python tests only (unit, property and differential against anvil)
+	$(PY) -m pytest tests
+
+test: test-sol test-py ## all tests: forge test + pytest
+
+fuzz: build ## long differential fuzzing run (thousands of examples per property)
+	OPML_FUZZ=1 $(PY) -m pytest tests
+	FOUNDRY_FUZZ_RUNS=20000 forge test
+
+demo: build ## the best end-to-end slice available, on a local anvil chain
+	$(PY) -m offchain.demo
+
+bench: build ## benchmarks: writes bench/results.json and prints a table
+	$(PY) -m bench
+
+snapshot: build ## record gas in .gas-snapshot (forge snapshot)
+	forge snapshot
+
+clean: ## remove build output (keeps installs)
+	rm -rf out cache .hypothesis .pytest_cache

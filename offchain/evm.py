@@ -1,0 +1,239 @@
+"""A small, direct EVM client: start anvil, deploy forge artifacts, call them, decode custom errors.
+
+Why not ape here: the differential tests make thousands of `eth_call`s, and ape's per-call overhead
+(and its ~5 s pytest plugin start) would dominate. This module speaks JSON-RPC to the same anvil
+binary ape-foundry uses; ape stays the interface for the user-facing scripts and agents.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+
+from offchain.merkle.hashing import keccak
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO_ROOT / "out"
+
+
+class RpcConnectionError(ConnectionError):
+    """The node did not answer (not running, dropped connection, timeout)."""
+
+
+class RpcError(RuntimeError):
+    """The node answered with a JSON-RPC error that is not a contract revert."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"RPC error {code}: {message}")
+        self.code, self.message, self.data = code, message, data
+
+
+class ContractRevert(RuntimeError):
+    """A call reverted. `name` is the custom error's name when the ABI knows it."""
+
+    def __init__(self, data: bytes, name: str | None, args: tuple[Any, ...]) -> None:
+        shown = f"{name}{args}" if name else f"0x{data.hex()}"
+        super().__init__(f"reverted: {shown}")
+        self.data, self.name, self.args = data, name, args
+
+
+def _canonical_type(param: dict[str, Any]) -> str:
+    t = param["type"]
+    if t.startswith("tuple"):
+        return "(" + ",".join(_canonical_type(c) for c in param["components"]) + ")" + t[len("tuple") :]
+    return t
+
+
+def _signature(item: dict[str, Any]) -> str:
+    return f"{item['name']}(" + ",".join(_canonical_type(p) for p in item["inputs"]) + ")"
+
+
+@dataclass
+class Rpc:
+    """Minimal JSON-RPC over HTTP with one-line errors."""
+
+    url: str
+    timeout: float = 30.0
+    _id: int = 0
+
+    def request(self, method: str, params: list[Any] | None = None) -> Any:
+        self._id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params or []}).encode()
+        req = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                reply = json.loads(resp.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout) as e:
+            reason = getattr(e, "reason", e)
+            raise RpcConnectionError(f"no answer from {self.url} for {method}: {reason}") from None
+        if "error" in reply:
+            err = reply["error"]
+            raise RpcError(err.get("code", 0), err.get("message", ""), err.get("data"))
+        return reply["result"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def anvil_binary() -> str:
+    local = REPO_ROOT / "node_modules" / ".bin" / "anvil"
+    found = str(local) if local.exists() else shutil.which("anvil")
+    if not found:
+        raise FileNotFoundError("anvil not found: run `make setup` (it installs Foundry from npm)")
+    return found
+
+
+class Anvil:
+    """A throw-away local anvil node. Use as a context manager."""
+
+    def __init__(self, port: int | None = None, args: tuple[str, ...] = ()) -> None:
+        self.port = port or _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.rpc = Rpc(self.url)
+
+    def start(self, timeout: float = 20.0) -> "Anvil":
+        cmd = [anvil_binary(), "--port", str(self.port), "--silent", "--gas-limit", "1000000000",
+               "--code-size-limit", "1000000", *self.args]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.rpc.request("eth_chainId")
+                return self
+            except RpcConnectionError:
+                if self.proc.poll() is not None:
+                    err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace").strip()
+                    raise RpcConnectionError(f"anvil exited with {self.proc.returncode}: {err}") from None
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RpcConnectionError(f"anvil did not answer on {self.url} within {timeout:.0f}s") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+    def __enter__(self) -> "Anvil":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class Artifact:
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: bytes
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: dict[bytes, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, name: str, source: str | None = None) -> "Artifact":
+        """Load `out/<source or name>.sol/<name>.json` as built by `forge build`."""
+        path = ARTIFACTS / f"{source or name}.sol" / f"{name}.json"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: run `make build` (forge build) first")
+        raw = json.loads(path.read_text())
+        art = cls(name, raw["abi"], bytes.fromhex(raw["bytecode"]["object"].removeprefix("0x")))
+        for item in art.abi:
+            if item["type"] == "function":
+                art.functions[item["name"]] = item
+            elif item["type"] == "error":
+                art.errors[keccak(_signature(item).encode())[:4]] = item
+        return art
+
+    def decode_revert(self, data: bytes) -> ContractRevert:
+        item = self.errors.get(data[:4])
+        if item is None:
+            return ContractRevert(data, None, ())
+        types = [_canonical_type(p) for p in item["inputs"]]
+        return ContractRevert(data, item["name"], tuple(abi_decode(types, data[4:])))
+
+
+def _revert_data(err: RpcError) -> bytes | None:
+    data = err.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    if err.code == 3 or "revert" in err.message:
+        return b""
+    return None
+
+
+class Contract:
+    """A deployed contract: `call` for eth_call, `send` for a mined transaction."""
+
+    def __init__(self, rpc: Rpc, address: str, artifact: Artifact, sender: str) -> None:
+        self.rpc, self.address, self.artifact, self.sender = rpc, address, artifact, sender
+
+    def _calldata(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        item = self.artifact.functions.get(fn)
+        if item is None:
+            raise AttributeError(f"{self.artifact.name} has no function {fn}")
+        types = [_canonical_type(p) for p in item["inputs"]]
+        return keccak(_signature(item).encode())[:4] + abi_encode(types, list(args)), item
+
+    def _tx(self, data: bytes, gas: int | None = None) -> dict[str, Any]:
+        tx: dict[str, Any] = {"from": self.sender, "to": self.address, "data": "0x" + data.hex()}
+        if gas is not None:
+            tx["gas"] = hex(gas)
+        return tx
+
+    def call(self, fn: str, *args: Any) -> Any:
+        """eth_call `fn`; returns the single output, a tuple of several, or raises ContractRevert."""
+        data, item = self._calldata(fn, args)
+        try:
+            out = bytes.fromhex(self.rpc.request("eth_call", [self._tx(data), "latest"])[2:])
+        except RpcError as e:
+            rd = _revert_data(e)
+            if rd is None:
+                raise
+            raise self.artifact.decode_revert(rd) from None
+        decoded = abi_decode([_canonical_type(p) for p in item["outputs"]], out)
+        return decoded[0] if len(decoded) == 1 else decoded
+
+    def estimate_gas(self, fn: str, *args: Any) -> int:
+        data, _ = self._calldata(fn, args)
+        return int(self.rpc.request("eth_estimateGas", [self._tx(data)]), 16)
+
+
+class Chain:
+    """An anvil node plus its first unlocked account, for deploying and calling artifacts."""
+
+    def __init__(self, anvil: Anvil) -> None:
+        self.anvil = anvil
+        self.rpc = anvil.rpc
+        self.sender = self.rpc.request("eth_accounts")[0]
+
+    def deploy(self, name: str, source: str | None = None) -> Contract:
+        art = Artifact.load(name, source)
+        tx = {"from": self.sender, "data": "0x" + art.bytecode.hex(), "gas": hex(30_000_000)}
+        txh = self.rpc.request("eth_sendTransaction", [tx])
+        receipt = self.rpc.request("eth_getTransactionReceipt", [txh])
+        if not receipt or int(receipt["status"], 16) != 1:
+            raise RuntimeError(f"deploying {name} failed: {receipt}")
+        return Contract(self.rpc, receipt["contractAddress"], art, self.sender)
+

@@ -1,0 +1,47 @@
+"""Tensor roots and the region layout of the memory tree (DESIGN.md §4).
+
+A tensor's bytes are zero-padded to 2^k leaves of 32 bytes and hashed like VM memory. Placed at
+the start of a 256 MiB region, the tensor is a subtree of the memory tree, so its root folds up
+with zero siblings into the region root, and 16 region roots combine into the memory root.
+"""
+
+from offchain.constants import LEAF_BYTES, REGION_COUNT, REGION_HEIGHT
+from offchain.merkle.hashing import hash_pair, zero_hash
+
+
+def tensor_height(nbytes: int) -> int:
+    """Smallest k with 2^k leaves holding `nbytes` (an empty tensor is one zero leaf, k = 0)."""
+    leaves = max(1, -(-nbytes // LEAF_BYTES))
+    return (leaves - 1).bit_length()
+
+
+def tensor_root(data: bytes) -> tuple[bytes, int]:
+    """(root, height) of `data` zero-padded to 2^height leaves."""
+    height = tensor_height(len(data))
+    if height > REGION_HEIGHT:
+        raise ValueError(f"a {len(data)}-byte tensor does not fit in one {LEAF_BYTES << REGION_HEIGHT}-byte region")
+    padded = bytes(data) + bytes((LEAF_BYTES << height) - len(data))
+    level = [padded[i : i + LEAF_BYTES] for i in range(0, len(padded), LEAF_BYTES)]
+    while len(level) > 1:
+        level = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0], height
+
+
+def fold_region(root: bytes, height: int) -> bytes:
+    """Region root of a region whose first 2^height leaves have `root` and the rest are zero."""
+    if not 0 <= height <= REGION_HEIGHT:
+        raise ValueError(f"subtree height {height} is outside 0..{REGION_HEIGHT}")
+    node = root
+    for h in range(height, REGION_HEIGHT):
+        node = hash_pair(node, zero_hash(h))
+    return node
+
+
+def combine_regions(region_roots: list[bytes]) -> bytes:
+    """Memory root from the 16 region roots, region 0 first."""
+    if len(region_roots) != REGION_COUNT:
+        raise ValueError(f"expected {REGION_COUNT} region roots, got {len(region_roots)}")
+    level = list(region_roots)
+    while len(level) > 1:
+        level = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
