@@ -1,0 +1,1 @@
+"""Benchmarks. Each module `bench/<name>.py` exposes `run() -> dict`; `python -m bench` runs them all."""
