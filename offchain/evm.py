@@ -228,12 +228,20 @@ class Chain:
         self.rpc = anvil.rpc
         self.sender = self.rpc.request("eth_accounts")[0]
 
+    def wait_for_receipt(self, txh: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Poll for a mined receipt; anvil automines, but the receipt can lag the send by a moment."""
+        deadline = time.monotonic() + timeout
+        while (receipt := self.rpc.request("eth_getTransactionReceipt", [txh])) is None:
+            if time.monotonic() > deadline:
+                raise RpcConnectionError(f"transaction {txh} not mined within {timeout:.0f}s")
+            time.sleep(0.02)
+        return receipt
+
     def deploy(self, name: str, source: str | None = None) -> Contract:
         art = Artifact.load(name, source)
         tx = {"from": self.sender, "data": "0x" + art.bytecode.hex(), "gas": hex(30_000_000)}
-        txh = self.rpc.request("eth_sendTransaction", [tx])
-        receipt = self.rpc.request("eth_getTransactionReceipt", [txh])
-        if not receipt or int(receipt["status"], 16) != 1:
+        receipt = self.wait_for_receipt(self.rpc.request("eth_sendTransaction", [tx]))
+        if int(receipt["status"], 16) != 1:
             raise RuntimeError(f"deploying {name} failed: {receipt}")
         return Contract(self.rpc, receipt["contractAddress"], art, self.sender)
 
