@@ -60,18 +60,18 @@ contract MIPS {
     /// @param proof The step proof.
     /// @return fault A fault code, or FAULT_NONE.
     function _execute(bytes memory state, bytes calldata proof) internal pure returns (uint8 fault) {
-        uint32 pc = MIPSState.get32(state, MIPSState.OFF_PC);
-        // A misaligned pc faults before the fetch, so the proof is not read.
-        if (pc & 3 != 0) return I.FAULT_MISALIGNED;
         if (proof.length < PROOF_BYTES) revert InvalidProofLength(PROOF_BYTES, proof.length);
+        uint32 pc = MIPSState.get32(state, MIPSState.OFF_PC);
+        if (pc & 3 != 0) {
+            // A misaligned pc faults before the fetch: the 896-byte proof is required, not verified.
+            _requireProofLength(proof, PROOF_BYTES);
+            return I.FAULT_MISALIGNED;
+        }
         uint32 insn = MerkleMemory.readWord(MIPSState.memRoot(state), pc, proof[0:PROOF_BYTES]);
         uint32 op = insn >> 26;
 
-        if (I.isMemoryOp(op)) {
-            if (proof.length != 2 * PROOF_BYTES) revert InvalidProofLength(2 * PROOF_BYTES, proof.length);
-            return _loadStore(state, insn, op, proof[PROOF_BYTES:]);
-        }
-        if (proof.length != PROOF_BYTES) revert InvalidProofLength(PROOF_BYTES, proof.length);
+        if (I.isMemoryOp(op)) return _loadStore(state, insn, op, proof);
+        _requireProofLength(proof, PROOF_BYTES);
 
         if (op == I.OP_SPECIAL) return _special(state, insn);
         if (op == I.OP_REGIMM) return _regimm(state, insn);
@@ -206,9 +206,10 @@ contract MIPS {
     /// @param state     The state buffer.
     /// @param insn      The instruction word.
     /// @param op        Its primary opcode (a memory op).
-    /// @param dataProof The PROOF_BYTES proof of the aligned word containing the effective address.
+    /// @param proof     The step proof: the instruction proof, then (unless the access is
+    ///                  misaligned) the PROOF_BYTES proof of the aligned word holding the address.
     /// @return A fault code, or FAULT_NONE.
-    function _loadStore(bytes memory state, uint32 insn, uint32 op, bytes calldata dataProof)
+    function _loadStore(bytes memory state, uint32 insn, uint32 op, bytes calldata proof)
         internal
         pure
         returns (uint8)
@@ -217,8 +218,13 @@ contract MIPS {
         unchecked {
             addr = _rs(state, insn) + I.signExtend16(insn);
         }
-        // A misaligned access faults before touching memory, so its data proof is not read.
-        if (I.misaligned(op, addr)) return I.FAULT_MISALIGNED;
+        if (I.misaligned(op, addr)) {
+            // A misaligned access faults before touching memory, so it carries no data proof.
+            _requireProofLength(proof, PROOF_BYTES);
+            return I.FAULT_MISALIGNED;
+        }
+        _requireProofLength(proof, 2 * PROOF_BYTES);
+        bytes calldata dataProof = proof[PROOF_BYTES:];
         uint32 aligned = addr & ~uint32(3);
         bytes32 root = MIPSState.memRoot(state);
         uint32 word = MerkleMemory.readWord(root, aligned, dataProof);
@@ -255,6 +261,13 @@ contract MIPS {
             MIPSState.advance(state);
         }
         return I.FAULT_NONE;
+    }
+
+    /// @notice Revert with InvalidProofLength unless `proof` is exactly `expected` bytes.
+    /// @param proof    The step proof.
+    /// @param expected The length this step requires.
+    function _requireProofLength(bytes calldata proof, uint256 expected) internal pure {
+        if (proof.length != expected) revert InvalidProofLength(expected, proof.length);
     }
 
     /// @notice The proof's leaf with the word at `aligned` replaced by `value`.
