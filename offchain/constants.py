@@ -19,3 +19,5 @@ REGION_LEVELS: Final = MEMORY_DEPTH - REGION_HEIGHT
 REGION_COUNT: Final = 1 << REGION_LEVELS
 #: Bytes in one region.
 REGION_BYTES: Final = LEAF_BYTES << REGION_HEIGHT
+#: Depth of the phase-2 accumulator: up to 2^32 graph nodes in one task (DESIGN.md §5).
+ACC_DEPTH: Final = 32
