@@ -1,0 +1,5 @@
+import sys
+
+from offchain.mipsemu.cli import main
+
+sys.exit(main())

@@ -1,0 +1,32 @@
+"""Step witnesses (SPEC §2.7): the packed pre-state and the memory proofs one step needs."""
+
+from offchain.mipsemu.decode import _MEMORY_OPS, M32, data_address
+
+
+def data_word(vm) -> int | None:  # type: ignore[no-untyped-def]
+    """The aligned data word the next step reads or writes, or None if it touches no data memory.
+
+    None for an exited state, a misaligned pc, non-memory instructions, and loads/stores that fault
+    on alignment (they read nothing: SPEC §2.7).
+    """
+    if vm.exited or vm.pc & 3:
+        return None
+    word = vm.mem.read_word(vm.pc & M32)
+    op = word >> 26
+    if op not in _MEMORY_OPS:
+        return None
+    imm = word & 0xFFFF
+    simm = imm - 0x10000 if imm & 0x8000 else imm
+    rs = (word >> 21) & 31
+    base = vm.regs[rs] if rs else 0
+    return data_address(op, base, simm)
+
+
+def witness(vm) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def]
+    """(packed pre-state, proof): the instruction proof, then the data proof if the step has one."""
+    packed = vm.pack()
+    proof = vm.mem.proof(vm.pc & M32 & ~3)
+    addr = data_word(vm)
+    if addr is not None:
+        proof += vm.mem.proof(addr)
+    return packed, proof
