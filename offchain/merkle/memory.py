@@ -83,6 +83,15 @@ class SparseMemory:
         page[off : off + 4] = (value & 0xFFFFFFFF).to_bytes(4, "big")
         self._dirty.add(addr >> 5)
 
+    def page_store(self) -> tuple[dict[int, bytearray], set[int]]:
+        """(pages, dirty leaves) for hot loops that access words in place (the VM stepper).
+
+        `pages` maps address >> 12 to a 4 KiB bytearray (absent = all zero). A caller that changes
+        bytes in place must add each changed byte's leaf index (address >> 5) to `dirty`. Both
+        objects live as long as this memory, so they can be captured once.
+        """
+        return self._pages, self._dirty
+
     def leaf(self, index: int) -> bytes:
         """The raw 32-byte leaf `index` (address index * 32)."""
         page = self._pages.get(index >> _LEAVES_PER_PAGE_BITS)

@@ -13,6 +13,7 @@ A closure is specialised for its pc and fields, so the hot loop does no decoding
 delay-slot rule (a branch inside a delay slot faults) is checked by the caller, which knows nextPC.
 """
 
+import struct
 from collections.abc import Callable
 
 M32 = 0xFFFFFFFF
@@ -26,6 +27,11 @@ F_ALIGN = 0xF4
 F_DIV_ZERO = 0xF5
 
 Closure = Callable[[], int | None]
+
+_get_word = struct.Struct(">I").unpack_from
+_put_word = struct.Struct(">I").pack_into
+_get_half = struct.Struct(">H").unpack_from
+_put_half = struct.Struct(">H").pack_into
 
 
 def _s32(x: int) -> int:
@@ -548,11 +554,16 @@ def data_address(op: int, base: int, simm: int) -> int | None:
 
 
 def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
+    # Words are read and written in place in the SparseMemory pages (4x faster than its methods);
+    # every change marks its leaf dirty so the Merkle root stays exact.
     r = vm._regs
-    mem = vm._mem
-    rw = mem.read_word
-    ww = mem.write_word
+    pages, dirty = vm._mem.page_store()
+    pget = pages.get
     forget = vm._code.pop  # a store into decoded code invalidates it
+
+    def page_for_write(a: int) -> bytearray:
+        p = pages[a >> 12] = bytearray(4096)
+        return p
 
     if op == 35 or op == 48:  # lw, ll
         if rt == 0:
@@ -566,34 +577,57 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
             a = (r[rs] + simm) & M32
             if a & 3:
                 return -F_ALIGN
-            r[rt] = rw(a)
+            p = pget(a >> 12)
+            r[rt] = _get_word(p, a & 0xFFF)[0] if p is not None else 0
             return None
 
         return lw
     if op == 43 or op == 56:  # sw, sc
-        is_sc = op == 56
+        if op == 56 and rt:
+
+            def sc() -> int | None:
+                a = (r[rs] + simm) & M32
+                if a & 3:
+                    return -F_ALIGN
+                p = pget(a >> 12) or page_for_write(a)
+                _put_word(p, a & 0xFFF, r[rt])
+                dirty.add(a >> 5)
+                forget(a, None)
+                r[rt] = 1
+                return None
+
+            return sc
 
         def sw() -> int | None:
             a = (r[rs] + simm) & M32
             if a & 3:
                 return -F_ALIGN
-            ww(a, r[rt])
+            p = pget(a >> 12) or page_for_write(a)
+            _put_word(p, a & 0xFFF, r[rt])
+            dirty.add(a >> 5)
             forget(a, None)
-            if is_sc and rt:
-                r[rt] = 1
             return None
 
         return sw
     if op == 32 or op == 36:  # lb, lbu
-        signed = op == 32
+        if rt == 0:
+            return _nop
+        if op == 32:
 
-        def lb() -> None:
+            def lb() -> None:
+                a = (r[rs] + simm) & M32
+                p = pget(a >> 12)
+                v = p[a & 0xFFF] if p is not None else 0
+                r[rt] = v | 0xFFFFFF00 if v & 0x80 else v
+
+            return lb
+
+        def lbu() -> None:
             a = (r[rs] + simm) & M32
-            v = (rw(a & ~3) >> (24 - 8 * (a & 3))) & 0xFF
-            if rt:
-                r[rt] = (v - 0x100) & M32 if signed and v & 0x80 else v
+            p = pget(a >> 12)
+            r[rt] = p[a & 0xFFF] if p is not None else 0
 
-        return lb
+        return lbu
     if op == 33 or op == 37:  # lh, lhu
         signed = op == 33
 
@@ -601,40 +635,21 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
             a = (r[rs] + simm) & M32
             if a & 1:
                 return -F_ALIGN
-            v = (rw(a & ~3) >> (16 - 8 * (a & 2))) & 0xFFFF
             if rt:
-                r[rt] = (v - 0x10000) & M32 if signed and v & 0x8000 else v
+                p = pget(a >> 12)
+                v = _get_half(p, a & 0xFFF)[0] if p is not None else 0
+                r[rt] = v | 0xFFFF0000 if signed and v & 0x8000 else v
             return None
 
         return lh
-    if op == 34:  # lwl: bytes k..3 of the word go to the top of rt
-
-        def lwl() -> None:
-            a = (r[rs] + simm) & M32
-            w = rw(a & ~3)
-            k = 8 * (a & 3)
-            if rt:
-                r[rt] = ((w << k) & M32) | (r[rt] & ((1 << k) - 1))
-
-        return lwl
-    if op == 38:  # lwr: bytes 0..k of the word go to the bottom of rt
-
-        def lwr() -> None:
-            a = (r[rs] + simm) & M32
-            w = rw(a & ~3)
-            k = 8 * (3 - (a & 3))
-            if rt:
-                r[rt] = (w >> k) | (r[rt] & ~(M32 >> k) & M32)
-
-        return lwr
     if op == 40:  # sb
 
         def sb() -> None:
             a = (r[rs] + simm) & M32
-            w4 = a & ~3
-            s = 24 - 8 * (a & 3)
-            ww(w4, (rw(w4) & ~(0xFF << s)) | ((r[rt] & 0xFF) << s))
-            forget(w4, None)
+            p = pget(a >> 12) or page_for_write(a)
+            p[a & 0xFFF] = r[rt] & 0xFF
+            dirty.add(a >> 5)
+            forget(a & ~3, None)
 
         return sb
     if op == 41:  # sh
@@ -643,31 +658,57 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
             a = (r[rs] + simm) & M32
             if a & 1:
                 return -F_ALIGN
-            w4 = a & ~3
-            s = 16 - 8 * (a & 2)
-            ww(w4, (rw(w4) & ~(0xFFFF << s)) | ((r[rt] & 0xFFFF) << s))
-            forget(w4, None)
+            p = pget(a >> 12) or page_for_write(a)
+            _put_half(p, a & 0xFFF, r[rt] & 0xFFFF)
+            dirty.add(a >> 5)
+            forget(a & ~3, None)
             return None
 
         return sh
+    if op == 34 or op == 38:  # lwl, lwr
+        if rt == 0:
+            return _nop
+        if op == 34:  # lwl: bytes k..3 of the word go to the top of rt
+
+            def lwl() -> None:
+                a = (r[rs] + simm) & M32
+                p = pget(a >> 12)
+                w = _get_word(p, a & 0xFFC)[0] if p is not None else 0
+                k = 8 * (a & 3)
+                r[rt] = ((w << k) & M32) | (r[rt] & ((1 << k) - 1))
+
+            return lwl
+
+        def lwr() -> None:  # bytes 0..k of the word go to the bottom of rt
+            a = (r[rs] + simm) & M32
+            p = pget(a >> 12)
+            w = _get_word(p, a & 0xFFC)[0] if p is not None else 0
+            k = 8 * (3 - (a & 3))
+            r[rt] = (w >> k) | (r[rt] & ~(M32 >> k) & M32)
+
+        return lwr
     if op == 42:  # swl: the top 4-k bytes of rt go to bytes k..3
 
         def swl() -> None:
             a = (r[rs] + simm) & M32
-            w4 = a & ~3
+            p = pget(a >> 12) or page_for_write(a)
+            o = a & 0xFFC
             k = 8 * (a & 3)
             keep = (M32 << (32 - k)) & M32  # bytes 0..k-1 of the word
-            ww(w4, (rw(w4) & keep) | (r[rt] >> k))
-            forget(w4, None)
+            _put_word(p, o, (_get_word(p, o)[0] & keep) | (r[rt] >> k))
+            dirty.add(a >> 5)
+            forget(a & ~3, None)
 
         return swl
 
     def swr() -> None:  # op 46: the low k+1 bytes of rt go to bytes 0..k
         a = (r[rs] + simm) & M32
-        w4 = a & ~3
+        p = pget(a >> 12) or page_for_write(a)
+        o = a & 0xFFC
         k = 8 * (3 - (a & 3))
         keep = (1 << k) - 1  # bytes k+1..3 of the word
-        ww(w4, (rw(w4) & keep) | ((r[rt] << k) & M32))
-        forget(w4, None)
+        _put_word(p, o, (_get_word(p, o)[0] & keep) | ((r[rt] << k) & M32))
+        dirty.add(a >> 5)
+        forget(a & ~3, None)
 
     return swr
