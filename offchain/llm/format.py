@@ -48,7 +48,8 @@ def write_model(path: str | Path, model: IntModel) -> bytes:
         blobs.append(b + bytes(pad))
         off += len(b) + pad
     wroot = weight_root(roots)
-    header = {"format": 1, "config": model.config.to_json(), "tokenizer": model.tokenizer, "meta": model.meta,
+    header = {"format": 1, "config": model.config.to_json(), "tokenizer": model.tokenizer,
+              "meta": {k: v for k, v in model.meta.items() if k != "weight_root"},  # derived on load
               "tensors": entries, "weight_root": "0x" + wroot.hex()}
     hb = json.dumps(header, separators=(",", ":")).encode()
     hb += b" " * (-(len(MAGIC) + 4 + len(hb)) % ALIGN)
