@@ -72,8 +72,9 @@ class Config:
                 raise ValueError(f"config has a non-positive field: {self}")
             if self.dim % self.n_heads or self.n_heads % self.n_kv_heads or self.head_dim % 2:
                 raise ValueError(f"dim {self.dim}, heads {self.n_heads}/{self.n_kv_heads} do not split evenly")
-            if max(self.dim, self.hidden_dim) >= 1 << 17:
-                raise ValueError("a matmul inner dimension must be below 2^17 (int32 accumulators)")
+            if self.dim >= 1 << 14 or self.hidden_dim >= 1 << 17:
+                raise ValueError("dim must be below 2^14 (RMSNorm's Σx² in int64) and hidden_dim below 2^17 "
+                                 "(int32 matmul accumulators)")
         elif self.arch == ARCH_MLP:
             if len(self.dims) < 2 or min(self.dims) <= 0:
                 raise ValueError(f"MLP dims must list >= 2 positive widths, got {self.dims}")
@@ -153,5 +154,7 @@ class IntModel:
                 rq = t.reshape(-1, 2)
                 if (rq[:, 0] < 0).any() or (rq[:, 1] < 1).any() or (rq[:, 1] > 62).any():
                     raise ValueError(f"tensor {spec.name}: requant pair outside m >= 0, 1 <= s <= 62")
+            if spec.name.endswith("norm.weight") and (np.abs(t.astype(np.int64)) >= 1 << 24).any():
+                raise ValueError(f"tensor {spec.name}: RMSNorm gains must be below 2^24 in magnitude")
         if not np.array_equal(self.tensors["config"], self.config.words()):
             raise ValueError("tensor config: does not match the header's config")
