@@ -8,6 +8,9 @@ only on inputs for which every partial sum is an integer of magnitude < 2^24 (fl
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 # Fixed-point conventions shared by every model (SPEC §3.1).
@@ -64,27 +67,50 @@ def isqrt(n: np.ndarray) -> np.ndarray:
     return r
 
 
+_POOL: ThreadPoolExecutor | None = None
+PARALLEL_MIN_ELEMENTS = 1 << 22  # below this a thread hand-off costs more than it saves
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="matmul")
+    return _POOL
+
+
 def matmul_i8(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Exact int32 y[n] = Σ_k w[n,k]·x[k] for int8 w [N, K] and int8 x [K].
 
     Rows are processed in tiles (so the float copy of a tile stays in cache), and K in chunks of
-    1024 (so each chunk's float32 dot product is exact); the chunk results are summed in int64.
-    |y| <= K·2^14 < 2^31 for K < 2^17.
+    at most 1024 (so each chunk's float32 dot product is exact); chunk results are summed in int64.
+    |y| <= K·2^14 < 2^31 for K < 2^17. Large matrices spread row tiles over threads (numpy releases
+    the GIL); each tile writes only its own rows, so the result does not depend on scheduling.
     """
     n, k = w.shape
-    nb = -(-k // F32_EXACT_TERMS)
-    kp = nb * F32_EXACT_TERMS
-    xf = np.zeros(kp, dtype=np.float32)
-    xf[:k] = x
-    xb = xf.reshape(nb, F32_EXACT_TERMS, 1)
+    c = F32_EXACT_TERMS
+    nb, rem = divmod(k, c)
+    kf = nb * c
+    xf = x.astype(np.float32)
+    xb = xf[:kf].reshape(nb, c, 1)
     out = np.empty(n, dtype=I64)
     rows = max(1, (1 << 19) // max(k, 1))  # ~2 MB of float32 per tile
-    for r0 in range(0, n, rows):
-        tile = w[r0 : r0 + rows]
-        if kp != k:
-            tile = np.pad(tile, ((0, 0), (0, kp - k)))
-        t = tile.astype(np.float32).reshape(-1, nb, F32_EXACT_TERMS).transpose(1, 0, 2)
-        out[r0 : r0 + rows] = np.matmul(t, xb)[:, :, 0].astype(I64).sum(axis=0)
+
+    def tile_rows(r0: int) -> None:
+        tile = w[r0 : r0 + rows].astype(np.float32)
+        acc = np.zeros(tile.shape[0], dtype=I64)
+        if nb:
+            part = tile[:, :kf].reshape(-1, nb, c).transpose(1, 0, 2)  # [nb, rows, c]
+            acc += np.matmul(part, xb)[:, :, 0].astype(I64).sum(axis=0)
+        if rem:
+            acc += (tile[:, kf:] @ xf[kf:]).astype(I64)
+        out[r0 : r0 + rows] = acc
+
+    starts = range(0, n, rows)
+    if n * k >= PARALLEL_MIN_ELEMENTS and len(starts) > 1:
+        list(_pool().map(tile_rows, starts))
+    else:
+        for r0 in starts:
+            tile_rows(r0)
     return out.astype(I32)
 
 

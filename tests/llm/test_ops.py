@@ -133,3 +133,12 @@ def test_exp_table_is_q15_and_decreasing_to_zero() -> None:
     assert t[0] == 1 << 15 and t[-1] == 0 and t[-2] > 0
     assert (np.diff(t) <= 0).all()
     assert t[256] == round(32768 * math.exp(-1))
+
+
+def test_threaded_tiles_equal_exact_int64() -> None:
+    # large enough for the thread pool path (>= 2^22 elements) and a K remainder below 1024
+    rng = np.random.default_rng(7)
+    w = np.frombuffer(rng.bytes(1500 * 2900), np.int8).reshape(1500, 2900)
+    x = np.frombuffer(rng.bytes(2900), np.int8)
+    assert w.size >= ops.PARALLEL_MIN_ELEMENTS
+    assert np.array_equal(ops.matmul_i8(w, x), ops.matmul_i8_reference(w, x))
