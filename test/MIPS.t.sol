@@ -72,6 +72,51 @@ contract MIPS_Step_Test is MIPSTestBase {
         _expectAdvanced(s, post);
     }
 
+    function test_register0_readsZeroEvenIfItsPackedSlotIsNot() public {
+        VMState memory s = _blank();
+        s.regs[0] = 0xFFFFFFFF; // never produced by an honest run; the slot is not checked
+        VMState memory post = _run(s, _r(0x21, 0, 0, 3, 0)); // addu r3, r0, r0
+        assertEq(post.regs[3], 0);
+        assertEq(post.regs[0], 0xFFFFFFFF, "the slot is carried unchanged");
+    }
+
+    /// @notice Robustness: any instruction word in any register state executes or faults; with a
+    ///         correct witness `step` never reverts (no arithmetic panic, no out-of-bounds access).
+    function testFuzz_anyInstruction_withACorrectWitness_neverReverts(
+        uint32 insn,
+        uint256 seed,
+        uint32 pcIndex,
+        bool inDelaySlot
+    ) public {
+        VMState memory s = _blank();
+        for (uint256 i = 1; i < 32; i++) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i)));
+            // Mix edge values and small numbers into the registers.
+            s.regs[i] = r % 4 == 0 ? uint32(r >> 8) : (r % 4 == 1 ? uint32((r >> 8) % 8) : (r % 4 == 2 ? 0x80000000 : 0xFFFFFFFF));
+        }
+        s.hi = uint32(seed >> 32);
+        s.lo = uint32(seed >> 64);
+        s.pc = (pcIndex % (1 << 30)) << 2;
+        unchecked {
+            s.nextPC = inDelaySlot ? 0x00400000 : s.pc + 4;
+        }
+        uint32 op = insn >> 26;
+        bool memOp = (op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0x2B) || op == 0x2E || op == 0x30 || op == 0x38;
+        uint32 addr;
+        unchecked {
+            addr = s.regs[(insn >> 21) & 31] + uint32(int32(int16(uint16(insn))));
+        }
+        if (memOp) {
+            bool half = op == 0x21 || op == 0x25 || op == 0x29;
+            bool word = op == 0x23 || op == 0x2B || op == 0x30 || op == 0x38;
+            if ((half && addr & 1 != 0) || (word && addr & 3 != 0)) memOp = false; // faults, no data proof
+        }
+        Word[] memory data = new Word[](1);
+        data[0] = Word(addr & ~uint32(3), uint32(seed));
+        VMState memory post = _runWith(s, insn, data, memOp, addr);
+        assertEq(post.step, s.step + 1);
+    }
+
     // -- §2.3 exited fixed point ------------------------------------------------------------------
 
     function test_exitedState_isAFixedPoint() public {

@@ -103,12 +103,12 @@ library MIPSState {
         }
     }
 
-    /// @notice General-purpose register `i` (register 0 reads 0 because it is never written).
+    /// @notice General-purpose register `i`; register 0 reads 0 whatever its packed slot holds.
     /// @param state The state buffer.
     /// @param i     The register number, 0..31.
     /// @return v The value.
     function reg(bytes memory state, uint256 i) internal pure returns (uint32 v) {
-        return get32(state, OFF_REGS + (i << 2));
+        if (i != 0) v = get32(state, OFF_REGS + (i << 2));
     }
 
     /// @notice Write general-purpose register `i`; a write to register 0 is discarded.
