@@ -14,6 +14,9 @@ import {MIPSSyscalls} from "./lib/MIPSSyscalls.sol";
 ///         outcome that stops the machine; only malformed input (wrong lengths, bad exited flag,
 ///         a proof that does not match the memory root) reverts.
 contract MIPS {
+    // Narrowing and sign-changing casts here are deliberate: the VM's registers are u32 with
+    // wrapping two's-complement semantics (SPEC §2.4), so truncation is the specified behaviour.
+    // forge-lint: disable-start(unsafe-typecast)
     /// @notice Semantic version of this contract.
     string public constant version = "0.1.0";
 
@@ -296,4 +299,5 @@ contract MIPS {
     function _rt(bytes memory state, uint32 insn) internal pure returns (uint32) {
         return MIPSState.reg(state, (insn >> 16) & 31);
     }
+    // forge-lint: disable-end(unsafe-typecast)
 }

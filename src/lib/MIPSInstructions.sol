@@ -8,6 +8,9 @@ pragma solidity 0.8.30;
 ///         returns a fault code (0 = none, else one of the FAULT_* codes of SPEC §2.5) instead of
 ///         reverting, because a fault is a valid, provable outcome. All u32 arithmetic wraps.
 library MIPSInstructions {
+    // Narrowing and sign-changing casts here are deliberate: the VM's registers are u32 with
+    // wrapping two's-complement semantics (SPEC §2.4), so truncation is the specified behaviour.
+    // forge-lint: disable-start(unsafe-typecast)
     /// @notice No fault.
     uint8 internal constant FAULT_NONE = 0;
     /// @notice Undefined or unsupported instruction.
@@ -282,4 +285,5 @@ library MIPSInstructions {
             return rt; // sw, sc
         }
     }
+    // forge-lint: disable-end(unsafe-typecast)
 }

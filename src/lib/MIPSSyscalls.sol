@@ -10,6 +10,9 @@ import {MIPSInstructions} from "./MIPSInstructions.sol";
 ///         error flag/errno to a3. exit_group stops the machine and leaves pc, nextPC and every
 ///         register unchanged; every other known syscall writes v0 and a3 and then falls through.
 library MIPSSyscalls {
+    // Narrowing and sign-changing casts here are deliberate: the VM's registers are u32 with
+    // wrapping two's-complement semantics (SPEC §2.4), so truncation is the specified behaviour.
+    // forge-lint: disable-start(unsafe-typecast)
     /// @notice exit_group(code).
     uint32 internal constant SYS_EXIT_GROUP = 4246;
     /// @notice mmap(addr, size, ...).
@@ -88,4 +91,5 @@ library MIPSSyscalls {
         MIPSState.advance(state);
         return MIPSInstructions.FAULT_NONE;
     }
+    // forge-lint: disable-end(unsafe-typecast)
 }
