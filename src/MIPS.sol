@@ -5,11 +5,13 @@ import {MerkleMemory} from "./lib/MerkleMemory.sol";
 import {MIPSState} from "./lib/MIPSState.sol";
 import {MIPSInstructions as I} from "./lib/MIPSInstructions.sol";
 import {MIPSSyscalls} from "./lib/MIPSSyscalls.sol";
+import {MIPSCompactProof} from "./lib/MIPSCompactProof.sol";
 
 /// @title MIPS
 /// @notice On-chain single-step verifier of the OPML MIPS VM (docs/SPEC.md §2): given a packed
 ///         pre-state and Merkle proofs of the memory it touches, executes exactly one instruction
-///         and returns the post-state hash. Cannon-compatible state, proof and ABI formats.
+///         and returns the post-state hash. Cannon-compatible state, proof and ABI formats
+///         (`step`), plus `stepCompact`, the same step with zero siblings left out of the proofs.
 /// @dev    Stateless: emits the post-state and writes no storage. A fault (SPEC §2.5) is a valid
 ///         outcome that stops the machine; only malformed input (wrong lengths, bad exited flag,
 ///         a proof that does not match the memory root) reverts.
@@ -30,13 +32,15 @@ contract MIPS {
     event StepExecuted(bytes32 preStateHash, bytes32 postStateHash, bytes postState);
 
     /// @notice The proof is not the length the instruction requires.
-    /// @param expected 896 for the instruction word alone, 1792 with a data word.
+    /// @param expected The length this step needs (896 or 1792 for `step`; for `stepCompact` the
+    ///                 sum of the compact parts, or the bytes needed to read the next part header).
     /// @param actual   The length given.
     error InvalidProofLength(uint256 expected, uint256 actual);
 
-    /// @notice Execute one step.
+    /// @notice Execute one step (SPEC §2.7).
     /// @param stateData    The packed 226-byte pre-state.
-    /// @param proof        The instruction-word proof, then the data-word proof for loads/stores.
+    /// @param proof        The 896-byte instruction-word proof, then the data-word proof for an
+    ///                     aligned load/store.
     /// @param localContext Unused; accepted for Cannon ABI compatibility.
     /// @return postStateHash The post-state hash (the pre-state hash if the state has exited).
     function step(bytes calldata stateData, bytes calldata proof, bytes32 localContext)
@@ -44,6 +48,33 @@ contract MIPS {
         returns (bytes32 postStateHash)
     {
         localContext; // unused by design
+        return _step(stateData, proof, false);
+    }
+
+    /// @notice Execute one step with compact proofs (SPEC §2.8): exactly `step`'s semantics and
+    ///         result, but each memory proof omits the siblings that are all-zero subtree roots.
+    /// @param stateData    The packed 226-byte pre-state.
+    /// @param proof        The compact instruction-word part, then the compact data-word part for
+    ///                     an aligned load/store.
+    /// @param localContext Unused; accepted for Cannon ABI compatibility.
+    /// @return postStateHash The post-state hash (the pre-state hash if the state has exited).
+    function stepCompact(bytes calldata stateData, bytes calldata proof, bytes32 localContext)
+        external
+        returns (bytes32 postStateHash)
+    {
+        localContext; // unused by design
+        return _step(stateData, proof, true);
+    }
+
+    /// @notice The step shared by both proof formats.
+    /// @param stateData The packed pre-state.
+    /// @param proof     The step proof.
+    /// @param compact   Whether `proof` is in the compact format.
+    /// @return postStateHash The post-state hash.
+    function _step(bytes calldata stateData, bytes calldata proof, bool compact)
+        internal
+        returns (bytes32 postStateHash)
+    {
         bytes memory state = MIPSState.load(stateData);
         bytes32 preStateHash = MIPSState.hash(state);
         if (MIPSState.exited(state)) {
@@ -52,7 +83,7 @@ contract MIPS {
             return preStateHash;
         }
         MIPSState.incrementStep(state);
-        uint8 fault = _execute(state, proof);
+        uint8 fault = _execute(state, proof, compact);
         if (fault != I.FAULT_NONE) MIPSState.exit(state, fault);
         postStateHash = MIPSState.hash(state);
         emit StepExecuted(preStateHash, postStateHash, state);
@@ -60,21 +91,22 @@ contract MIPS {
 
     /// @notice Fetch, decode and execute the instruction at pc, updating `state` unless it faults.
     /// @param state The state buffer.
-    /// @param proof The step proof.
+    /// @param proof   The step proof.
+    /// @param compact Whether `proof` is in the compact format.
     /// @return fault A fault code, or FAULT_NONE.
-    function _execute(bytes memory state, bytes calldata proof) internal pure returns (uint8 fault) {
-        if (proof.length < PROOF_BYTES) revert InvalidProofLength(PROOF_BYTES, proof.length);
+    function _execute(bytes memory state, bytes calldata proof, bool compact) internal pure returns (uint8 fault) {
+        uint256 insnEnd = _partEnd(proof, 0, compact);
         uint32 pc = MIPSState.get32(state, MIPSState.OFF_PC);
         if (pc & 3 != 0) {
-            // A misaligned pc faults before the fetch: the 896-byte proof is required, not verified.
-            _requireProofLength(proof, PROOF_BYTES);
+            // A misaligned pc faults before the fetch: the instruction part is required, not verified.
+            _requireProofLength(proof, insnEnd);
             return I.FAULT_MISALIGNED;
         }
-        uint32 insn = MerkleMemory.readWord(MIPSState.memRoot(state), pc, proof[0:PROOF_BYTES]);
+        uint32 insn = _readWord(MIPSState.memRoot(state), pc, proof, 0, compact);
         uint32 op = insn >> 26;
 
-        if (I.isMemoryOp(op)) return _loadStore(state, insn, op, proof);
-        _requireProofLength(proof, PROOF_BYTES);
+        if (I.isMemoryOp(op)) return _loadStore(state, insn, op, proof, insnEnd, compact);
+        _requireProofLength(proof, insnEnd);
 
         if (op == I.OP_SPECIAL) return _special(state, insn);
         if (op == I.OP_REGIMM) return _regimm(state, insn);
@@ -209,39 +241,64 @@ contract MIPS {
     /// @param state     The state buffer.
     /// @param insn      The instruction word.
     /// @param op        Its primary opcode (a memory op).
-    /// @param proof     The step proof: the instruction proof, then (unless the access is
-    ///                  misaligned) the PROOF_BYTES proof of the aligned word holding the address.
+    /// @param proof     The step proof: the instruction part, then (unless the access is
+    ///                  misaligned) the part for the aligned word holding the address.
+    /// @param insnEnd   Where the instruction part ends (the data part starts).
+    /// @param compact   Whether `proof` is in the compact format.
     /// @return A fault code, or FAULT_NONE.
-    function _loadStore(bytes memory state, uint32 insn, uint32 op, bytes calldata proof)
-        internal
-        pure
-        returns (uint8)
-    {
+    function _loadStore(
+        bytes memory state,
+        uint32 insn,
+        uint32 op,
+        bytes calldata proof,
+        uint256 insnEnd,
+        bool compact
+    ) internal pure returns (uint8) {
         uint32 addr;
         unchecked {
             addr = _rs(state, insn) + I.signExtend16(insn);
         }
         if (I.misaligned(op, addr)) {
             // A misaligned access faults before touching memory, so it carries no data proof.
-            _requireProofLength(proof, PROOF_BYTES);
+            _requireProofLength(proof, insnEnd);
             return I.FAULT_MISALIGNED;
         }
-        _requireProofLength(proof, 2 * PROOF_BYTES);
-        bytes calldata dataProof = proof[PROOF_BYTES:];
-        uint32 aligned = addr & ~uint32(3);
-        bytes32 root = MIPSState.memRoot(state);
-        uint32 word = MerkleMemory.readWord(root, aligned, dataProof);
+        _requireProofLength(proof, _partEnd(proof, insnEnd, compact));
+        uint32 word = _readWord(MIPSState.memRoot(state), addr & ~uint32(3), proof, insnEnd, compact);
         uint256 rt = (insn >> 16) & 31;
         uint32 rtValue = MIPSState.reg(state, rt);
         if (I.isStore(op)) {
-            uint32 newWord = I.storeValue(op, word, addr, rtValue);
-            MIPSState.setMemRoot(state, MerkleMemory.rootWithLeaf(_withWord(dataProof, aligned, newWord), aligned, dataProof));
+            _storeWord(state, addr & ~uint32(3), I.storeValue(op, word, addr, rtValue), proof, insnEnd, compact);
             if (op == 0x38) MIPSState.setReg(state, rt, 1); // sc always succeeds on one thread
         } else {
             MIPSState.setReg(state, rt, I.loadValue(op, word, addr, rtValue));
         }
         MIPSState.advance(state);
         return I.FAULT_NONE;
+    }
+
+    /// @notice Set the memory root to the one with `value` at `aligned`, from the (verified) data part.
+    /// @param state   The state buffer.
+    /// @param aligned The 4-aligned address.
+    /// @param value   The new word.
+    /// @param proof   The step proof.
+    /// @param offset  Where the data part starts.
+    /// @param compact Whether `proof` is in the compact format.
+    function _storeWord(
+        bytes memory state,
+        uint32 aligned,
+        uint32 value,
+        bytes calldata proof,
+        uint256 offset,
+        bool compact
+    ) internal pure {
+        bytes32 leaf = _withWord(proof, offset, aligned, value);
+        MIPSState.setMemRoot(
+            state,
+            compact
+                ? MIPSCompactProof.rootWithLeaf(leaf, aligned, proof, offset)
+                : MerkleMemory.rootWithLeaf(leaf, aligned, proof[offset:offset + PROOF_BYTES])
+        );
     }
 
     /// @notice Take (or not) a branch or jump, after the delay-slot check.
@@ -266,6 +323,38 @@ contract MIPS {
         return I.FAULT_NONE;
     }
 
+    /// @notice Where the proof part starting at `offset` ends; reverts if the proof is too short.
+    /// @param proof   The step proof.
+    /// @param offset  Where the part starts.
+    /// @param compact Whether `proof` is in the compact format.
+    /// @return end The offset just past the part.
+    function _partEnd(bytes calldata proof, uint256 offset, bool compact) internal pure returns (uint256 end) {
+        if (compact) {
+            end = offset + MIPSCompactProof.HEADER_BYTES;
+            if (proof.length < end) revert InvalidProofLength(end, proof.length);
+            end = offset + MIPSCompactProof.partBytes(proof, offset);
+        } else {
+            end = offset + PROOF_BYTES;
+        }
+        if (proof.length < end) revert InvalidProofLength(end, proof.length);
+    }
+
+    /// @notice The word at the 4-aligned `addr`, proven by the part at `offset` (length checked).
+    /// @param root    The memory root.
+    /// @param addr    A 4-aligned byte address.
+    /// @param proof   The step proof.
+    /// @param offset  Where the part starts.
+    /// @param compact Whether `proof` is in the compact format.
+    /// @return The proven word.
+    function _readWord(bytes32 root, uint32 addr, bytes calldata proof, uint256 offset, bool compact)
+        internal
+        pure
+        returns (uint32)
+    {
+        if (compact) return MIPSCompactProof.readWord(root, addr, proof, offset);
+        return MerkleMemory.readWord(root, addr, proof[offset:offset + PROOF_BYTES]);
+    }
+
     /// @notice Revert with InvalidProofLength unless `proof` is exactly `expected` bytes.
     /// @param proof    The step proof.
     /// @param expected The length this step requires.
@@ -273,14 +362,19 @@ contract MIPS {
         if (proof.length != expected) revert InvalidProofLength(expected, proof.length);
     }
 
-    /// @notice The proof's leaf with the word at `aligned` replaced by `value`.
-    /// @param dataProof The data proof (its first 32 bytes are the leaf, already verified).
-    /// @param aligned   The 4-aligned address.
-    /// @param value     The new word.
+    /// @notice The data part's leaf with the word at `aligned` replaced by `value`.
+    /// @param proof   The step proof (both formats start a part with its leaf, already verified).
+    /// @param offset  Where the data part starts.
+    /// @param aligned The 4-aligned address.
+    /// @param value   The new word.
     /// @return leaf The new leaf.
-    function _withWord(bytes calldata dataProof, uint32 aligned, uint32 value) internal pure returns (bytes32 leaf) {
+    function _withWord(bytes calldata proof, uint256 offset, uint32 aligned, uint32 value)
+        internal
+        pure
+        returns (bytes32 leaf)
+    {
         uint256 shift = (28 - (aligned & 31)) << 3;
-        uint256 old = uint256(bytes32(dataProof[0:32]));
+        uint256 old = uint256(bytes32(proof[offset:offset + 32]));
         leaf = bytes32((old & ~(uint256(0xFFFFFFFF) << shift)) | (uint256(value) << shift));
     }
 

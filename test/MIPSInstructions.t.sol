@@ -381,3 +381,11 @@ contract MIPS_Instructions_Test is MIPSTestBase {
         _trap(_regimm(0x0E, 1, 0x0000), 0, 0, false);
     }
 }
+
+/// @notice The same specification through `stepCompact` (SPEC §2.8): identical results.
+contract MIPS_Instructions_Compact_Test is MIPS_Instructions_Test {
+    function setUp() public override {
+        super.setUp();
+        compact = true;
+    }
+}

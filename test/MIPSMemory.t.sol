@@ -173,3 +173,11 @@ contract MIPS_Memory_Test is MIPSTestBase {
         assertEq(post.memRoot, _rootOf(PC, insn, addr, value));
     }
 }
+
+/// @notice The same specification through `stepCompact` (SPEC §2.8): identical results and roots.
+contract MIPS_Memory_Compact_Test is MIPS_Memory_Test {
+    function setUp() public override {
+        super.setUp();
+        compact = true;
+    }
+}

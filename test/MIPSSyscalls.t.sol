@@ -109,3 +109,11 @@ contract MIPS_Syscalls_Test is MIPSTestBase {
         assertEq(post.regs[2], 0xF0000000);
     }
 }
+
+/// @notice The same specification through `stepCompact` (SPEC §2.8).
+contract MIPS_Syscalls_Compact_Test is MIPS_Syscalls_Test {
+    function setUp() public override {
+        super.setUp();
+        compact = true;
+    }
+}

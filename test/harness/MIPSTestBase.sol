@@ -90,6 +90,8 @@ abstract contract MIPSTestBase is Test {
     uint32 internal constant HEAP_START = 0x90000000;
 
     MIPS internal mips;
+    /// @notice When set, `_stepRaw` converts proofs to the compact format and calls `stepCompact`.
+    bool internal compact;
 
     function setUp() public virtual {
         mips = new MIPS();
@@ -166,11 +168,38 @@ abstract contract MIPSTestBase is Test {
 
     // -- running ----------------------------------------------------------------------------------
 
+    /// @notice SPEC §2.8: each 896-byte part becomes leaf ‖ mask ‖ the siblings that are not zero[h].
+    ///         Anything that is not a whole number of parts is returned unchanged.
+    function _compactProof(bytes memory proof) internal pure returns (bytes memory out) {
+        if (proof.length % 896 != 0) return proof;
+        for (uint256 o = 0; o < proof.length; o += 896) {
+            bytes32 leaf;
+            assembly {
+                leaf := mload(add(add(proof, 32), o))
+            }
+            uint32 mask;
+            bytes memory sibs;
+            bytes32 z;
+            for (uint256 h = 0; h < 27; h++) {
+                bytes32 sib;
+                assembly {
+                    sib := mload(add(add(proof, 64), add(o, mul(h, 32))))
+                }
+                if (sib == z) mask |= uint32(1) << uint32(h);
+                else sibs = abi.encodePacked(sibs, sib);
+                z = keccak256(abi.encodePacked(z, z));
+            }
+            out = abi.encodePacked(out, leaf, mask, sibs);
+        }
+    }
+
     /// @notice Step `s` (memory root taken as given) with `proof`; checks return value and event.
     function _stepRaw(VMState memory s, bytes memory proof) internal returns (VMState memory post) {
         bytes memory packed = _pack(s);
         vm.recordLogs();
-        bytes32 ret = mips.step(packed, proof, bytes32(0));
+        bytes32 ret = compact
+            ? mips.stepCompact(packed, _compactProof(proof), bytes32(0))
+            : mips.step(packed, proof, bytes32(0));
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, 1, "exactly one event");
         assertEq(logs[0].topics[0], STEP_EXECUTED, "StepExecuted");
