@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from offchain.evm import Anvil, Chain, Contract
+from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import VM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +93,26 @@ def _tokens(data: bytes) -> tuple[int, int]:
     return zeros, len(data) - zeros
 
 
-def _measure(chain: Chain, mips: Contract, packed: bytes, proof: bytes) -> dict[str, int]:
+def compact_proof(proof: bytes) -> bytes:
+    """SPEC §2.8: each 896-byte part as leaf ‖ mask ‖ the siblings that are not zero[h]."""
+    parts = []
+    for o in range(0, len(proof), 896):
+        part, mask, sibs = proof[o : o + 896], 0, b""
+        for h in range(27):
+            sib = part[32 + 32 * h : 64 + 32 * h]
+            if sib == ZERO_HASHES[h]:
+                mask |= 1 << h
+            else:
+                sibs += sib
+        parts.append(part[:32] + mask.to_bytes(4, "big") + sibs)
+    return b"".join(parts)
+
+
+def _measure(chain: Chain, mips: Contract, packed: bytes, proof: bytes, fn: str = "step") -> dict[str, int]:
     """Mine one step transaction; split its gas into intrinsic, calldata and execution."""
-    data, _ = mips._calldata("step", (packed, proof, CONTEXT))
+    if fn == "stepCompact":
+        proof = compact_proof(proof)
+    data, _ = mips._calldata(fn, (packed, proof, CONTEXT))
     txh = chain.rpc.request("eth_sendTransaction", [{"from": chain.sender, "to": mips.address,
                                                      "data": "0x" + data.hex(), "gas": hex(1_000_000)}])
     receipt = None
@@ -153,11 +171,39 @@ def _summary(values: list[int]) -> dict[str, int]:
     return {"min": min(values), "median": int(statistics.median(values)), "max": max(values)}
 
 
+def _summarise(out: dict[str, Any], label: str, classes: dict[str, dict[str, int]],
+               mix: list[tuple[str, dict[str, int]]]) -> None:
+    """min/median/max over the instruction classes (faults and exited excluded) and the real mix."""
+    ordinary = [v for k, v in classes.items() if not k.startswith(("fault", "exited"))]
+    for key, note in (("tx_cancun", "whole tx, Cancun rules"), ("execution", "execution only"),
+                      ("tx_eip7623", "whole tx, EIP-7623 (today)")):
+        for stat, value in _summary([v[key] for v in ordinary]).items():
+            target = ""
+            if key == "tx_eip7623" and stat == "median":
+                target = "<= 60k typical"
+            elif key == "tx_eip7623" and stat == "max":
+                target = "<= 100k worst"
+            out[f"{label}_{key}_{stat}"] = {"value": value, "unit": "gas", "target": target,
+                                            "note": f"{note}; {len(ordinary)} instruction classes"}
+    worst = max(classes.items(), key=lambda kv: kv[1]["tx_eip7623"])
+    out[f"{label}_worst_class"] = {"value": worst[1]["tx_eip7623"], "unit": "gas", "note": worst[0]}
+    for key in ("tx_eip7623", "execution", "calldata_bytes"):
+        unit = "bytes" if key == "calldata_bytes" else "gas"
+        for stat, value in _summary([m[key] for _, m in mix]).items():
+            out[f"{label}_real_{key}_{stat}"] = {"value": value, "unit": unit, "note": f"{len(mix)} program steps"}
+    for kind in sorted({k for k, _ in mix}):
+        vals = [m["tx_eip7623"] for k, m in mix if k == kind]
+        out[f"{label}_real {kind}"] = {"value": int(statistics.median(vals)), "unit": "gas",
+                                       "note": f"median of {len(vals)} steps (EIP-7623)"}
+
+
 def run() -> dict[str, Any]:
     rng = random.Random(7623)
     out: dict[str, Any] = {}
     per_class: dict[str, dict[str, int]] = {}
+    per_class_c: dict[str, dict[str, int]] = {}
     real: list[tuple[str, dict[str, int]]] = []
+    real_c: list[tuple[str, dict[str, int]]] = []
 
     with Anvil(args=("--hardfork", "cancun")) as node:
         chain = Chain(node)
@@ -166,11 +212,13 @@ def run() -> dict[str, Any]:
         for name, insn, regs in CLASSES:
             w = _class_witness(rng, insn, regs)
             per_class[name] = _measure(chain, mips, *w)
+            per_class_c[name] = _measure(chain, mips, *w, fn="stepCompact")
             if name in ("addu", "lw", "sw"):
                 witnesses[name] = w
         exited = _base_vm(rng)
         exited.exited, exited.exit_code = True, 0
         per_class["exited (fixed point)"] = _measure(chain, mips, *exited.witness())
+        per_class_c["exited (fixed point)"] = _measure(chain, mips, *exited.witness(), fn="stepCompact")
 
         # The real mix: windows of consecutive steps from several programs.
         for prog in ("sort_O2", "hash_O2", "math64_O2", "recurse_O2", "fnptr_O0"):
@@ -181,7 +229,9 @@ def run() -> dict[str, Any]:
                     if vm.exited:
                         break
                     word = vm.mem.read_word(vm.pc & ~3)
-                    real.append((_classify(word), _measure(chain, mips, *vm.witness())))
+                    w = vm.witness()
+                    real.append((_classify(word), _measure(chain, mips, *w)))
+                    real_c.append((_classify(word), _measure(chain, mips, *w, fn="stepCompact")))
                     vm.step()
 
     # Check the EIP-7623 formula against a node that applies it (anvil's default fork).
@@ -194,37 +244,16 @@ def run() -> dict[str, Any]:
             out[f"eip7623_check {name}"] = {"value": got, "unit": "gas",
                                             "note": f"mined on the default fork; formula from Cancun: {want}"}
 
-    # Distribution over the instruction classes (non-exited, non-fault steps are the typical ones).
-    ordinary = {k: v for k, v in per_class.items() if not k.startswith(("fault", "exited"))}
-    for key, unit_note in (("tx_cancun", "whole tx, Cancun rules"), ("execution", "execution only"),
-                           ("tx_eip7623", "whole tx, EIP-7623 (today)")):
-        s = _summary([v[key] for v in ordinary.values()])
-        for stat, value in s.items():
-            target = ""
-            if key == "tx_eip7623" and stat == "median":
-                target = "<= 60k typical"
-            if key == "tx_eip7623" and stat == "max":
-                target = "<= 100k worst"
-            out[f"step_{key}_{stat}"] = {"value": value, "unit": "gas", "target": target,
-                                         "note": f"{unit_note}; {len(ordinary)} instruction classes"}
-    worst = max(per_class.items(), key=lambda kv: kv[1]["tx_eip7623"])
-    out["step_worst_class"] = {"value": worst[1]["tx_eip7623"], "unit": "gas", "note": worst[0]}
+    for label, classes, mix in (("step", per_class, real), ("compact", per_class_c, real_c)):
+        _summarise(out, label, classes, mix)
     out["cannon_reference"] = {"value": CANNON["floor_median"], "unit": "gas",
                                "note": "Cannon v1.2.1 median step under EIP-7623 (ANCHORS.md)"}
     for name, v in per_class.items():
+        c = per_class_c[name]
         out[f"class {name}"] = {"value": v["tx_eip7623"], "unit": "gas",
-                                "note": f"exec {v['execution']}, cancun tx {v['tx_cancun']}, "
-                                        f"floor {v['floor']}, {v['calldata_bytes']} calldata bytes"}
-
-    # The real mix from the programs.
-    for key in ("tx_eip7623", "execution"):
-        for stat, value in _summary([m[key] for _, m in real]).items():
-            out[f"real_{key}_{stat}"] = {"value": value, "unit": "gas", "note": f"{len(real)} program steps"}
-    kinds = sorted({k for k, _ in real})
-    for kind in kinds:
-        vals = [m["tx_eip7623"] for k, m in real if k == kind]
-        out[f"real {kind}"] = {"value": int(statistics.median(vals)), "unit": "gas",
-                               "note": f"median of {len(vals)} steps (EIP-7623)"}
+                                "note": f"step: exec {v['execution']}, cancun tx {v['tx_cancun']}, "
+                                        f"{v['calldata_bytes']} B | stepCompact: {c['tx_eip7623']} "
+                                        f"(exec {c['execution']}, {c['calldata_bytes']} B)"}
     return out
 
 

@@ -5,7 +5,7 @@ import {MerkleMemory} from "./lib/MerkleMemory.sol";
 import {MIPSState} from "./lib/MIPSState.sol";
 import {MIPSInstructions as I} from "./lib/MIPSInstructions.sol";
 import {MIPSSyscalls} from "./lib/MIPSSyscalls.sol";
-import {MIPSCompactProof} from "./lib/MIPSCompactProof.sol";
+import {MIPSMemoryProof} from "./lib/MIPSMemoryProof.sol";
 
 /// @title MIPS
 /// @notice On-chain single-step verifier of the OPML MIPS VM (docs/SPEC.md §2): given a packed
@@ -264,20 +264,23 @@ contract MIPS {
             return I.FAULT_MISALIGNED;
         }
         _requireProofLength(proof, _partEnd(proof, insnEnd, compact));
-        uint32 word = _readWord(MIPSState.memRoot(state), addr & ~uint32(3), proof, insnEnd, compact);
         uint256 rt = (insn >> 16) & 31;
         uint32 rtValue = MIPSState.reg(state, rt);
         if (I.isStore(op)) {
+            // Merge into the (not yet verified) leaf; `update` verifies it while computing the new root.
+            uint32 word = _leafWord(proof, insnEnd, addr & ~uint32(3));
             _storeWord(state, addr & ~uint32(3), I.storeValue(op, word, addr, rtValue), proof, insnEnd, compact);
             if (op == 0x38) MIPSState.setReg(state, rt, 1); // sc always succeeds on one thread
         } else {
+            uint32 word = _readWord(MIPSState.memRoot(state), addr & ~uint32(3), proof, insnEnd, compact);
             MIPSState.setReg(state, rt, I.loadValue(op, word, addr, rtValue));
         }
         MIPSState.advance(state);
         return I.FAULT_NONE;
     }
 
-    /// @notice Set the memory root to the one with `value` at `aligned`, from the (verified) data part.
+    /// @notice Set the memory root to the one with `value` at `aligned`, verifying the data part
+    ///         against the pre-state root in the same walk.
     /// @param state   The state buffer.
     /// @param aligned The 4-aligned address.
     /// @param value   The new word.
@@ -294,10 +297,7 @@ contract MIPS {
     ) internal pure {
         bytes32 leaf = _withWord(proof, offset, aligned, value);
         MIPSState.setMemRoot(
-            state,
-            compact
-                ? MIPSCompactProof.rootWithLeaf(leaf, aligned, proof, offset)
-                : MerkleMemory.rootWithLeaf(leaf, aligned, proof[offset:offset + PROOF_BYTES])
+            state, MIPSMemoryProof.update(MIPSState.memRoot(state), aligned, proof, offset, compact, leaf)
         );
     }
 
@@ -330,9 +330,9 @@ contract MIPS {
     /// @return end The offset just past the part.
     function _partEnd(bytes calldata proof, uint256 offset, bool compact) internal pure returns (uint256 end) {
         if (compact) {
-            end = offset + MIPSCompactProof.HEADER_BYTES;
+            end = offset + MIPSMemoryProof.COMPACT_HEADER_BYTES;
             if (proof.length < end) revert InvalidProofLength(end, proof.length);
-            end = offset + MIPSCompactProof.partBytes(proof, offset);
+            end = offset + MIPSMemoryProof.partBytes(proof, offset);
         } else {
             end = offset + PROOF_BYTES;
         }
@@ -351,7 +351,7 @@ contract MIPS {
         pure
         returns (uint32)
     {
-        if (compact) return MIPSCompactProof.readWord(root, addr, proof, offset);
+        if (compact) return MIPSMemoryProof.readWordCompact(root, addr, proof, offset);
         return MerkleMemory.readWord(root, addr, proof[offset:offset + PROOF_BYTES]);
     }
 
@@ -362,8 +362,17 @@ contract MIPS {
         if (proof.length != expected) revert InvalidProofLength(expected, proof.length);
     }
 
+    /// @notice The word at the 4-aligned `aligned` in the leaf of the part at `offset` (unverified).
+    /// @param proof   The step proof (both formats start a part with its leaf).
+    /// @param offset  Where the part starts.
+    /// @param aligned The 4-aligned address.
+    /// @return The word.
+    function _leafWord(bytes calldata proof, uint256 offset, uint32 aligned) internal pure returns (uint32) {
+        return uint32(uint256(bytes32(proof[offset:offset + 32])) >> ((28 - (aligned & 31)) << 3));
+    }
+
     /// @notice The data part's leaf with the word at `aligned` replaced by `value`.
-    /// @param proof   The step proof (both formats start a part with its leaf, already verified).
+    /// @param proof   The step proof (both formats start a part with its leaf).
     /// @param offset  Where the data part starts.
     /// @param aligned The 4-aligned address.
     /// @param value   The new word.

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {MIPS} from "../src/MIPS.sol";
 import {MerkleMemory} from "../src/lib/MerkleMemory.sol";
-import {MIPSCompactProof} from "../src/lib/MIPSCompactProof.sol";
+import {MIPSMemoryProof} from "../src/lib/MIPSMemoryProof.sol";
 import {MIPSTestBase, MIPSTestMemory, VMState, Word} from "./harness/MIPSTestBase.sol";
 
 /// @notice Specification of `stepCompact` and its proof format, docs/SPEC.md §2.8. (Every
@@ -60,7 +60,55 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
 
     /// @dev External wrapper so the library sees calldata.
     function root(bytes32 leaf, uint32 addr, bytes calldata proof) external pure returns (bytes32) {
-        return MIPSCompactProof.rootWithLeaf(leaf, addr, proof, 0);
+        return MIPSMemoryProof.rootWithLeaf(leaf, addr, proof, 0, true);
+    }
+
+    /// @dev External wrappers so the libraries see calldata.
+    function fullRoot(bytes32 leaf, uint32 addr, bytes calldata proof) external pure returns (bytes32) {
+        return MerkleMemory.rootWithLeaf(leaf, addr, proof);
+    }
+
+    function walk(bytes32 leaf, uint32 addr, bytes calldata proof, bool isCompact) external pure returns (bytes32) {
+        return MIPSMemoryProof.rootWithLeaf(leaf, addr, proof, 0, isCompact);
+    }
+
+    function update(bytes32 root_, uint32 addr, bytes calldata proof, bool isCompact, bytes32 newLeaf)
+        external
+        pure
+        returns (bytes32)
+    {
+        return MIPSMemoryProof.update(root_, addr, proof, 0, isCompact, newLeaf);
+    }
+
+    /// @notice The unrolled walks agree with MerkleMemory for every address and any set of zero
+    ///         siblings, in both layouts, and `update` verifies then re-roots in one pass.
+    function testFuzz_walks_matchMerkleMemory(bytes32 leaf, bytes32 newLeaf, uint32 addr, uint256 seed, uint32 zeroMask)
+        public
+        view
+    {
+        zeroMask &= (uint32(1) << 27) - 1;
+        bytes memory full = abi.encodePacked(leaf);
+        bytes32 z;
+        for (uint256 h = 0; h < 27; h++) {
+            bytes32 sib = (zeroMask >> h) & 1 == 1 ? z : keccak256(abi.encode(seed, h));
+            full = abi.encodePacked(full, sib);
+            z = keccak256(abi.encodePacked(z, z));
+        }
+        bytes memory c = _compactProof(full);
+        bytes32 expected = this.fullRoot(leaf, addr, full);
+        assertEq(this.walk(leaf, addr, full, false), expected, "full layout");
+        assertEq(this.walk(leaf, addr, c, true), expected, "compact layout");
+        bytes32 expectedNew = this.fullRoot(newLeaf, addr, full);
+        assertEq(this.update(expected, addr, full, false, newLeaf), expectedNew, "update, full");
+        assertEq(this.update(expected, addr, c, true, newLeaf), expectedNew, "update, compact");
+    }
+
+    function testFuzz_update_rejectsAWrongOldRoot(bytes32 leaf, uint32 addr, uint256 seed, bytes32 wrong) public {
+        bytes memory full = abi.encodePacked(leaf);
+        for (uint256 h = 0; h < 27; h++) full = abi.encodePacked(full, keccak256(abi.encode(seed, h)));
+        vm.assume(wrong != this.fullRoot(leaf, addr, full));
+        vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, addr));
+        this.update(wrong, addr, full, false, bytes32(0));
     }
 
     function test_maskBitsAbove26_areMalformed() public {
@@ -68,7 +116,7 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
         bytes memory c = _compactProof(full);
         c[32] = bytes1(uint8(c[32]) | 0x08); // bit 27
         uint32 mask = uint32(bytes4(_slice32(c, 32)));
-        vm.expectRevert(abi.encodeWithSelector(MIPSCompactProof.InvalidSiblingMask.selector, mask));
+        vm.expectRevert(abi.encodeWithSelector(MIPSMemoryProof.InvalidSiblingMask.selector, mask));
         mips.stepCompact(_pack(s), c, 0);
     }
 
