@@ -246,14 +246,11 @@ contract MIPS {
     /// @param insnEnd   Where the instruction part ends (the data part starts).
     /// @param compact   Whether `proof` is in the compact format.
     /// @return A fault code, or FAULT_NONE.
-    function _loadStore(
-        bytes memory state,
-        uint32 insn,
-        uint32 op,
-        bytes calldata proof,
-        uint256 insnEnd,
-        bool compact
-    ) internal pure returns (uint8) {
+    function _loadStore(bytes memory state, uint32 insn, uint32 op, bytes calldata proof, uint256 insnEnd, bool compact)
+        internal
+        pure
+        returns (uint8)
+    {
         uint32 addr;
         unchecked {
             addr = _rs(state, insn) + I.signExtend16(insn);

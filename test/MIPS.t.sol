@@ -92,7 +92,9 @@ contract MIPS_Step_Test is MIPSTestBase {
         for (uint256 i = 1; i < 32; i++) {
             uint256 r = uint256(keccak256(abi.encode(seed, i)));
             // Mix edge values and small numbers into the registers.
-            s.regs[i] = r % 4 == 0 ? uint32(r >> 8) : (r % 4 == 1 ? uint32((r >> 8) % 8) : (r % 4 == 2 ? 0x80000000 : 0xFFFFFFFF));
+            s.regs[i] = r % 4 == 0
+                ? uint32(r >> 8)
+                : (r % 4 == 1 ? uint32((r >> 8) % 8) : (r % 4 == 2 ? 0x80000000 : 0xFFFFFFFF));
         }
         s.hi = uint32(seed >> 32);
         s.lo = uint32(seed >> 64);

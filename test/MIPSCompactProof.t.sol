@@ -36,9 +36,13 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
         bytes memory c;
         for (uint256 o = 0; o < full.length; o += 896) {
             bytes memory part = new bytes(896);
-            for (uint256 i = 0; i < 896; i++) part[i] = full[o + i];
+            for (uint256 i = 0; i < 896; i++) {
+                part[i] = full[o + i];
+            }
             bytes memory sibs = new bytes(864);
-            for (uint256 i = 0; i < 864; i++) sibs[i] = part[32 + i];
+            for (uint256 i = 0; i < 864; i++) {
+                sibs[i] = part[32 + i];
+            }
             c = abi.encodePacked(c, bytes32(_slice32(part, 0)), uint32(0), sibs);
         }
         assertEq(mips.stepCompact(_pack(s), c, 0), mips.step(_pack(s), full, 0));
@@ -54,7 +58,9 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
         // The compact walk with every sibling omitted is the root of a tree that is zero except the leaf.
         bytes memory p = abi.encodePacked(bytes32(uint256(7)), uint32((1 << 27) - 1));
         bytes32 expected = bytes32(uint256(7));
-        for (uint256 h = 0; h < 27; h++) expected = keccak256(abi.encodePacked(expected, MerkleMemory.zeroHash(h)));
+        for (uint256 h = 0; h < 27; h++) {
+            expected = keccak256(abi.encodePacked(expected, MerkleMemory.zeroHash(h)));
+        }
         assertEq(this.root(bytes32(uint256(7)), 0, p), expected);
     }
 
@@ -105,7 +111,9 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
 
     function testFuzz_update_rejectsAWrongOldRoot(bytes32 leaf, uint32 addr, uint256 seed, bytes32 wrong) public {
         bytes memory full = abi.encodePacked(leaf);
-        for (uint256 h = 0; h < 27; h++) full = abi.encodePacked(full, keccak256(abi.encode(seed, h)));
+        for (uint256 h = 0; h < 27; h++) {
+            full = abi.encodePacked(full, keccak256(abi.encode(seed, h)));
+        }
         vm.assume(wrong != this.fullRoot(leaf, addr, full));
         vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, addr));
         this.update(wrong, addr, full, false, bytes32(0));
@@ -129,7 +137,9 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
         mips.stepCompact(packed, new bytes(10), 0);
         // One byte short / one byte extra.
         bytes memory shorter = new bytes(c.length - 1);
-        for (uint256 i = 0; i < shorter.length; i++) shorter[i] = c[i];
+        for (uint256 i = 0; i < shorter.length; i++) {
+            shorter[i] = c[i];
+        }
         vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, c.length, c.length - 1));
         mips.stepCompact(packed, shorter, 0);
         vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, c.length, c.length + 1));
@@ -162,7 +172,9 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
 
     function testFuzz_compactStep_equalsFullStep(uint32 insn, uint256 seed) public {
         VMState memory s = _blank();
-        for (uint256 i = 1; i < 32; i++) s.regs[i] = uint32(uint256(keccak256(abi.encode(seed, i))) % 0x20000);
+        for (uint256 i = 1; i < 32; i++) {
+            s.regs[i] = uint32(uint256(keccak256(abi.encode(seed, i))) % 0x20000);
+        }
         s.regs[5] = DATA;
         uint32 op = insn >> 26;
         bool memOp = (op >= 0x20 && op <= 0x26) || (op >= 0x28 && op <= 0x2B) || op == 0x2E || op == 0x30 || op == 0x38;

@@ -146,7 +146,7 @@ contract MIPS_Instructions_Test is MIPSTestBase {
     }
 
     function test_div_truncatesTowardZero_remainderTakesTheDividendsSign() public {
-        VMState memory p = _hilo(0x1A, uint32(int32(-7)) , 2);
+        VMState memory p = _hilo(0x1A, uint32(int32(-7)), 2);
         assertEq(p.lo, uint32(int32(-3)));
         assertEq(p.hi, uint32(int32(-1)));
         p = _hilo(0x1A, 7, uint32(int32(-2)));

@@ -8,7 +8,10 @@ import {MIPSTestBase, VMState} from "./harness/MIPSTestBase.sol";
 contract MIPS_Syscalls_Test is MIPSTestBase {
     uint32 internal constant SYSCALL = 0x0000000C;
 
-    function _sys(uint32 num, uint32 a0, uint32 a1, uint32 a2) internal returns (VMState memory s, VMState memory post) {
+    function _sys(uint32 num, uint32 a0, uint32 a1, uint32 a2)
+        internal
+        returns (VMState memory s, VMState memory post)
+    {
         s = _blank();
         s.regs[2] = num;
         s.regs[4] = a0;

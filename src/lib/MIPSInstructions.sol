@@ -188,11 +188,23 @@ library MIPSInstructions {
     function clz(uint32 x) internal pure returns (uint32 n) {
         if (x == 0) return 32;
         // Binary search: shift the top set bit up while counting how far it moved.
-        if (x & 0xFFFF0000 == 0) { n += 16; x <<= 16; }
-        if (x & 0xFF000000 == 0) { n += 8; x <<= 8; }
-        if (x & 0xF0000000 == 0) { n += 4; x <<= 4; }
-        if (x & 0xC0000000 == 0) { n += 2; x <<= 2; }
-        if (x & 0x80000000 == 0) { n += 1; }
+        if (x & 0xFFFF0000 == 0) {
+            n += 16;
+            x <<= 16;
+        }
+        if (x & 0xFF000000 == 0) {
+            n += 8;
+            x <<= 8;
+        }
+        if (x & 0xF0000000 == 0) {
+            n += 4;
+            x <<= 4;
+        }
+        if (x & 0xC0000000 == 0) {
+            n += 2;
+            x <<= 2;
+        }
+        if (x & 0x80000000 == 0) n += 1;
     }
 
     /// @notice Whether a trap condition holds (tge tgeu tlt tltu teq tne and their immediate forms).

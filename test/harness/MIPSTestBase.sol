@@ -32,7 +32,9 @@ struct Word {
 library MIPSTestMemory {
     /// @notice Root of an all-zero subtree of `height`.
     function zero(uint256 height) internal pure returns (bytes32 z) {
-        for (uint256 i = 0; i < height; i++) z = keccak256(abi.encodePacked(z, z));
+        for (uint256 i = 0; i < height; i++) {
+            z = keccak256(abi.encodePacked(z, z));
+        }
     }
 
     /// @notice The 32-byte leaf `index`: the words that fall into it, big-endian, zeros elsewhere.
@@ -66,13 +68,17 @@ library MIPSTestMemory {
     function proof(Word[] memory words, uint32 addr) internal pure returns (bytes memory p) {
         uint256 index = addr >> 5;
         p = abi.encodePacked(leaf(words, index));
-        for (uint256 h = 0; h < 27; h++) p = abi.encodePacked(p, node(words, h, (index >> h) ^ 1));
+        for (uint256 h = 0; h < 27; h++) {
+            p = abi.encodePacked(p, node(words, h, (index >> h) ^ 1));
+        }
     }
 
     /// @notice `words` with the word at `addr` set to `value` (later entries win in `leaf`).
     function set(Word[] memory words, uint32 addr, uint32 value) internal pure returns (Word[] memory out) {
         out = new Word[](words.length + 1);
-        for (uint256 i = 0; i < words.length; i++) out[i] = words[i];
+        for (uint256 i = 0; i < words.length; i++) {
+            out[i] = words[i];
+        }
         out[words.length] = Word(addr, value);
     }
 }
@@ -131,11 +137,15 @@ abstract contract MIPSTestBase is Test {
     function _pack(VMState memory s) internal pure returns (bytes memory p) {
         p = abi.encodePacked(s.memRoot, s.preimageKey, s.preimageOffset, s.pc, s.nextPC, s.lo, s.hi, s.heap);
         p = abi.encodePacked(p, s.exitCode, s.exited, s.step);
-        for (uint256 i = 0; i < 32; i++) p = abi.encodePacked(p, s.regs[i]);
+        for (uint256 i = 0; i < 32; i++) {
+            p = abi.encodePacked(p, s.regs[i]);
+        }
     }
 
     function _u32(bytes memory b, uint256 o) internal pure returns (uint32 v) {
-        for (uint256 i = 0; i < 4; i++) v = (v << 8) | uint8(b[o + i]);
+        for (uint256 i = 0; i < 4; i++) {
+            v = (v << 8) | uint8(b[o + i]);
+        }
     }
 
     function _unpack(bytes memory p) internal pure returns (VMState memory s) {
@@ -157,7 +167,9 @@ abstract contract MIPSTestBase is Test {
         s.exitCode = uint8(p[88]);
         s.exited = uint8(p[89]);
         s.step = (uint64(_u32(p, 90)) << 32) | _u32(p, 94);
-        for (uint256 i = 0; i < 32; i++) s.regs[i] = _u32(p, 98 + 4 * i);
+        for (uint256 i = 0; i < 32; i++) {
+            s.regs[i] = _u32(p, 98 + 4 * i);
+        }
     }
 
     /// @notice SPEC §2.1: keccak of the packed state with the top byte replaced by the status.
@@ -197,13 +209,13 @@ abstract contract MIPSTestBase is Test {
     function _stepRaw(VMState memory s, bytes memory proof) internal returns (VMState memory post) {
         bytes memory packed = _pack(s);
         vm.recordLogs();
-        bytes32 ret = compact
-            ? mips.stepCompact(packed, _compactProof(proof), bytes32(0))
-            : mips.step(packed, proof, bytes32(0));
+        bytes32 ret =
+            compact ? mips.stepCompact(packed, _compactProof(proof), bytes32(0)) : mips.step(packed, proof, bytes32(0));
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, 1, "exactly one event");
         assertEq(logs[0].topics[0], STEP_EXECUTED, "StepExecuted");
-        (bytes32 preHash, bytes32 postHash, bytes memory postState) = abi.decode(logs[0].data, (bytes32, bytes32, bytes));
+        (bytes32 preHash, bytes32 postHash, bytes memory postState) =
+            abi.decode(logs[0].data, (bytes32, bytes32, bytes));
         post = _unpack(postState);
         assertEq(preHash, _hash(s), "event pre-state hash");
         assertEq(postHash, ret, "event post-state hash = return value");
