@@ -22,8 +22,8 @@ contract MIPS {
     /// @notice Semantic version of this contract.
     string public constant version = "0.1.0";
 
-    /// @notice Bytes of one memory proof (leaf + 27 siblings).
-    uint256 internal constant PROOF_BYTES = 896;
+    /// @notice Bytes of one full memory proof (leaf + 27 siblings).
+    uint256 internal constant PROOF_BYTES = MerkleMemory.PROOF_BYTES;
 
     /// @notice One step was executed.
     /// @param preStateHash  Hash of the input state.
