@@ -6,7 +6,8 @@ cost on today's rules (EIP-7623, Prague) is then `21000 + max(4·tokens + execut
 with `tokens = zero bytes + 4 × non-zero bytes`; one step per class is also mined on a Prague node
 to check that formula.
 
-Two distributions:
+Both entry points are measured: `step` (SPEC §2.7, full 896-byte proofs) and `stepCompact`
+(SPEC §2.8, zero siblings left out), from the same witnesses. Two distributions:
 - per class: one hand-built step of each instruction kind (ALU, shifts, branches, mult/div, each
   load/store width, syscalls, faults, exited), run inside a real program's memory so the proofs have
   realistic (mostly non-zero) siblings;
