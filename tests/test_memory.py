@@ -1,5 +1,6 @@
 """Properties of the Python sparse memory against a from-scratch reference tree."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,43 +67,40 @@ def test_a_tensor_at_address_zero_is_a_subtree_of_memory(data):
     assert mem.node(height, 0) == root
 
 
-def test_root_after_a_single_write_hashes_one_path_only(monkeypatch):
+@pytest.fixture
+def hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the sparse memory's node hashes: `hash_calls[0]` after each action."""
+    calls = [0]
+    real = memory_mod.hash_pair
+
+    def counting(a: bytes, b: bytes) -> bytes:
+        calls[0] += 1
+        return real(a, b)
+
+    monkeypatch.setattr(memory_mod, "hash_pair", counting)
+    return calls
+
+
+def test_root_after_a_single_write_hashes_one_path_only(hash_calls):
     mem = SparseMemory()
     mem.write(0, bytes(range(1, 200)))
     mem.root()
-    calls = 0
-    real = memory_mod.hash_pair
-
-    def counting(a: bytes, b: bytes) -> bytes:
-        nonlocal calls
-        calls += 1
-        return real(a, b)
-
-    monkeypatch.setattr(memory_mod, "hash_pair", counting)
+    hash_calls[0] = 0
     mem.write_word(0x1234_5678, 0xDEADBEEF)
-    assert calls == 0  # writes are free
+    assert hash_calls[0] == 0  # writes are free
     mem.root()
-    assert calls == MEMORY_DEPTH
-    calls = 0
-    assert mem.root() and calls == 0  # nothing dirty, nothing hashed
+    assert hash_calls[0] == MEMORY_DEPTH
+    hash_calls[0] = 0
+    assert mem.root() and hash_calls[0] == 0  # nothing dirty, nothing hashed
 
 
-def test_writes_that_share_a_path_hash_the_shared_part_once(monkeypatch):
+def test_writes_that_share_a_path_hash_the_shared_part_once(hash_calls):
     mem = SparseMemory()
-    calls = 0
-    real = memory_mod.hash_pair
-
-    def counting(a: bytes, b: bytes) -> bytes:
-        nonlocal calls
-        calls += 1
-        return real(a, b)
-
-    monkeypatch.setattr(memory_mod, "hash_pair", counting)
     # Two adjacent leaves: one shared parent, so 27 hashes, not 54.
     mem.write_word(0x100, 1)
     mem.write_word(0x120, 2)
     mem.root()
-    assert calls == MEMORY_DEPTH
+    assert hash_calls[0] == MEMORY_DEPTH
 
 
 def test_out_of_range_accesses_are_refused():
