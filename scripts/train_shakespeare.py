@@ -56,8 +56,8 @@ def main() -> int:
     ap.add_argument("--cache", default=str(ROOT / ".cache" / "shakespeare"))
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seq", type=int, default=256)  # the whole context: RoPE positions beyond the trained length produce garbage
     ap.add_argument("--lr", type=float, default=3e-3)
     args = ap.parse_args()
 

@@ -113,7 +113,9 @@ def llama_from_named(w: dict[str, np.ndarray], hp: dict, where: str) -> FloatLla
     hidden = w["layers.0.feed_forward.w1.weight"].shape[0] if "layers.0.feed_forward.w1.weight" in w else 0
     m = FloatLlama(dim=int(dim), hidden_dim=int(hidden), n_layers=n_layers, n_heads=n_heads, n_kv_heads=n_kv,
                    vocab_size=int(vocab), max_seq_len=int(hp.get("max_seq_len") or 256),
-                   norm_eps=float(hp.get("norm_eps") or 1e-5), rope_theta=float(hp.get("rope_theta") or 10000.0),
+                   # float32-rounded: GGUF stores these as f32, so every format calibrates alike
+                   norm_eps=float(np.float32(hp.get("norm_eps") or 1e-5)),
+                   rope_theta=float(np.float32(hp.get("rope_theta") or 10000.0)),
                    weights={})
     expect = {"tok_embeddings.weight": (vocab, dim), "norm.weight": (dim,), "output.weight": (vocab, dim)}
     for i in range(n_layers):

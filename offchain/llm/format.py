@@ -90,6 +90,7 @@ def read_model(path: str | Path, verify: bool = True) -> IntModel:
         raise ModelFormatError(f"{p}: header lists {len(entries)} tensors, config {len(specs)}")
     tensors: dict[str, np.ndarray] = {}
     roots = []
+    prev_end, prev_name = base, "header"
     for spec, e in zip(specs, entries):
         if e.get("name") != spec.name:
             raise ModelFormatError(f"{p}: tensor {spec.name}: expected here, header has {e.get('name')!r}")
@@ -101,6 +102,9 @@ def read_model(path: str | Path, verify: bool = True) -> IntModel:
         if hi > len(data):
             raise ModelFormatError(f"{p}: truncated: tensor {spec.name} needs bytes [{lo}, {hi}) "
                                    f"but the file has {len(data)}")
+        if lo < prev_end or any(data[prev_end:lo]):
+            raise ModelFormatError(f"{p}: corrupted: overlapping tensors or non-zero padding after {prev_name}")
+        prev_end, prev_name = hi, f"tensor {spec.name}"
         raw = data[lo:hi]
         root = bytes.fromhex(e["root"][2:])
         if verify:
@@ -111,6 +115,8 @@ def read_model(path: str | Path, verify: bool = True) -> IntModel:
         roots.append(root)
         be = ">i1" if spec.dtype == "i8" else ">i4"
         tensors[spec.name] = np.frombuffer(raw, dtype=be).astype(NP_DTYPES[spec.dtype]).reshape(spec.shape)
+    if len(data) - prev_end >= ALIGN or any(data[prev_end:]):
+        raise ModelFormatError(f"{p}: corrupted: trailing bytes or non-zero padding after {prev_name}")
     wroot = weight_root(roots)
     if header.get("weight_root") != "0x" + wroot.hex():
         raise ModelFormatError(f"{p}: corrupted: weight_root in header does not match the tensor roots")

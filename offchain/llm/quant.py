@@ -65,16 +65,16 @@ def default_calibration(vocab_size: int, n: int = 96, seed: int = 0) -> list[int
     return [int(t) for t in np.random.default_rng(seed).integers(0, vocab_size, n)]
 
 
-def calibrate(m: FloatLlama, tokens: Sequence[int], window: int | None = None) -> dict[str, float]:
-    """Largest |activation| at each quantization point; q/k use the largest rotated-pair norm."""
-    peak: dict[str, float] = defaultdict(float)
+def calibrate(m: FloatLlama, tokens: Sequence[int], window: int | None = None,
+              quantile: float = 1.0) -> dict[str, float]:
+    """Peak |activation| at each quantization point (the `quantile` of |values|; 1.0 = the maximum).
+
+    q/k use the norms of rotated pairs, so that RoPE does not saturate within the peak.
+    """
+    seen: dict[str, list[np.ndarray]] = defaultdict(list)
 
     def hook(name: str, x: np.ndarray) -> None:
-        if name.endswith((".q", ".k")):
-            v = float(np.sqrt(x[0::2] ** 2 + x[1::2] ** 2).max())
-        else:
-            v = float(np.abs(x).max())
-        peak[name] = max(peak[name], v)
+        seen[name].append(np.hypot(x[0::2], x[1::2]) if name.endswith((".q", ".k")) else np.abs(x))
 
     run = FloatRunner(m, hook)
     window = window or m.max_seq_len
@@ -82,14 +82,14 @@ def calibrate(m: FloatLlama, tokens: Sequence[int], window: int | None = None) -
         if i % window == 0:
             run.reset()
         run.step(int(t), i % window)
-    return dict(peak)
+    return {k: float(np.quantile(np.concatenate(v), quantile)) for k, v in seen.items()}
 
 
 def quantize_llama(m: FloatLlama, calib_tokens: Sequence[int] | None = None, tokenizer: dict | None = None,
-                   meta: dict | None = None) -> IntModel:
+                   meta: dict | None = None, quantile: float = 0.9999) -> IntModel:
     """Integer model of `m`, with activation scales calibrated on `calib_tokens`."""
     toks = list(calib_tokens) if calib_tokens else default_calibration(m.vocab_size)
-    peak = calibrate(m, toks)
+    peak = calibrate(m, toks, quantile=quantile)
 
     def act_scale(name: str) -> float:
         return max(peak.get(name, 0.0), 1e-6) / 127.0

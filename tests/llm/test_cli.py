@@ -42,12 +42,17 @@ def test_shipped_model_writes_english_looking_text() -> None:
 
 def test_bad_model_file_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = bytearray(DEFAULT_MODEL.read_bytes())
-    data[-3] ^= 1  # inside the last tensor, the exp table
+    data[-100] ^= 1  # inside the last tensor, the exp table
     bad = tmp_path / "bad.opml"
     bad.write_bytes(bytes(data))
     assert main(["model", "info", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "corrupted: tensor exp_table" in err
+    data[-100] ^= 1
+    data[-1] ^= 1  # the zero padding after it
+    bad.write_bytes(bytes(data))
+    assert main(["model", "info", str(bad)]) == 1
+    assert "non-zero padding after tensor exp_table" in capsys.readouterr().err
 
 
 def test_shipped_mnist_model_reads_7_and_is_reproducible() -> None:
