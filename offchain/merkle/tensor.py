@@ -45,3 +45,44 @@ def combine_regions(region_roots: list[bytes]) -> bytes:
     while len(level) > 1:
         level = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
     return level[0]
+
+
+class TensorTree:
+    """The tensor tree of a byte string that changes a little at a time (e.g. a KV cache).
+
+    `update(data)` returns the same root as `tensor_root(data)`, but rehashes only the paths above
+    the 32-byte leaves that differ from the previous call's bytes, so appending one cache row costs
+    a few dozen hashes instead of a full rebuild.
+    """
+
+    def __init__(self) -> None:
+        self._data = b""
+        self._levels: list[list[bytes]] = []
+
+    def update(self, data: bytes) -> tuple[bytes, int]:
+        import numpy as np  # local: the rest of this module stays numpy-free
+
+        height = tensor_height(len(data))
+        padded = bytes(data) + bytes((LEAF_BYTES << height) - len(data))
+        # Below 64 leaves a full rebuild is cheaper than diffing with numpy.
+        if len(padded) < 64 * LEAF_BYTES or not self._levels or len(padded) != len(self._data):
+            self._data = padded
+            leaves = [padded[i : i + LEAF_BYTES] for i in range(0, len(padded), LEAF_BYTES)]
+            self._levels = [leaves]
+            while len(self._levels[-1]) > 1:
+                lv = self._levels[-1]
+                self._levels.append([hash_pair(lv[i], lv[i + 1]) for i in range(0, len(lv), 2)])
+            return self._levels[-1][0], height
+        old = np.frombuffer(self._data, np.uint8).reshape(-1, LEAF_BYTES)
+        new = np.frombuffer(padded, np.uint8).reshape(-1, LEAF_BYTES)
+        dirty = set(np.flatnonzero((old != new).any(axis=1)).tolist())
+        self._data = padded
+        leaves = self._levels[0]
+        for i in dirty:
+            leaves[i] = padded[i * LEAF_BYTES : (i + 1) * LEAF_BYTES]
+        for h in range(1, len(self._levels)):
+            dirty = {i >> 1 for i in dirty}
+            below, level = self._levels[h - 1], self._levels[h]
+            for p in dirty:
+                level[p] = hash_pair(below[2 * p], below[2 * p + 1])
+        return self._levels[-1][0], height
