@@ -1,17 +1,423 @@
-"""Fast-forward: reach step K quickly, then hand over to the exact stepper.
+"""Fast-forward with unicorn: reach step K quickly, then hand over to the exact stepper.
 
-(Placeholder until the unicorn engine lands: runs the exact stepper in large batches.)
+Unicorn runs the program from the VM's current state while native hooks (blockcount.c) count
+instructions per basic block, delay slots included, exactly as the stepper counts steps. It stops
+*before* the block that would pass the target, so the stop is always a block boundary (never in a
+delay slot) with an exact step count; state and memory are copied back and the exact stepper runs
+the last steps.
+
+Unicorn and the VM disagree on a few things (division by zero, instructions the VM does not
+support, branch-likely, `sc` without `ll`, branches in delay slots, traps). Such words are found by
+scanning region 0 and get code hooks that stop before them; unicorn exceptions and syscalls that
+stop the VM stop it too. After such an event the attempt is thrown away, unicorn is re-run from
+the same start to the last block boundary before the event (deterministic), and the exact stepper
+executes the troublesome stretch. Only the exact stepper ever decides a fault.
+
+Limitation: code written at run time into pages that were zero when the scan ran is not scanned.
 """
 
-from offchain.mipsemu.state import VM
+import ctypes
+import hashlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from unicorn import UC_ARCH_MIPS, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED
+from unicorn import UC_MODE_BIG_ENDIAN, UC_MODE_MIPS32, UC_PROT_ALL, Uc, UcError
+from unicorn import mips_const as mc
+
+from offchain.mipsemu.decode import M32
+from offchain.mipsemu.state import VM, OutputSink
+from offchain.mipsemu.syscall import Io, dispatch
+
+REGION0 = 0x10000000
+_CHUNK = 1 << 20  # mapping granularity outside region 0
+_EXCP_SYSCALL = 17  # QEMU's MIPS exception number for `syscall`
+_REGS = [mc.UC_MIPS_REG_0 + i for i in range(32)]
+#: Below this many remaining steps the exact stepper is cheaper than setting up unicorn.
+EXACT_BELOW = 20_000
+
+# -- native hooks ------------------------------------------------------------------------------
 
 
-def fast_forward(vm: VM, target_step: int) -> None:
-    """Advance `vm` until step_count == target_step or it exits."""
-    while not vm.exited and vm.step_count < target_step:
-        vm.run(target_step - vm.step_count)
+class _Counter(ctypes.Structure):
+    _fields_ = [
+        ("count", ctypes.c_uint64),
+        ("limit", ctypes.c_uint64),
+        ("block", ctypes.c_uint64),
+        ("last_n", ctypes.c_uint64),
+        ("event", ctypes.c_uint64),
+        ("event_pc", ctypes.c_uint64),
+        ("stop", ctypes.c_void_p),
+        ("reg_read", ctypes.c_void_p),
+        ("mem_read", ctypes.c_void_p),
+        ("reg0", ctypes.c_int64),
+    ]
 
 
-def run_to_exit(vm: VM, batch: int = 1 << 24) -> None:
+_native_lib: ctypes.CDLL | None | bool = False  # False: not tried yet
+
+
+def _native() -> ctypes.CDLL | None:
+    """The compiled blockcount.c (cached by content hash), or None if no C compiler works."""
+    global _native_lib
+    if _native_lib is not False:
+        return _native_lib  # type: ignore[return-value]
+    src = Path(__file__).with_name("blockcount.c")
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opml"
+    so = cache / f"blockcount-{digest}.so"
+    try:
+        if not so.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
+            os.close(fd)
+            cc = os.environ.get("CC", "cc")
+            subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(src)], check=True, capture_output=True)
+            os.replace(tmp, so)
+        _native_lib = ctypes.CDLL(str(so))
+    except (OSError, subprocess.CalledProcessError):
+        _native_lib = None
+    return _native_lib
+
+
+def _uclib() -> ctypes.CDLL:
+    from unicorn.unicorn_py3 import unicorn as ucmod
+
+    return ucmod.uclib
+
+
+# -- which words unicorn must not run on its own ------------------------------------------------
+
+_SPECIAL_OK = {0, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17, 18, 19, 24, 25, 26, 27}
+_SPECIAL_OK |= set(range(32, 40)) | {42, 43, 48, 49, 50, 51, 52, 54}
+_REGIMM_OK = {0, 1, 8, 9, 10, 11, 12, 14, 16, 17}
+_SPECIAL2_OK = {0, 1, 2, 4, 5, 32, 33}
+_OPS_OK = set(range(2, 16)) | {32, 33, 34, 35, 36, 37, 38, 40, 41, 42, 43, 46, 48}
+
+
+def _table(ok: set[int], size: int) -> np.ndarray:
+    t = np.zeros(size, dtype=bool)
+    t[list(ok)] = True
+    return t
+
+
+_T_OPS = _table(_OPS_OK | {0, 1, 28}, 64)
+_T_SPECIAL = _table(_SPECIAL_OK, 64)
+_T_REGIMM = _table(_REGIMM_OK, 32)
+_T_SPECIAL2 = _table(_SPECIAL2_OK, 64)
+
+
+def scan_words(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(division mask, risky mask) over consecutive big-endian instruction words."""
+    w = words.astype(np.uint32)
+    op = w >> 26
+    funct = w & 63
+    rt = (w >> 16) & 31
+    rs = (w >> 21) & 31
+    sa = (w >> 6) & 31
+    special, regimm, special2 = op == 0, op == 1, op == 28
+    ok = _T_OPS[op]
+    ok &= ~special | _T_SPECIAL[funct]
+    ok &= ~regimm | _T_REGIMM[rt]
+    ok &= ~special2 | _T_SPECIAL2[funct]
+    div = special & ((funct == 26) | (funct == 27))
+    branch = (op >= 2) & (op <= 7) | special & ((funct == 8) | (funct == 9)) | regimm & ((rt <= 1) | (rt >= 16)) & ok
+    in_slot = np.zeros_like(branch)
+    in_slot[1:] = branch[:-1]
+    risky = ~ok
+    risky |= special & (funct == 2) & (rs != 0)  # rotr on release 2
+    risky |= special & (funct == 6) & (sa != 0)  # rotrv
+    risky |= op == 56  # sc: the VM always succeeds, QEMU needs a matching ll
+    risky |= in_slot & (branch | (special & (funct == 12)))  # branch or syscall in a delay slot
+    return div & ~risky, risky
+
+
+def _scan(vm: VM) -> tuple[list[int], list[int]]:
+    divs: list[int] = []
+    risky: list[int] = []
+    for base, page in vm.mem.pages():
+        if base >= REGION0:
+            break
+        words = np.frombuffer(page, dtype=">u4")
+        if not words.any():
+            continue
+        d, r = scan_words(words)
+        divs.extend(base + 4 * int(i) for i in np.flatnonzero(d))
+        risky.extend(base + 4 * int(i) for i in np.flatnonzero(r))
+    return divs, risky
+
+
+# -- one unicorn attempt -------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    kind: str  # "stop": clean stop at a block boundary; "exit": the VM exited; "event": redo needed
+    count: int  # exact steps executed (for "event": a safe block boundary to redo up to)
+    pc: int = 0
+    regs: list[int] = field(default_factory=list)
+    lo: int = 0
+    hi: int = 0
+    exit_code: int = 0
+
+
+class _Attempt:
+    def __init__(self, vm: VM, limit: int, scan: tuple[list[int], list[int]]) -> None:
+        self.vm = vm
+        # vm.output is the fast-forward's _OutputGate while an attempt runs.
+        self.io = Io(vm.heap & M32, vm.output, vm.stdin, vm._stdin_pos)
+        self.uc = uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 + UC_MODE_BIG_ENDIAN)
+        uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_4KC)  # MIPS32 r1, no FPU: fewer silent differences
+        # Region 0 is backed by a numpy array so the copy-back needs no 256 MiB read.
+        self.region0 = np.zeros(REGION0, dtype=np.uint8)
+        uc.mem_map_ptr(0, REGION0, UC_PROT_ALL, self.region0.ctypes.data)
+        self.chunks: set[int] = set()
+        for base, page in vm.mem.pages():
+            if base < REGION0:
+                self.region0[base : base + len(page)] = np.frombuffer(page, dtype=np.uint8)
+            else:
+                self._map(base)
+                uc.mem_write(base, page)
+        r = vm.regs
+        for i in range(1, 32):
+            uc.reg_write(_REGS[i], r[i])
+        uc.reg_write(mc.UC_MIPS_REG_LO, vm.lo)
+        uc.reg_write(mc.UC_MIPS_REG_HI, vm.hi)
+        self.c = c = _Counter()
+        lib = _uclib()
+        c.limit = limit
+        c.stop = ctypes.cast(lib.uc_emu_stop, ctypes.c_void_p)
+        c.reg_read = ctypes.cast(lib.uc_reg_read, ctypes.c_void_p)
+        c.mem_read = ctypes.cast(lib.uc_mem_read, ctypes.c_void_p)
+        c.reg0 = mc.UC_MIPS_REG_0
+        native = _native()
+        divs, risky = scan
+        if native is not None:
+            self._hook_native(lib, native.ff_block, UC_HOOK_BLOCK, 1, 0)
+            for a in divs:
+                self._hook_native(lib, native.ff_div, UC_HOOK_CODE, a, a)
+            for a in risky:
+                self._hook_native(lib, native.ff_risky, UC_HOOK_CODE, a, a)
+        else:  # same logic in Python: exact, about 20x slower
+            uc.hook_add(UC_HOOK_BLOCK, self._py_block)
+            for a in divs:
+                uc.hook_add(UC_HOOK_CODE, self._py_div, begin=a, end=a)
+            for a in risky:
+                uc.hook_add(UC_HOOK_CODE, self._py_risky, begin=a, end=a)
+        uc.hook_add(UC_HOOK_BLOCK, self._outside_region0, begin=REGION0, end=M32)
+        uc.hook_add(UC_HOOK_INTR, self._intr)
+        uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._unmapped)
+        self.exit: _Outcome | None = None
+
+    def _hook_native(self, lib: ctypes.CDLL, fn: ctypes._CFuncPtr, kind: int, begin: int, end: int) -> None:
+        h = ctypes.c_size_t()
+        err = lib.uc_hook_add(
+            self.uc._uch, ctypes.byref(h), kind, ctypes.cast(fn, ctypes.c_void_p), ctypes.addressof(self.c), begin, end
+        )
+        if err:
+            raise UcError(err)
+
+    def _map(self, addr: int) -> None:
+        base = addr & ~(_CHUNK - 1)
+        if base not in self.chunks:
+            self.uc.mem_map(base, _CHUNK, UC_PROT_ALL)
+            self.chunks.add(base)
+
+    # Python versions of blockcount.c (used only without a C compiler)
+    def _py_block(self, uc: Uc, address: int, size: int, _: object) -> None:
+        c = self.c
+        if c.event:
+            return
+        n = size >> 2
+        if c.count + n > c.limit:
+            c.event, c.event_pc = 1, address
+            uc.emu_stop()
+            return
+        c.count += n
+        c.block, c.last_n = address, n
+
+    def _py_div(self, uc: Uc, address: int, size: int, _: object) -> None:
+        rt = (int.from_bytes(uc.mem_read(address, 4), "big") >> 16) & 31
+        if not self.c.event and uc.reg_read(_REGS[rt]) == 0:
+            self._event(address)
+
+    def _py_risky(self, uc: Uc, address: int, size: int, _: object) -> None:
+        if not self.c.event:
+            self._event(address)
+
+    def _event(self, pc: int) -> None:
+        self.c.event, self.c.event_pc = 2, pc
+        self.uc.emu_stop()
+
+    def _outside_region0(self, uc: Uc, address: int, size: int, _: object) -> None:
+        if not self.c.event:  # code outside region 0 was never scanned
+            self._event(address)
+
+    def _unmapped(self, uc: Uc, access: int, address: int, size: int, value: int, _: object) -> bool:
+        self._map(address)
+        if (address + size - 1) & ~(_CHUNK - 1) != address & ~(_CHUNK - 1):
+            self._map(address + size - 1)
+        return True
+
+    def _intr(self, uc: Uc, intno: int, _: object) -> None:
+        c = self.c
+        if c.event:
+            return
+        s = (uc.reg_read(mc.UC_MIPS_REG_PC) - 4) & M32
+        in_block = c.block <= s < c.block + 4 * c.last_n
+        if intno != _EXCP_SYSCALL or not in_block:
+            self._event(s)
+            return
+        r = [0] + [uc.reg_read(_REGS[i]) for i in range(1, 32)]
+        io = self.io
+        saved = (io.heap, io.stdin_pos)
+        res = dispatch(io, r[2], r[4], r[5], r[6], self._read, self._write_mem)
+        if isinstance(res, int):  # exit_group or unknown syscall: the VM stops at this syscall
+            io.heap, io.stdin_pos = saved
+            self.exit = _Outcome(
+                "exit",
+                c.count - c.last_n + (s - c.block) // 4 + 1,
+                s,
+                r,
+                uc.reg_read(mc.UC_MIPS_REG_LO),
+                uc.reg_read(mc.UC_MIPS_REG_HI),
+                res,
+            )
+            c.event = 3
+            uc.emu_stop()
+            return
+        uc.reg_write(mc.UC_MIPS_REG_V0, res[0])
+        uc.reg_write(mc.UC_MIPS_REG_A3, res[1])
+
+    def _read(self, addr: int, n: int) -> bytes:
+        return bytes(self.uc.mem_read(addr, n))
+
+    def _write_mem(self, addr: int, data: bytes) -> None:
+        self.uc.mem_write(addr, data)
+
+    def run(self, pc: int) -> _Outcome:
+        c, uc = self.c, self.uc
+        try:
+            uc.emu_start(pc, 0)
+        except UcError:
+            return _Outcome("event", c.count - c.last_n)
+        if self.exit is not None:
+            return self.exit
+        if c.event == 2:
+            return _Outcome("event", c.count - c.last_n)
+        pc_now = uc.reg_read(mc.UC_MIPS_REG_PC)
+        regs = [0] + [uc.reg_read(_REGS[i]) for i in range(1, 32)]
+        return _Outcome("stop", c.count, pc_now, regs, uc.reg_read(mc.UC_MIPS_REG_LO), uc.reg_read(mc.UC_MIPS_REG_HI))
+
+    def copy_back(self, out: _Outcome) -> None:
+        """Write the outcome's registers and every changed leaf of memory into the VM."""
+        vm = self.vm
+        mem = vm.mem
+        changed = False
+        # Region 0: pages that are non-zero now or were present before.
+        pages64 = self.region0.view(np.uint64).reshape(-1, 512)
+        candidates = set(np.flatnonzero(pages64.any(axis=1)).tolist())
+        old_pages = {}
+        for base, page in mem.pages():
+            if base < REGION0:
+                candidates.add(base >> 12)
+                old_pages[base >> 12] = page
+        for p in sorted(candidates):
+            new = self.region0[p << 12 : (p + 1) << 12]
+            changed |= _update_page(mem, p << 12, new, old_pages.get(p))
+        for base in sorted(self.chunks):
+            data = np.frombuffer(bytes(self.uc.mem_read(base, _CHUNK)), dtype=np.uint8)
+            for off in range(0, _CHUNK, 4096):
+                new = data[off : off + 4096]
+                old = mem.read(base + off, 4096)
+                if new.any() or any(old):
+                    changed |= _update_page(mem, base + off, new, old)
+        if changed:
+            vm.invalidate_code()
+        vm.regs = out.regs
+        vm.lo, vm.hi = out.lo, out.hi
+        vm.pc = out.pc
+        vm.next_pc = (out.pc + 4) & M32
+        vm.heap = self.io.heap
+        vm._stdin_pos = self.io.stdin_pos
+        vm.step_count += out.count
+        if out.kind == "exit":
+            vm.exited = True
+            vm.exit_code = out.exit_code
+
+
+def _update_page(mem, addr: int, new: np.ndarray, old: bytes | None) -> bool:  # type: ignore[no-untyped-def]
+    """Write the bytes of `new` that differ from `old` (None = zero page); True if any did."""
+    old_arr = np.frombuffer(old, dtype=np.uint8) if old is not None else np.zeros(4096, dtype=np.uint8)
+    diff = np.flatnonzero(new != old_arr)
+    if diff.size == 0:
+        return False
+    lo, hi = int(diff[0]), int(diff[-1]) + 1
+    mem.write(addr + lo, new[lo:hi].tobytes())
+    return True
+
+
+class _OutputGate:
+    """Wraps the VM's output sink during a fast-forward. Writes already emitted by an attempt that
+    was thrown away are re-executed by the redo and the exact stepper; `skip` swallows them."""
+
+    def __init__(self, sink: "OutputSink | None") -> None:
+        self.sink = sink
+        self.skip = 0
+        self.count = 0
+
+    def __call__(self, fd: int, data: bytes) -> None:
+        self.count += 1
+        if self.skip:
+            self.skip -= 1
+        elif self.sink is not None:
+            self.sink(fd, data)
+
+
+def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW) -> None:
+    """Advance `vm` to step_count == target_step (or to its exit), exactly as `vm.run` would."""
+    gate = _OutputGate(vm.output)
+    vm.output = gate
+    scan: tuple[list[int], list[int]] | None = None
+    try:
+        while not vm.exited and vm.step_count < target_step:
+            remaining = target_step - vm.step_count
+            if vm.pc & 3 or vm.next_pc != (vm.pc + 4) & M32:
+                vm.run(1)  # unicorn cannot start inside a delay slot
+                continue
+            if remaining < exact_below:
+                vm.run(remaining)
+                continue
+            if scan is None:
+                scan = _scan(vm)
+            before = gate.count
+            attempt = _Attempt(vm, remaining, scan)
+            out = attempt.run(vm.pc)
+            if out.kind != "event":
+                attempt.copy_back(out)
+                if out.kind == "stop" and not vm.exited and vm.step_count < target_step:
+                    # Stopped before a block that would pass the target: the rest is less than one
+                    # block (or unicorn stopped at address 0), so the exact stepper finishes.
+                    vm.run(min(target_step - vm.step_count, 4096))
+                continue
+            # Something unicorn must not decide lies ahead: redo up to the last block boundary
+            # before it, then let the exact stepper through.
+            gate.skip += gate.count - before
+            if out.count:
+                redo = _Attempt(vm, out.count, scan)
+                out = redo.run(vm.pc)
+                if out.kind == "stop":
+                    redo.copy_back(out)
+            vm.run(min(target_step - vm.step_count, 4096))
+    finally:
+        vm.output = gate.sink
+
+
+def run_to_exit(vm: VM) -> None:
+    """Run until the VM exits (fast-forward, then the exact stepper for the last block)."""
     while not vm.exited:
-        vm.run(batch)
+        fast_forward(vm, vm.step_count + (1 << 62))
