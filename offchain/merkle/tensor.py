@@ -6,6 +6,7 @@ with zero siblings into the region root, and 16 region roots combine into the me
 """
 
 from offchain.constants import LEAF_BYTES, REGION_COUNT, REGION_HEIGHT
+from offchain.merkle.batch import hash_pairs, tree_root
 from offchain.merkle.hashing import hash_pair, zero_hash
 
 
@@ -21,10 +22,7 @@ def tensor_root(data: bytes) -> tuple[bytes, int]:
     if height > REGION_HEIGHT:
         raise ValueError(f"a {len(data)}-byte tensor does not fit in one {LEAF_BYTES << REGION_HEIGHT}-byte region")
     padded = bytes(data) + bytes((LEAF_BYTES << height) - len(data))
-    level = [padded[i : i + LEAF_BYTES] for i in range(0, len(padded), LEAF_BYTES)]
-    while len(level) > 1:
-        level = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0], height
+    return tree_root(padded), height
 
 
 def fold_region(root: bytes, height: int) -> bytes:
@@ -56,33 +54,29 @@ class TensorTree:
     """
 
     def __init__(self) -> None:
-        self._data = b""
-        self._levels: list[list[bytes]] = []
+        # _levels[h] holds the concatenated 32-byte nodes of height h; _levels[0] is the padded data.
+        self._levels: list[bytearray] = []
 
     def update(self, data: bytes) -> tuple[bytes, int]:
         import numpy as np  # local: the rest of this module stays numpy-free
 
         height = tensor_height(len(data))
         padded = bytes(data) + bytes((LEAF_BYTES << height) - len(data))
-        # Below 64 leaves a full rebuild is cheaper than diffing with numpy.
-        if len(padded) < 64 * LEAF_BYTES or not self._levels or len(padded) != len(self._data):
-            self._data = padded
-            leaves = [padded[i : i + LEAF_BYTES] for i in range(0, len(padded), LEAF_BYTES)]
-            self._levels = [leaves]
-            while len(self._levels[-1]) > 1:
-                lv = self._levels[-1]
-                self._levels.append([hash_pair(lv[i], lv[i + 1]) for i in range(0, len(lv), 2)])
-            return self._levels[-1][0], height
-        old = np.frombuffer(self._data, np.uint8).reshape(-1, LEAF_BYTES)
+        if len(padded) < 64 * LEAF_BYTES:  # small: one native call beats diffing with numpy
+            self._levels = []
+            return tree_root(padded), height
+        if not self._levels or len(padded) != len(self._levels[0]):
+            self._levels = [bytearray(padded)]
+            while len(self._levels[-1]) > LEAF_BYTES:
+                self._levels.append(bytearray(hash_pairs(bytes(self._levels[-1]))))
+            return bytes(self._levels[-1]), height
+        old = np.frombuffer(self._levels[0], np.uint8).reshape(-1, LEAF_BYTES)
         new = np.frombuffer(padded, np.uint8).reshape(-1, LEAF_BYTES)
         dirty = set(np.flatnonzero((old != new).any(axis=1)).tolist())
-        self._data = padded
-        leaves = self._levels[0]
-        for i in dirty:
-            leaves[i] = padded[i * LEAF_BYTES : (i + 1) * LEAF_BYTES]
+        self._levels[0][:] = padded
         for h in range(1, len(self._levels)):
             dirty = {i >> 1 for i in dirty}
             below, level = self._levels[h - 1], self._levels[h]
             for p in dirty:
-                level[p] = hash_pair(below[2 * p], below[2 * p + 1])
-        return self._levels[-1][0], height
+                level[32 * p : 32 * p + 32] = hash_pair(bytes(below[64 * p : 64 * p + 32]), bytes(below[64 * p + 32 : 64 * p + 64]))
+        return bytes(self._levels[-1]), height
