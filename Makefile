@@ -16,7 +16,7 @@ export FOUNDRY_SOLC := $(ROOT)/tools/solc
 export APE_DATA_FOLDER := $(ROOT)/.ape
 export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
+APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
 .PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean
 
@@ -39,7 +39,7 @@ $(STAMPS)/venv: requirements.txt requirements.lock pyproject.toml
 
 $(STAMPS)/apt:
 	@mkdir -p $(STAMPS)
-	@if command -v mips-linux-gnu-gcc >/dev/null && command -v qemu-mips-static >/dev/null; then \
+	@if command -v cc >/dev/null && command -v mips-linux-gnu-gcc >/dev/null && command -v qemu-mips-static >/dev/null; then \
 	  echo "apt: $(APT_PACKAGES) already present"; \
 	else \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
