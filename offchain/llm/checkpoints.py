@@ -4,7 +4,7 @@
   tensors, OrderedDicts and storages; storages are read from the archive whatever device they
   were saved on (cuda:0 included).
 - safetensors: 8-byte little-endian header length, JSON header, raw little-endian data.
-- llama2.c checkpoints (legacy version-0 `model.bin`) and their `tokenizer.bin`.
+- llama2.c checkpoints (legacy version 0 and fp32 version 1) and their `tokenizer.bin`.
 - GGUF through the `gguf` package (F32, F16 and Q8_0 tensors).
 """
 
@@ -167,33 +167,53 @@ def read_safetensors(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
 LLAMA2C_HEADER = struct.Struct("<7i")
 
 
-def read_llama2c(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """(config, Meta-named float32 weights) of a llama2.c legacy (version 0) checkpoint.
+LLAMA2C_MAGIC = 0x616B3432  # "ak42": llama2.c export.py version_export (version 1, fp32)
 
-    Header: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative: separate output
-    classifier follows), seq_len; then float32 arrays in llama2.c's order.
+
+def _llama2c_layout(dim: int, hidden: int, n_layers: int, kvd: int, vocab: int, seq: int, hd: int,
+                    shared: bool, version: int) -> list[tuple[str, tuple[int, ...]]]:
+    emb = ("tok_embeddings.weight", (vocab, dim))
+    per_layer = [("wq", (n_layers, dim, dim)), ("wk", (n_layers, kvd, dim)), ("wv", (n_layers, kvd, dim)),
+                 ("wo", (n_layers, dim, dim))]
+    ffn = [("w1", (n_layers, hidden, dim)), ("w2", (n_layers, dim, hidden)), ("w3", (n_layers, hidden, dim))]
+    if version == 0:  # legacy run.c order, with the RoPE tables it no longer uses
+        layout = [emb, ("attention_norm", (n_layers, dim)), *per_layer, ("ffn_norm", (n_layers, dim)), *ffn,
+                  ("norm.weight", (dim,)), ("freq_cis_real", (seq, hd // 2)), ("freq_cis_imag", (seq, hd // 2))]
+    else:  # version 1: norms first, then the embedding and the matrices
+        layout = [("attention_norm", (n_layers, dim)), ("ffn_norm", (n_layers, dim)), ("norm.weight", (dim,)),
+                  emb, *per_layer, *ffn]
+    return layout if shared else [*layout, ("output.weight", (vocab, dim))]
+
+
+def read_llama2c(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(config, Meta-named float32 weights) of a llama2.c checkpoint.
+
+    Version 0 (legacy `model.bin`): 7 int32 header fields dim, hidden_dim, n_layers, n_heads,
+    n_kv_heads, vocab_size (negative: a separate output classifier follows), seq_len, then float32
+    arrays in run.c's order. Version 1 (`ak42` magic, fp32): magic, version, the 7 fields, a
+    shared-classifier byte, zero padding to 256 bytes, then float32 arrays, norms first.
     """
     p = str(path)
     data = Path(path).read_bytes()
     if len(data) < LLAMA2C_HEADER.size:
         raise CheckpointError(f"{p}: too short for a llama2.c checkpoint")
-    dim, hidden, n_layers, n_heads, n_kv, vocab, seq = LLAMA2C_HEADER.unpack_from(data)
-    shared = vocab > 0
-    vocab = abs(vocab)
+    version, off = 0, LLAMA2C_HEADER.size
+    if struct.unpack_from("<I", data)[0] == LLAMA2C_MAGIC:
+        version = struct.unpack_from("<i", data, 4)[0]
+        if version != 1 or len(data) < 256:
+            raise CheckpointError(f"{p}: llama2.c version {version} is not supported (only 0 and 1, fp32)")
+        dim, hidden, n_layers, n_heads, n_kv, vocab, seq = LLAMA2C_HEADER.unpack_from(data, 8)
+        shared = bool(data[8 + LLAMA2C_HEADER.size])
+        off = 256
+    else:
+        dim, hidden, n_layers, n_heads, n_kv, vocab, seq = LLAMA2C_HEADER.unpack_from(data)
+        shared = vocab > 0
+        vocab = abs(vocab)
     if min(dim, hidden, n_layers, n_heads, n_kv, vocab, seq) <= 0 or dim % n_heads:
         raise CheckpointError(f"{p}: implausible llama2.c header {dim, hidden, n_layers, n_heads, n_kv, vocab, seq}")
     hd = dim // n_heads
-    kvd = n_kv * hd
-    layout = [("tok_embeddings.weight", (vocab, dim)), ("attention_norm", (n_layers, dim)),
-              ("wq", (n_layers, dim, dim)), ("wk", (n_layers, kvd, dim)), ("wv", (n_layers, kvd, dim)),
-              ("wo", (n_layers, dim, dim)), ("ffn_norm", (n_layers, dim)), ("w1", (n_layers, hidden, dim)),
-              ("w2", (n_layers, dim, hidden)), ("w3", (n_layers, hidden, dim)), ("norm.weight", (dim,)),
-              ("freq_cis_real", (seq, hd // 2)), ("freq_cis_imag", (seq, hd // 2))]
-    if not shared:
-        layout.append(("output.weight", (vocab, dim)))
     raw: dict[str, np.ndarray] = {}
-    off = LLAMA2C_HEADER.size
-    for name, shape in layout:
+    for name, shape in _llama2c_layout(dim, hidden, n_layers, n_kv * hd, vocab, seq, hd, shared, version):
         n = int(np.prod(shape)) * 4
         if off + n > len(data):
             raise CheckpointError(f"{p}: truncated: tensor {name} needs bytes [{off}, {off + n}), file has {len(data)}")

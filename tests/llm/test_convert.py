@@ -45,6 +45,22 @@ def write_llama2c(path: Path, m: FloatLlama, shared: bool = False) -> None:
     path.write_bytes(b"".join(p if isinstance(p, bytes) else np.asarray(p, "<f4").tobytes() for p in parts))
 
 
+def write_llama2c_v1(path: Path, m: FloatLlama) -> None:
+    """llama2.c export.py `version_export`: magic, version 1, header, shared flag, pad to 256."""
+    w = m.weights
+    L = range(m.n_layers)
+    head = struct.pack("<Ii7iB", 0x616B3432, 1, m.dim, m.hidden_dim, m.n_layers, m.n_heads, m.n_kv_heads,
+                       m.vocab_size, m.max_seq_len, 0)
+    parts = [head + bytes(256 - len(head))]
+    parts += [np.stack([w[f"layers.{i}.attention_norm.weight"] for i in L]),
+              np.stack([w[f"layers.{i}.ffn_norm.weight"] for i in L]), w["norm.weight"], w["tok_embeddings.weight"]]
+    for key in ("attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1",
+                "feed_forward.w2", "feed_forward.w3"):
+        parts.append(np.stack([w[f"layers.{i}.{key}.weight"] for i in L]))
+    parts.append(w["output.weight"])
+    path.write_bytes(b"".join(p if isinstance(p, bytes) else np.asarray(p, "<f4").tobytes() for p in parts))
+
+
 def write_gguf(path: Path, m: FloatLlama, kind: str) -> None:
     import gguf
 
@@ -130,6 +146,9 @@ def test_every_format_gives_the_same_model(fm: FloatLlama, tmp_path: Path) -> No
     l2 = tmp_path / "model.bin"
     write_llama2c(l2, fm)
     roots["llama2c"] = model_weight_root(convert_llama(l2, calib_tokens=CALIB))
+    l2v1 = tmp_path / "model_v1.bin"
+    write_llama2c_v1(l2v1, fm)
+    roots["llama2c-v1"] = model_weight_root(convert_llama(l2v1, calib_tokens=CALIB))
     gg = tmp_path / "m.gguf"
     write_gguf(gg, fm, "F32")
     roots["gguf"] = model_weight_root(convert_llama(gg, calib_tokens=CALIB))
