@@ -81,7 +81,15 @@ def _cmd_infer(args: argparse.Namespace) -> int:
             rate = done[0] / max(time.perf_counter() - t0, 1e-9)
             print(f"\r  {done[0]}/{args.tokens} tokens  {rate:.1f} tok/s", end="", file=sys.stderr, flush=True)
 
-    out = runner.generate(prompt, args.tokens, progress)
+    emit = None
+    if args.trace:
+        from offchain.llm.trace import TraceRecorder
+
+        trace_file = open(args.trace, "w")  # noqa: SIM115 - closed below
+        emit = TraceRecorder(out=trace_file)
+    out = runner.generate(prompt, args.tokens, progress, emit=emit)
+    if emit is not None:
+        trace_file.close()
     if show:
         print(file=sys.stderr)
     print(args.prompt + tok.decode(out))
@@ -116,4 +124,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--prompt", required=True)
     f.add_argument("--tokens", type=int, default=64)
     f.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
+    f.add_argument("--trace", metavar="FILE", help="write every node output's tensor root as JSON lines")
     f.set_defaults(func=_cmd_infer)
