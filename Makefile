@@ -67,6 +67,9 @@ demo: build ## the best end-to-end slice available, on a local anvil chain
 bench: build ## benchmarks: writes bench/results.json and prints a table
 	$(PY) -m bench
 
+accuracy: setup ## regenerate docs/ACCURACY.md (integer runner vs float reference; ~2 min)
+	$(PY) scripts/accuracy_report.py
+
 snapshot: build ## record gas in .gas-snapshot (forge snapshot)
 	forge snapshot
 
