@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean
+.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -75,3 +75,6 @@ snapshot: build ## record gas in .gas-snapshot (forge snapshot)
 
 clean: ## remove build output (keeps installs)
 	rm -rf out cache .hypothesis .pytest_cache
+
+programs: $(STAMPS)/apt ## rebuild the MIPS test programs (tests/mipsemu/programs/elf, committed)
+	tests/mipsemu/programs/build.sh
