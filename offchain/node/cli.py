@@ -1,0 +1,116 @@
+"""`opml check-node` and `opml graph`: re-run graph nodes in the VM and compare with the native run."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+
+from offchain.llm.cli import DEFAULT_MODEL
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    from offchain.llm.format import read_model
+
+    return read_model(path)
+
+
+def _programs() -> list[tuple[bytes, int]]:
+    from offchain.llm.kernels import program
+    from offchain.node.graph import PROGRAMS
+
+    return [(program(n).region0_root, program(n).entry) for n in PROGRAMS]
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from offchain.llm.format import model_weight_root
+    from offchain.node.graph import build_graph, model_commitment, programs_root
+
+    m = _load(args.model)
+    g = build_graph(m.config)
+    groot, proot, wroot = g.root(), programs_root(_programs()), model_weight_root(m)
+    print(f"nodes per token (n_f) {g.n_f}")
+    if args.nodes:
+        for j, d in enumerate(g.descriptors):
+            print(f"  {j:4d} {d.name:32s} {d.op.name:12s} out {d.out_base}+{d.out_per_pos}(t+1) bytes")
+    print(f"weight_root   0x{wroot.hex()}")
+    print(f"graph_root    0x{groot.hex()}")
+    print(f"programs_root 0x{proot.hex()}")
+    print(f"commitment    0x{model_commitment(wroot, groot, proot).hex()}")
+    return 0
+
+
+def _cmd_check_node(args: argparse.Namespace) -> int:
+    from offchain.llm.kernels import run
+    from offchain.llm.kernels.registry import Node
+    from offchain.llm.model import ARCH_MLP
+    from offchain.llm.tokenizer import Tokenizer
+    from offchain.merkle import tensor_root
+    from offchain.node.graph import build_graph, resolve_inputs, token_bytes
+    from offchain.node.start import check_end, output_bytes
+    from offchain.node.trace import trace_task
+
+    m = _load(args.model)
+    if m.config.arch == ARCH_MLP:
+        raise ValueError("check-node runs LLaMA tasks; the MLP runs in single-phase mode (see README)")
+    tok = Tokenizer.from_json(m.tokenizer)
+    prompt = tok.encode(args.prompt)
+    if tok.bos >= 0:
+        prompt = [tok.bos, *prompt]
+    graph = build_graph(m.config)
+    t0 = time.perf_counter()
+    tr = trace_task(m, prompt, args.tokens, keep_outputs=True)
+    assert tr.outputs is not None
+    n = len(tr.roots)
+    print(f"task: {len(prompt)} prompt + {args.tokens} new tokens, {n} nodes ({graph.n_f} per token), "
+          f"native trace {time.perf_counter() - t0:.2f}s; S_n = 0x{tr.final_state.hex()}")
+    if args.node is not None:
+        if not 0 <= args.node < n:
+            raise ValueError(f"node {args.node} is outside 0..{n - 1}")
+        picks = [args.node]
+    else:
+        picks = sorted(random.Random(args.seed).sample(range(n), min(args.sample, n)))
+    fed = list(prompt) + tr.tokens
+    bad = 0
+    for k, i in enumerate(picks):
+        t, j = divmod(i, graph.n_f)
+        d = graph.descriptors[j]
+        header = graph.header(j, t)
+        node = Node(d.op, header, tuple(resolve_inputs(graph, m, j, t, tr.outputs, token_bytes(fed[t]))))
+        t1 = time.perf_counter()
+        vm = run(node, exact=args.exact)
+        vm_root = tensor_root(output_bytes(vm, header))[0]
+        reason = check_end(vm, tr.roots[i], header)
+        verdict = "MATCH" if reason is None else f"MISMATCH ({reason})"
+        bad += reason is not None
+        print(f"[{k + 1}/{len(picks)}] node {i} = {d.name} at t={t}: native 0x{tr.roots[i].hex()} "
+              f"vm 0x{vm_root.hex()} steps {vm.step_count:,} ({time.perf_counter() - t1:.2f}s) {verdict}", flush=True)
+    return 1 if bad else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser(
+        "check-node",
+        help="run graph nodes natively and in the MIPS VM and compare their output roots",
+        description="Run a task natively (committing to every node), then re-execute node I (or K random "
+        "nodes) as its kernel in the MIPS emulator from the start state the contract would derive. Prints "
+        "both output roots, the VM step count and the verdict; exits 1 on any mismatch.",
+    )
+    c.add_argument("--model", default=str(DEFAULT_MODEL), help="integer model file (default: the shipped model)")
+    c.add_argument("--prompt", required=True, help="prompt text")
+    c.add_argument("--tokens", type=int, required=True, help="number of new tokens")
+    pick = c.add_mutually_exclusive_group(required=True)
+    pick.add_argument("--node", type=int, help="global node index i (= t·n_f + j)")
+    pick.add_argument("--sample", type=int, metavar="K", help="check K nodes chosen at random")
+    c.add_argument("--seed", type=int, default=0, help="seed for --sample")
+    c.add_argument("--exact", action="store_true", help="use the exact Python stepper instead of fast-forward")
+    c.set_defaults(func=_cmd_check_node)
+    g = sub.add_parser("graph", help="print a model's per-token graph F and its commitments",
+                       description="Build F for a model and print n_f, the weight, graph and programs roots and "
+                       "the model's full commitment.")
+    g.add_argument("--model", default=str(DEFAULT_MODEL), help="integer model file (default: the shipped model)")
+    g.add_argument("--nodes", action="store_true", help="also list every node of F")
+    g.set_defaults(func=_cmd_graph)
+
+

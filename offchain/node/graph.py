@@ -1,0 +1,234 @@
+"""The per-token forward graph F of a model, its commitment, and node resolution (SPEC §5).
+
+A descriptor says, with no values: which kernel runs the node, its parameter words, how long its
+output is at position t, and where each input comes from. From F, the model's weights, the prompt
+and the outputs of earlier nodes, anyone can rebuild any node's header and input bytes, which is
+what the contract does (with roots instead of bytes) to derive a node's VM start state.
+
+Global node i of a task is node j = i mod n_f of F at position t = i div n_f (SPEC §5.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from offchain.llm import ops
+from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Op
+from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, Config, IntModel, tensor_specs
+from offchain.merkle import tensor_root
+from offchain.merkle.batch import tree_root
+from offchain.merkle.tensor import tensor_height
+from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, Header
+
+#: Program ids are indices into this list; F commits to them, and the model's program tree to
+#: each program's (region-0 root, entry).
+PROGRAMS: tuple[str, ...] = tuple(sorted(set(PROGRAM_OF.values())))
+
+
+class Ref(IntEnum):
+    """Where a node input comes from (DESIGN.md §5)."""
+
+    SAME_TOKEN = 1  # output of node j' at the same position
+    PREV_TOKEN = 2  # output of node j' at position t−1; the zero tensor at t = 0
+    WEIGHT = 3  # tensor w of the model, in canonical order
+    TOKEN_IN = 4  # prompt[t] while t < P, else the previous position's argmax output
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """One node of F. Its output at position t is `out_base + out_per_pos·(t + 1)` bytes."""
+
+    name: str  # for people and logs; not committed
+    op: Op
+    params: tuple[int, ...]
+    inputs: tuple[tuple[Ref, int], ...]
+    out_base: int
+    out_per_pos: int = 0
+    positional: bool = False  # whether the header's position word carries t (else 0)
+
+    def __post_init__(self) -> None:
+        if len(self.inputs) > MAX_INPUTS or len(self.params) > MAX_PARAMS:
+            raise ValueError(f"node {self.name}: too many inputs or parameters")
+
+    @property
+    def program(self) -> int:
+        return PROGRAMS.index(PROGRAM_OF[self.op])
+
+    def out_len(self, t: int) -> int:
+        return self.out_base + self.out_per_pos * (t + 1)
+
+    def words(self) -> list[int]:
+        """Canonical u32 words: program, op, positional, out_base, out_per_pos, the 6 input
+        references as (kind, index) pairs (unused: 0, 0), the parameter count, the parameters."""
+        refs = [w for kind, idx in self.inputs for w in (int(kind), idx)]
+        refs += [0, 0] * (MAX_INPUTS - len(self.inputs))
+        return [self.program, int(self.op), int(self.positional), self.out_base, self.out_per_pos,
+                *refs, len(self.params), *self.params]
+
+    def encode(self) -> bytes:
+        return b"".join(w.to_bytes(4, "big") for w in self.words())
+
+
+@dataclass(frozen=True)
+class Graph:
+    """F for one model: descriptors in evaluation order, and the weight names they index."""
+
+    descriptors: tuple[Descriptor, ...]
+    weight_names: tuple[str, ...]
+    weight_bytes: tuple[int, ...]
+
+    @property
+    def n_f(self) -> int:
+        return len(self.descriptors)
+
+    def root(self) -> bytes:
+        """F's commitment: the tree over each descriptor's tensor root, padded like the weight tree."""
+        leaves = [tensor_root(d.encode())[0] for d in self.descriptors]
+        height = tensor_height(32 * len(leaves))
+        return tree_root(b"".join(leaves) + bytes(32 * ((1 << height) - len(leaves))))
+
+    def index(self, name: str) -> int:
+        return next(j for j, d in enumerate(self.descriptors) if d.name == name)
+
+    def input_lengths(self, j: int, t: int) -> list[int]:
+        out = []
+        for kind, idx in self.descriptors[j].inputs:
+            if kind == Ref.WEIGHT:
+                out.append(self.weight_bytes[idx])
+            elif kind == Ref.TOKEN_IN:
+                out.append(self.token_bytes)
+            elif kind == Ref.SAME_TOKEN:
+                out.append(self.descriptors[idx].out_len(t))
+            else:
+                out.append(self.descriptors[idx].out_len(max(t - 1, 0)))
+        return out
+
+    @property
+    def token_bytes(self) -> int:
+        first = self.descriptors[0]
+        return 4 if first.op == Op.EMBED else first.params[0]  # MLP: the raw input vector
+
+    def header(self, j: int, t: int) -> Header:
+        """The header the contract derives for node j at position t (SPEC §4.2)."""
+        d = self.descriptors[j]
+        return Header(int(d.op), t if d.positional else 0, tuple(self.input_lengths(j, t)), d.out_len(t), d.params)
+
+
+def build_graph(config: Config) -> Graph:
+    """F for a model config (LLaMA per-token graph of SPEC §3.3, or the MLP graph)."""
+    specs = tensor_specs(config)
+    names = tuple(s.name for s in specs)
+    sizes = tuple(s.nbytes for s in specs)
+    w = {n: i for i, n in enumerate(names)}
+    nodes: list[Descriptor] = []
+
+    def same(name: str) -> tuple[Ref, int]:
+        return Ref.SAME_TOKEN, next(j for j, d in enumerate(nodes) if d.name == name)
+
+    def weight(name: str) -> tuple[Ref, int]:
+        return Ref.WEIGHT, w[name]
+
+    def linear(name: str, wname: str, x: str, mode: LinearMode, n: int, k: int, extra: tuple[Ref, int] | None) -> None:
+        ins = [weight(f"{wname}.weight"), same(x), weight(f"{wname}.rq")] + ([extra] if extra else [])
+        out = n if mode in (LinearMode.INT8, LinearMode.MLP_RELU) else 4 * n
+        nodes.append(Descriptor(name, Op.LINEAR, (int(mode), n, k, 0, n), tuple(ins), out))
+
+    if config.arch == ARCH_MLP:
+        dims = config.dims
+        nodes.append(Descriptor("input", Op.MLP_INPUT, (dims[0],), ((Ref.TOKEN_IN, 0), weight("input.rq")), dims[0]))
+        prev = "input"
+        for i in range(len(dims) - 1):
+            last = i == len(dims) - 2
+            name = "logits" if last else f"fc{i}"
+            mode = LinearMode.MLP_LOGITS if last else LinearMode.MLP_RELU
+            linear(name, f"fc{i}", prev, mode, dims[i + 1], dims[i], weight(f"fc{i}.bias"))
+            prev = name
+        nodes.append(Descriptor("argmax", Op.ARGMAX, (dims[-1],), (same("logits"),), 4))
+        return Graph(tuple(nodes), names, sizes)
+
+    if config.arch != ARCH_LLAMA:
+        raise ValueError(f"no graph for architecture {config.arch}")
+    c = config
+    d, hid, hd, H, G, S, V = c.dim, c.hidden_dim, c.head_dim, c.n_heads, c.n_kv_heads, c.max_seq_len, c.vocab_size
+    nodes.append(Descriptor("embed", Op.EMBED, (V, d), ((Ref.TOKEN_IN, 0), weight("tok_embeddings.weight"),
+                                                         weight("tok_embeddings.rq")), 4 * d))
+    h = "embed"
+    for i in range(c.n_layers):
+        p = f"layers.{i}"
+        nodes.append(Descriptor(f"{p}.attention_norm", Op.RMSNORM, (d, c.norm_eps),
+                                (same(h), weight(f"{p}.attention_norm.weight")), d))
+        linear(f"{p}.q", f"{p}.attention.wq", f"{p}.attention_norm", LinearMode.INT8, d, d, None)
+        linear(f"{p}.k", f"{p}.attention.wk", f"{p}.attention_norm", LinearMode.INT8, G * hd, d, None)
+        linear(f"{p}.v", f"{p}.attention.wv", f"{p}.attention_norm", LinearMode.INT8, G * hd, d, None)
+        for x, heads in (("q", H), ("k", G)):
+            nodes.append(Descriptor(f"{p}.{x}_rope", Op.ROPE, (heads, hd, S),
+                                    (same(f"{p}.{x}"), weight("rope_cos"), weight("rope_sin")), heads * hd,
+                                    positional=True))
+        for cache, row in (("k_cache", "k_rope"), ("v_cache", "v")):
+            j = len(nodes)  # the cache's input is this same node one position earlier
+            nodes.append(Descriptor(f"{p}.{cache}", Op.KV_APPEND, (S, G, hd),
+                                    ((Ref.PREV_TOKEN, j), same(f"{p}.{row}")), S * G * hd, positional=True))
+        nodes.append(Descriptor(f"{p}.scores", Op.SCORES, (H, G, hd, S),
+                                (same(f"{p}.q_rope"), same(f"{p}.k_cache")), 0, 4 * H, positional=True))
+        nodes.append(Descriptor(f"{p}.probs", Op.SOFTMAX, (H, c.exp_len),
+                                (same(f"{p}.scores"), weight(f"{p}.attention.softmax.rq"), weight("exp_table")),
+                                0, 4 * H, positional=True))
+        nodes.append(Descriptor(f"{p}.attn_out", Op.ATTN_VALUES, (H, G, hd, S),
+                                (same(f"{p}.probs"), same(f"{p}.v_cache"), weight(f"{p}.attention.av.rq")), H * hd,
+                                positional=True))
+        linear(f"{p}.attn_residual", f"{p}.attention.wo", f"{p}.attn_out", LinearMode.RESIDUAL, d, d, same(h))
+        h = f"{p}.attn_residual"
+        nodes.append(Descriptor(f"{p}.ffn_norm", Op.RMSNORM, (d, c.norm_eps),
+                                (same(h), weight(f"{p}.ffn_norm.weight")), d))
+        linear(f"{p}.gate", f"{p}.feed_forward.w1", f"{p}.ffn_norm", LinearMode.INT8, hid, d, None)
+        linear(f"{p}.up", f"{p}.feed_forward.w3", f"{p}.ffn_norm", LinearMode.INT8, hid, d, None)
+        nodes.append(Descriptor(f"{p}.swiglu", Op.SWIGLU, (hid,),
+                                (same(f"{p}.gate"), same(f"{p}.up"), weight(f"{p}.feed_forward.silu_table"),
+                                 weight(f"{p}.feed_forward.swiglu.rq")), hid))
+        linear(f"{p}.ffn_residual", f"{p}.feed_forward.w2", f"{p}.swiglu", LinearMode.RESIDUAL, d, hid, same(h))
+        h = f"{p}.ffn_residual"
+    nodes.append(Descriptor("norm", Op.RMSNORM, (d, c.norm_eps), (same(h), weight("norm.weight")), d))
+    linear("logits", "output", "norm", LinearMode.LOGITS, V, d, None)
+    nodes.append(Descriptor("argmax", Op.ARGMAX, (V,), (same("logits"),), 4))
+    return Graph(tuple(nodes), names, sizes)
+
+
+def resolve_inputs(graph: Graph, model: IntModel, j: int, t: int, outputs: Sequence[bytes],
+                   token_in: bytes) -> list[bytes]:
+    """Input bytes of node j at position t, from the model, this task's earlier node outputs
+    (`outputs[i]` for global node i) and the token fed at t (canonical bytes)."""
+    n_f = graph.n_f
+    out = []
+    for kind, idx in graph.descriptors[j].inputs:
+        if kind == Ref.WEIGHT:
+            out.append(ops.canonical_bytes(model.tensors[graph.weight_names[idx]]))
+        elif kind == Ref.TOKEN_IN:
+            out.append(token_in)
+        elif kind == Ref.SAME_TOKEN:
+            out.append(outputs[t * n_f + idx])
+        elif t == 0:
+            out.append(bytes(graph.descriptors[idx].out_len(0)))
+        else:
+            out.append(outputs[(t - 1) * n_f + idx])
+    return out
+
+
+def token_bytes(token: int) -> bytes:
+    return ops.canonical_bytes(np.array([token], dtype=np.int32))
+
+
+def programs_root(programs: Sequence[tuple[bytes, int]]) -> bytes:
+    """Commitment to the kernels, in PROGRAMS order: a tree over each program's leaf, the tensor
+    root of `region0_root ‖ entry (u32)`."""
+    leaves = [tensor_root(r + e.to_bytes(4, "big"))[0] for r, e in programs]
+    height = tensor_height(32 * len(leaves))
+    return tree_root(b"".join(leaves) + bytes(32 * ((1 << height) - len(leaves))))
+
+
+def model_commitment(weight_root: bytes, graph_root: bytes, prog_root: bytes) -> bytes:
+    """The model's full commitment: the tree over (weights, F, programs, zero)."""
+    return tree_root(weight_root + graph_root + prog_root + bytes(32))

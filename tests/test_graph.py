@@ -1,0 +1,98 @@
+"""The per-token graph F: every node, rebuilt from F alone, reproduces the native run in the VM."""
+
+import numpy as np
+import pytest
+
+from offchain.llm import ops
+from offchain.llm.kernels import run
+from offchain.llm.kernels.registry import Node
+from offchain.llm.quant import quantize_llama, quantize_mlp
+from offchain.llm.runner import run_mlp
+from offchain.merkle import tensor_root
+from offchain.node.graph import PROGRAMS, Ref, build_graph, resolve_inputs, token_bytes
+from offchain.node.start import check_end
+from offchain.node.trace import trace_task
+from tests.llm.helpers import tiny_llama
+
+
+@pytest.fixture(scope="module")
+def model():  # type: ignore[no-untyped-def]
+    return quantize_llama(tiny_llama(seed=5), list(range(40)))
+
+
+def test_graph_follows_the_runner_node_for_node(model):
+    graph = build_graph(model.config)
+    tr = trace_task(model, [1, 2], 2)
+    assert [d.name for d in graph.descriptors] == tr.names[: graph.n_f]
+    assert graph.n_f == 1 + 17 * model.config.n_layers + 3
+
+
+def test_every_node_of_a_whole_task_matches_natively_and_in_the_vm(model):
+    """A whole small model's graph, all nodes, natively vs in the VM (issue 5)."""
+    graph = build_graph(model.config)
+    prompt, n_new = [3, 1, 4], 2
+    tr = trace_task(model, prompt, n_new, keep_outputs=True)
+    assert tr.outputs is not None
+    fed = list(prompt) + tr.tokens  # the token fed at position t
+    for i, expected in enumerate(tr.outputs):
+        t, j = divmod(i, graph.n_f)
+        d = graph.descriptors[j]
+        header = graph.header(j, t)
+        assert header.output_length == len(expected), d.name
+        inputs = resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t]))
+        vm = run(Node(d.op, header, tuple(inputs)), exact=True)
+        assert check_end(vm, tr.roots[i], header) is None, f"node {i} ({d.name} at t={t})"
+
+
+def test_the_graph_root_commits_to_every_descriptor_field(model):
+    graph = build_graph(model.config)
+    root = graph.root()
+    assert root == build_graph(model.config).root()
+    d = graph.descriptors[3]
+    from dataclasses import replace
+
+    changed = replace(graph, descriptors=graph.descriptors[:3] + (replace(d, params=(d.params[0] + 1, *d.params[1:])),)
+                      + graph.descriptors[4:])
+    assert changed.root() != root
+
+
+def test_references_point_backwards_or_to_the_previous_position(model):
+    graph = build_graph(model.config)
+    for j, d in enumerate(graph.descriptors):
+        assert d.program < len(PROGRAMS)
+        for kind, idx in d.inputs:
+            if kind == Ref.SAME_TOKEN:
+                assert idx < j, d.name
+            elif kind == Ref.PREV_TOKEN:
+                assert idx < graph.n_f
+            elif kind == Ref.WEIGHT:
+                assert idx < len(graph.weight_names)
+
+
+def test_the_mlp_graph_reproduces_a_small_mlp_run_in_the_vm():
+    rng = np.random.default_rng(0)
+    layers = [(rng.standard_normal((12, 20)).astype(np.float32), rng.standard_normal(12).astype(np.float32)),
+              (rng.standard_normal((5, 12)).astype(np.float32), rng.standard_normal(5).astype(np.float32))]
+    m = quantize_mlp(layers, 1 / 255, 255, rng.integers(0, 256, (16, 20)).astype(np.float32))
+    graph = build_graph(m.config)
+    pixels = rng.integers(0, 256, 20).astype(np.uint8)
+    outs: list[bytes] = []
+    run_mlp(m, pixels, emit=lambda name, x: outs.append(ops.canonical_bytes(x)))
+    assert [d.name for d in graph.descriptors] == ["input", "fc0", "logits", "argmax"]
+    for j, d in enumerate(graph.descriptors):
+        header = graph.header(j, 0)
+        vm = run(Node(d.op, header, tuple(resolve_inputs(graph, m, j, 0, outs, pixels.tobytes()))), exact=True)
+        assert check_end(vm, tensor_root(outs[j])[0], header) is None, d.name
+
+
+def test_check_node_cli_reports_matching_roots_and_steps(tmp_path, capsys):
+    from offchain.cli import main
+    from offchain.llm.format import write_model
+
+    path = tmp_path / "tiny.opml"
+    write_model(path, quantize_llama(tiny_llama(seed=6, vocab=256), list(range(40))))  # a byte vocabulary
+    assert main(["check-node", "--model", str(path), "--prompt", "ab", "--tokens", "2", "--sample", "3", "--exact"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("MATCH") == 3 and "steps" in out and "S_n = 0x" in out
+    assert main(["graph", "--model", str(path)]) == 0
+    assert "commitment    0x" in capsys.readouterr().out
