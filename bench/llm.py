@@ -13,6 +13,7 @@ from offchain.llm.format import read_model
 from offchain.llm.ops import canonical_bytes
 from offchain.llm.runner import Runner
 from offchain.llm.tokenizer import Tokenizer
+from offchain.llm.trace import TraceRecorder
 from offchain.merkle import tensor_root
 
 PROMPT = "ROMEO:\n"
@@ -41,11 +42,13 @@ def run() -> dict[str, Any]:
         nbytes[0] += len(canonical_bytes(x))
 
     enc, _ = _timed(runner, prompt, encode)
+    enc = min(enc, *(_timed(runner, prompt, lambda n, x: canonical_bytes(x))[0] for _ in range(2)))
 
     def commit(name: str, x: Any) -> None:
         tensor_root(canonical_bytes(x))
 
-    com, _ = _timed(runner, prompt, commit)
+    com = min(_timed(runner, prompt, commit)[0] for _ in range(2))
+    inc = min(_timed(runner, prompt, TraceRecorder())[0] for _ in range(2))
     return {
         "shipped_model_load": {"value": load_s * 1e3, "unit": "ms", "note": "read + verify every tensor root"},
         "shipped_tokens_per_s": {"value": steps / plain, "unit": "tok/s", "note": f"{steps} forward steps, greedy"},
@@ -56,4 +59,7 @@ def run() -> dict[str, Any]:
         "emit_and_tensor_roots_tokens_per_s": {"value": steps / com, "unit": "tok/s",
                                                "note": "every node output encoded and Merkle-hashed"},
         "emit_overhead_roots": {"value": com / plain, "unit": "x", "note": "vs no emission"},
+        "trace_recorder_tokens_per_s": {"value": steps / inc, "unit": "tok/s",
+                                        "note": "every node root, KV-cache roots updated incrementally"},
+        "trace_recorder_overhead": {"value": inc / plain, "unit": "x", "note": "vs no emission"},
     }

@@ -17,6 +17,19 @@ from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, IntModel
 
 Emit = Callable[[str, np.ndarray], None]
 FLOAT_CACHE_LIMIT = 64 << 20  # keep float32 weight copies only for models this small (int8 bytes)
+_BLAS_LIMITED = False
+
+
+def single_threaded_blas() -> None:
+    """Run BLAS on one thread in this process (once). The runner parallelises large matmuls over
+    row tiles itself; OpenBLAS's own threads make each small product 10-100x slower on a busy
+    machine (they spin-wait for cores). Results are exact either way; this is only about speed."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+        _BLAS_LIMITED = True
 
 
 class _Linear:
@@ -41,6 +54,7 @@ class Runner:
         if c.arch != ARCH_LLAMA:
             raise ValueError("Runner runs LLaMA models; use run_mlp for MLP models")
         self.model, self.c = model, c
+        single_threaded_blas()
         t = model.tensors
         if keep_float is None:
             keep_float = sum(a.nbytes for a in t.values()) <= FLOAT_CACHE_LIMIT

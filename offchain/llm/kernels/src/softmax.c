@@ -1,0 +1,45 @@
+/* Op 7, softmax (SPEC §3.2.7), per row h of T = pos + 1 scores:
+ *   x_t = max_u sc[u] − sc[t] >= 0;  j_t = min(requant(x_t, m, s), L − 1);  p_t = E[j_t];
+ *   P = Σ_t p_t;  prob[t] = floor((p_t·2^15 + floor(P/2)) / P)   (i32, Q15).
+ * Inputs: scores i32[H, T], rq i32[2], E i32[L]. Params: H, L. Output: i32[H, T].
+ * Checked before writing: the pair, and E >= 0 with E[0] >= 1. A row's maximum has x = 0, j = 0,
+ * so P >= E[0] > 0: the division is by a positive number of a non-negative numerator, where C's
+ * truncation is the floor. x < 2^32 and m < 2^31 keep x·m inside int64. */
+#include "rt.h"
+
+int main(void) {
+    if (!header_ok(OP_SOFTMAX)) return EXIT_BAD_HEADER;
+    u32 H = param(0), L = param(1), T = pos() + 1;
+    if (H == 0 || L == 0 || T == 0) return EXIT_BAD_PARAM;
+    u32 n = mul_len(mul_len(H, T), 4);
+    u32 lens[3] = {n, 8, mul_len(L, 4)};
+    int e = check_inputs(3, lens);
+    if (e) return e;
+    if ((e = check_output(n))) return e;
+
+    const i32 *rq = in_i32(1), *E = in_i32(2);
+    i32 m = rq[0], s = rq[1];
+    if (!rq_ok(m, s)) return EXIT_BAD_PARAM;
+    if (E[0] < 1) return EXIT_BAD_PARAM;
+    for (u32 i = 1; i < L; i++)
+        if (E[i] < 0) return EXIT_BAD_PARAM;
+
+    const i32 *sc = in_i32(0);
+    i32 *out = OUTPUT;
+    u32 *idx = SCRATCH; /* j_t of the current row */
+    for (u32 h = 0; h < H; h++, sc += T, out += T) {
+        i32 mx = sc[0];
+        for (u32 t = 1; t < T; t++)
+            if (sc[t] > mx) mx = sc[t];
+        u64 P = 0;
+        for (u32 t = 0; t < T; t++) {
+            i64 x = (i64)mx - sc[t];
+            i64 j = requant(x, m, (u32)s);
+            u32 ji = j > (i64)(L - 1) ? L - 1 : (u32)j; /* j >= 0 since x >= 0 and m >= 0 */
+            idx[t] = ji;
+            P += (u32)E[ji];
+        }
+        for (u32 t = 0; t < T; t++) out[t] = (i32)((((u64)(u32)E[idx[t]] << 15) + P / 2) / P);
+    }
+    return EXIT_OK;
+}
