@@ -338,7 +338,7 @@ class _Attempt:
                     changed |= _update_page(mem, base + off, new, old)
         if changed:
             vm.invalidate_code()
-        vm.regs = out.regs
+        vm.regs = [vm.regs[0]] + out.regs[1:]  # the r0 slot is carried unchanged (SPEC §2.3)
         vm.lo, vm.hi = out.lo, out.hi
         vm.pc = out.pc
         vm.next_pc = (out.pc + 4) & M32

@@ -123,7 +123,6 @@ class VM:
         """The 226-byte packed state of SPEC §2.1 (memRoot = mem.root())."""
         if len(self.preimage_key) != 32:
             raise ValueError("preimage_key must be 32 bytes")
-        self._regs[0] = 0
         return (
             self._mem.root()
             + bytes(self.preimage_key)

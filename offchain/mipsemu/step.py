@@ -41,7 +41,10 @@ def run(vm, max_steps: int) -> int:  # type: ignore[no-untyped-def]
     code_get = vm._code.get
     branches = vm._branches
     r = vm._regs
-    r[0] = 0  # r0 reads 0 even if someone stored into regs[0]
+    # r0 reads 0 whatever its packed slot holds, and the slot is carried unchanged (SPEC §2.3):
+    # no closure writes r[0], so it is zero while running and the slot is put back afterwards.
+    r0_slot = r[0]
+    r[0] = 0
     pc = vm.pc & M32
     npc = vm.next_pc & M32
     done = 0
@@ -93,7 +96,7 @@ def run(vm, max_steps: int) -> int:  # type: ignore[no-untyped-def]
         vm.pc = pc
         vm.next_pc = npc
         vm.step_count = (vm.step_count + done) & M64
-        r[0] = 0
+        r[0] = r0_slot
     return done
 
 

@@ -139,3 +139,12 @@ def test_scan_marks_words_unicorn_must_not_decide():
     div, risky = scan_words(np.array(words, dtype=np.uint32))
     assert div.tolist() == [False, True] + [False] * 7
     assert risky.tolist() == [False, False, True, True, True, False, True, True, False]  # 6, 7: in a delay slot
+
+
+def test_nonzero_r0_slot_survives_a_fast_forward():
+    words = _loop([r_type(0x21, 0, T0, T1)], n=5000)  # addu t1, r0, t0 reads r0 as 0
+    ref, vm = vm_with(words), vm_with(words)
+    ref.regs[0] = vm.regs[0] = 0xABCD
+    ref.run(9000)
+    fast_forward(vm, 9000, exact_below=0)
+    assert vm.pack() == ref.pack() and vm.regs[0] == 0xABCD

@@ -53,7 +53,16 @@ def test_pack_layout_matches_spec_offsets():
     assert struct.unpack(">IIIIII", p[64:88]) == (0x01020304, 0x11, 0x22, 0x33, 0x44, 0x55)
     assert (p[88], p[89]) == (0x66, 1)
     assert struct.unpack(">Q", p[90:98])[0] == 0x0102030405060708
-    assert list(struct.unpack(">32I", p[98:])) == [0] + list(range(101, 132))  # r0 always reads 0
+    assert list(struct.unpack(">32I", p[98:])) == list(range(100, 132))
+
+
+def test_a_nonzero_r0_slot_reads_zero_and_is_carried():
+    vm = vm_with([i_type(9, 0, T1, 5), r_type(0x21, 0, 0, 0)])  # addiu t1, r0, 5 ; addu r0, r0, r0
+    vm.regs[0] = 0xDEADBEEF
+    vm.step()
+    vm.step()
+    assert vm.regs[T1] == 5 and vm.regs[0] == 0xDEADBEEF
+    assert vm.pack()[98:102] == bytes.fromhex("deadbeef")
 
 
 @pytest.mark.parametrize(("exited", "code", "status"), [(False, 0, 3), (False, 7, 3), (True, 0, 0), (True, 1, 1), (True, 2, 2), (True, 0xF0, 2)])
@@ -442,7 +451,7 @@ def test_any_step_keeps_the_invariants_and_its_witness_proves_it(word: int, regs
     assert leaf[PC & 31 : (PC & 31) + 4] == struct.pack(">I", word)
     before = snapshot(vm)
     vm.step()
-    assert vm.step_count == 1 and vm.regs[0] == 0
+    assert vm.step_count == 1 and vm.regs[0] == regs[0]  # the r0 slot is carried
     if vm.exited and not (word == SYSCALL and v0 == 4246):
         assert 0xF0 <= vm.exit_code <= 0xF5 and snapshot(vm) == before
     touched = addr is not None and not (vm.exited and vm.exit_code == 0xF4)
