@@ -5,7 +5,7 @@ what the fast path executes. The loop keeps pc/nextPC/step in locals and only wr
 when it stops.
 """
 
-from offchain.mipsemu.decode import F_ALIGN, F_DELAY_SLOT, MISALIGNED, M32, SYSCALL, Closure, decode
+from offchain.mipsemu.decode import F_DELAY_SLOT, MISALIGNED, M32, SYSCALL, Closure, decode
 from offchain.mipsemu.syscall import syscall
 
 M64 = 0xFFFFFFFFFFFFFFFF
@@ -34,11 +34,15 @@ def step(vm) -> None:  # type: ignore[no-untyped-def]
     run(vm, 1)
 
 
+def _delay_slot_fault() -> int:
+    return -F_DELAY_SLOT
+
+
 def run(vm, max_steps: int) -> int:  # type: ignore[no-untyped-def]
     """Execute up to `max_steps` steps; stop early when the VM exits. Returns the steps executed."""
     if vm.exited or max_steps <= 0:
         return 0
-    code_get = vm._code.get
+    code = vm._code
     branches = vm._branches
     r = vm._regs
     # r0 reads 0 whatever its packed slot holds, and the slot is carried unchanged (SPEC §2.3):
@@ -46,46 +50,49 @@ def run(vm, max_steps: int) -> int:  # type: ignore[no-untyped-def]
     r0_slot = r[0]
     r[0] = 0
     pc = vm.pc & M32
-    npc = vm.next_pc & M32
+    npc = vm.next_pc & M32  # below, npc may run past 2^32 by 4; it is masked where it matters
     done = 0
     fault = 0
-    # A branch executed while nextPC != pc + 4 faults (SPEC §2.3). Inside the loop that can only
-    # happen right after a branch, so it is checked there; here for a state handed in mid-slot.
-    if npc != (pc + 4) & M32 and not pc & 3:
-        if code_get(pc) is None:
-            _decode_at(vm, pc)
-        if pc in branches:
-            done, fault = 1, F_DELAY_SLOT
-            max_steps = 0
+    # A branch executed while nextPC != pc + 4 faults (SPEC §2.3). In the loop that is checked
+    # right after a branch (for a decoded delay slot) and when decoding; here for a cached branch
+    # in a state handed in mid-slot.
+    if npc != (pc + 4) & M32 and pc in code and pc in branches:
+        code = {pc: _delay_slot_fault}
     try:
-        while done < max_steps:
-            f = code_get(pc)
-            if f is None:
-                f = MISALIGNED if pc & 3 else _decode_at(vm, pc)
+        for done in range(1, max_steps + 1):
+            try:
+                f = code[pc]
+            except KeyError:
+                if pc > M32 or npc > M32:
+                    pc &= M32
+                    npc &= M32
+                if pc & 3:
+                    f = MISALIGNED
+                else:
+                    f = _decode_at(vm, pc)
+                    if pc in branches and npc & M32 != (pc + 4) & M32:
+                        f = _delay_slot_fault
+                code = vm._code
             res = f()
-            done += 1
             if res is None:
                 pc = npc
-                npc = (npc + 4) & M32
+                npc += 4
             elif res >= 0:  # branch or jump: the delay slot runs next, as its own step
-                pc = npc
+                pc = npc & M32
                 npc = res
-                if pc not in branches and code_get(pc) is not None:
-                    continue
-                if code_get(pc) is None and not pc & 3:
-                    _decode_at(vm, pc)
-                if pc in branches:
+                if pc in branches and pc in code:
                     if done < max_steps:
                         done += 1
                         fault = F_DELAY_SLOT
                     break
             elif res == SYSCALL:
+                npc &= M32
                 vm.pc, vm.next_pc = pc, npc  # syscalls see a consistent state
                 syscall(vm)
                 if vm.exited:
                     break
                 pc = npc
-                npc = (npc + 4) & M32
+                npc += 4
             else:
                 fault = -res
                 break
@@ -93,11 +100,11 @@ def run(vm, max_steps: int) -> int:  # type: ignore[no-untyped-def]
         if fault:
             vm.exited = True
             vm.exit_code = fault
-        vm.pc = pc
-        vm.next_pc = npc
+        vm.pc = pc & M32
+        vm.next_pc = npc & M32
         vm.step_count = (vm.step_count + done) & M64
         r[0] = r0_slot
     return done
 
 
-__all__ = ["F_ALIGN", "run", "step"]
+__all__ = ["run", "step"]
