@@ -14,19 +14,25 @@ from offchain.mipsemu.fastforward import _native, fast_forward
 ELF = Path(__file__).resolve().parent.parent / "tests" / "mipsemu" / "programs" / "elf"
 
 
-def _stepper(name: str, steps: int) -> float:
+def _stepper(name: str, steps: int) -> tuple[float, float]:
+    """(steps per wall second, steps per CPU second): the machine is shared, so both are shown."""
     vm = VM.from_elf(str(ELF / f"{name}.elf"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = vm.run(steps)
     vm.mem.root()  # roots are lazy: include the one hash-up a witness would need
-    return n / (time.perf_counter() - t0)
+    return n / (time.perf_counter() - t0), n / (time.process_time() - c0)
 
 
 def run() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ("long_O2", "sort_O0", "recurse_O2"):
-        rate = _stepper(name, 2_000_000)
-        out[f"stepper_{name}"] = {"value": rate / 1e6, "unit": "M steps/s", "target": ">= 3"}
+        wall, cpu = _stepper(name, 2_000_000)
+        out[f"stepper_{name}"] = {
+            "value": wall / 1e6,
+            "unit": "M steps/s",
+            "target": ">= 3",
+            "note": f"{cpu / 1e6:.2f} M steps per CPU-second (cold decode included)",
+        }
 
     long = str(ELF / "long_O2.elf")
     vm = VM.from_elf(long)
