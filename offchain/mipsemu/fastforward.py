@@ -35,6 +35,7 @@ from offchain.mipsemu.syscall import Io, dispatch
 
 REGION0 = 0x10000000
 _CHUNK = 1 << 20  # mapping granularity outside region 0
+_ZERO_CHUNK = bytes(_CHUNK)
 _EXCP_SYSCALL = 17  # QEMU's MIPS exception number for `syscall`
 _REGS = [mc.UC_MIPS_REG_0 + i for i in range(32)]
 #: Below this many remaining steps the exact stepper is cheaper than setting up unicorn.
@@ -176,12 +177,18 @@ class _Attempt:
         self.region0 = np.zeros(REGION0, dtype=np.uint8)
         uc.mem_map_ptr(0, REGION0, UC_PROT_ALL, self.region0.ctypes.data)
         self.chunks: set[int] = set()
+        # Outside region 0, memory is mapped and copied a whole chunk at a time; the copies are
+        # kept so the copy-back can skip unchanged chunks with one comparison.
+        self.loaded: dict[int, bytes] = {}
         for base, page in vm.mem.pages():
             if base < REGION0:
                 self.region0[base : base + len(page)] = np.frombuffer(page, dtype=np.uint8)
             else:
-                self._map(base)
-                uc.mem_write(base, page)
+                chunk = base & ~(_CHUNK - 1)
+                if chunk not in self.loaded:
+                    self._map(chunk)
+                    self.loaded[chunk] = data = vm.mem.read(chunk, _CHUNK)
+                    uc.mem_write(chunk, data)
         r = vm.regs
         for i in range(1, 32):
             uc.reg_write(_REGS[i], r[i])
@@ -330,12 +337,16 @@ class _Attempt:
             new = self.region0[p << 12 : (p + 1) << 12]
             changed |= _update_page(mem, p << 12, new, old_pages.get(p))
         for base in sorted(self.chunks):
-            data = np.frombuffer(bytes(self.uc.mem_read(base, _CHUNK)), dtype=np.uint8)
+            raw = bytes(self.uc.mem_read(base, _CHUNK))
+            before = self.loaded.get(base)
+            if raw == (before if before is not None else _ZERO_CHUNK):
+                continue
+            data = np.frombuffer(raw, dtype=np.uint8)
+            old_chunk = before if before is not None else _ZERO_CHUNK
             for off in range(0, _CHUNK, 4096):
-                new = data[off : off + 4096]
-                old = mem.read(base + off, 4096)
-                if new.any() or any(old):
-                    changed |= _update_page(mem, base + off, new, old)
+                old = old_chunk[off : off + 4096]
+                if raw[off : off + 4096] != old:
+                    changed |= _update_page(mem, base + off, data[off : off + 4096], old)
         if changed:
             vm.invalidate_code()
         vm.regs = [vm.regs[0]] + out.regs[1:]  # the r0 slot is carried unchanged (SPEC §2.3)

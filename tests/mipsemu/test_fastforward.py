@@ -148,3 +148,17 @@ def test_nonzero_r0_slot_survives_a_fast_forward():
     ref.run(9000)
     fast_forward(vm, 9000, exact_below=0)
     assert vm.pack() == ref.pack() and vm.regs[0] == 0xABCD
+
+
+def test_preloaded_data_outside_region_0_is_read_and_updated():
+    # Sum 4 KiB-spaced words of a 3 MiB block in region 3 into the block itself (read + write).
+    base = 0x30000000
+    body = [i_type(35, T1, T2, 0), r_type(0x21, T2, 3, 3), i_type(43, T1, 3, 4), i_type(9, T1, T1, 0x1000)]
+    words = li(T1, base) + _loop(body, n=700)
+    ref, vm = vm_with(words), vm_with(words)
+    blob = random.Random(3).randbytes(3 << 20)
+    for m in (ref, vm):
+        m.mem.write(base, blob)
+    ref.run(1 << 30)
+    fast_forward(vm, 1 << 30, exact_below=0)
+    assert ref.exit_code == 7 and vm.pack() == ref.pack()
