@@ -44,7 +44,8 @@ void ff_div(void *uc, uint64_t address, uint32_t size, struct ff_counter *c) {
     uint8_t w[4];
     uint64_t value = 0;
     (void)size;
-    if (c->event || c->mem_read(uc, address, w, 4)) return;
+    /* Code lives in kuseg, which the 4Km maps to physical +0x40000000 (fastforward._phys). */
+    if (c->event || c->mem_read(uc, address + 0x40000000, w, 4)) return;
     c->reg_read(uc, (int)c->reg0 + (w[1] & 31), &value);
     if ((uint32_t)value == 0) {
         c->event = 2;
@@ -60,3 +61,4 @@ void ff_risky(void *uc, uint64_t address, uint32_t size, struct ff_counter *c) {
     c->event_pc = address;
     c->stop(uc);
 }
+

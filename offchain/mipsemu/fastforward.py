@@ -35,6 +35,34 @@ from offchain.mipsemu.syscall import Io, dispatch
 
 REGION0 = 0x10000000
 _CHUNK = 1 << 20  # mapping granularity outside region 0
+_STATUS_ERL = 1 << 2
+_KUSEG_PHYS = 0x40000000  # where the 4Km's fixed MMU puts kuseg while Status.ERL = 0
+
+
+def _phys(vaddr: int) -> int | None:
+    """Physical address unicorn uses for the VM address `vaddr`, or None for kseg0/kseg1.
+
+    With ERL = 0 the 4Km maps kuseg (VM regions 0..7) to +0x40000000 and kseg2/3 (regions 12..15)
+    to themselves; kseg0 and kseg1 (regions 8..11) both fold onto physical 0..0x1FFFFFFF, which
+    is never mapped, so every access there stops unicorn instead of aliasing.
+    """
+    if vaddr < 0x80000000:
+        return vaddr + _KUSEG_PHYS
+    if vaddr >= 0xC0000000:
+        return vaddr
+    return None
+
+
+def _virt(paddr: int) -> int | None:
+    if _KUSEG_PHYS <= paddr < 0xC0000000:
+        return paddr - _KUSEG_PHYS
+    if paddr >= 0xC0000000:
+        return paddr
+    return None
+
+
+class _Unsupported(Exception):
+    """A syscall buffer unicorn cannot address; the attempt is redone up to this point."""
 _ZERO_CHUNK = bytes(_CHUNK)
 _EXCP_SYSCALL = 17  # QEMU's MIPS exception number for `syscall`
 _REGS = [mc.UC_MIPS_REG_0 + i for i in range(32)]
@@ -172,10 +200,14 @@ class _Attempt:
         # vm.output is the fast-forward's _OutputGate while an attempt runs.
         self.io = Io(vm.heap & M32, vm.output, vm.stdin, vm._stdin_pos)
         self.uc = uc = Uc(UC_ARCH_MIPS, UC_MODE_MIPS32 + UC_MODE_BIG_ENDIAN)
-        uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_4KC)  # MIPS32 r1, no FPU: fewer silent differences
+        # MIPS32 r1 with a fixed-mapping MMU (4Km), run with Status.ERL = 0 (see _phys): no FPU,
+        # no TLB, and no block is ever re-entered (unicorn's virtual-TLB mode re-enters blocks
+        # on TLB fills, which would break the step count).
+        uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_4KM)
+        uc.reg_write(mc.UC_MIPS_REG_CP0_STATUS, uc.reg_read(mc.UC_MIPS_REG_CP0_STATUS) & ~_STATUS_ERL)
         # Region 0 is backed by a numpy array so the copy-back needs no 256 MiB read.
         self.region0 = np.zeros(REGION0, dtype=np.uint8)
-        uc.mem_map_ptr(0, REGION0, UC_PROT_ALL, self.region0.ctypes.data)
+        uc.mem_map_ptr(_phys(0), REGION0, UC_PROT_ALL, self.region0.ctypes.data)
         self.chunks: set[int] = set()
         # Outside region 0, memory is mapped and copied a whole chunk at a time; the copies are
         # kept so the copy-back can skip unchanged chunks with one comparison.
@@ -185,10 +217,10 @@ class _Attempt:
                 self.region0[base : base + len(page)] = np.frombuffer(page, dtype=np.uint8)
             else:
                 chunk = base & ~(_CHUNK - 1)
-                if chunk not in self.loaded:
+                if chunk not in self.loaded and _phys(chunk) is not None:
                     self._map(chunk)
                     self.loaded[chunk] = data = vm.mem.read(chunk, _CHUNK)
-                    uc.mem_write(chunk, data)
+                    uc.mem_write(_phys(chunk), data)
         r = vm.regs
         for i in range(1, 32):
             uc.reg_write(_REGS[i], r[i])
@@ -229,9 +261,10 @@ class _Attempt:
             raise UcError(err)
 
     def _map(self, addr: int) -> None:
+        """Map the chunk holding the VM address `addr` (which must have a physical address)."""
         base = addr & ~(_CHUNK - 1)
         if base not in self.chunks:
-            self.uc.mem_map(base, _CHUNK, UC_PROT_ALL)
+            self.uc.mem_map(_phys(base), _CHUNK, UC_PROT_ALL)  # type: ignore[arg-type]
             self.chunks.add(base)
 
     # Python versions of blockcount.c (used only without a C compiler)
@@ -248,7 +281,7 @@ class _Attempt:
         c.block, c.last_n = address, n
 
     def _py_div(self, uc: Uc, address: int, size: int, _: object) -> None:
-        rt = (int.from_bytes(uc.mem_read(address, 4), "big") >> 16) & 31
+        rt = (int.from_bytes(uc.mem_read(_phys(address), 4), "big") >> 16) & 31  # type: ignore[arg-type]
         if not self.c.event and uc.reg_read(_REGS[rt]) == 0:
             self._event(address)
 
@@ -264,10 +297,16 @@ class _Attempt:
         if not self.c.event:  # code outside region 0 was never scanned
             self._event(address)
 
-    def _unmapped(self, uc: Uc, access: int, address: int, size: int, value: int, _: object) -> bool:
-        self._map(address)
-        if (address + size - 1) & ~(_CHUNK - 1) != address & ~(_CHUNK - 1):
-            self._map(address + size - 1)
+    def _unmapped(self, uc: Uc, access: int, paddr: int, size: int, value: int, _: object) -> bool:
+        """Map memory on demand. Unicorn reports physical addresses; kseg0/kseg1 (VM regions
+        8..11) have none of their own, so an access there sends the stretch to the exact stepper."""
+        vaddr = _virt(paddr)
+        if vaddr is None or _virt(paddr + size - 1) is None:
+            if not self.c.event:
+                self._event(uc.reg_read(mc.UC_MIPS_REG_PC))
+            return False
+        self._map(vaddr)
+        self._map(vaddr + size - 1)
         return True
 
     def _intr(self, uc: Uc, intno: int, _: object) -> None:
@@ -282,7 +321,12 @@ class _Attempt:
         r = [0] + [uc.reg_read(_REGS[i]) for i in range(1, 32)]
         io = self.io
         saved = (io.heap, io.stdin_pos)
-        res = dispatch(io, r[2], r[4], r[5], r[6], self._read, self._write_mem)
+        try:
+            res = dispatch(io, r[2], r[4], r[5], r[6], self._read, self._write_mem)
+        except _Unsupported:
+            io.heap, io.stdin_pos = saved
+            self._event(s)
+            return
         if isinstance(res, int):  # exit_group or unknown syscall: the VM stops at this syscall
             io.heap, io.stdin_pos = saved
             self.exit = _Outcome(
@@ -301,10 +345,20 @@ class _Attempt:
         uc.reg_write(mc.UC_MIPS_REG_A3, res[1])
 
     def _read(self, addr: int, n: int) -> bytes:
-        return bytes(self.uc.mem_read(addr, n))
+        return bytes(self.uc.mem_read(self._syscall_phys(addr, n), n))
 
     def _write_mem(self, addr: int, data: bytes) -> None:
-        self.uc.mem_write(addr, data)
+        self.uc.mem_write(self._syscall_phys(addr, len(data)), data)
+
+    def _syscall_phys(self, addr: int, n: int) -> int:
+        """Physical address of a syscall buffer, mapping it; raises _Unsupported where unicorn
+        cannot hold it (kseg0/kseg1, or crossing out of a segment)."""
+        p = _phys(addr)
+        if n and (p is None or _phys(addr + n - 1) != p + n - 1):
+            raise _Unsupported
+        for chunk in range(addr & ~(_CHUNK - 1), addr + max(n, 1), _CHUNK):
+            self._map(chunk)
+        return p  # type: ignore[return-value]
 
     def run(self, pc: int) -> _Outcome:
         c, uc = self.c, self.uc
@@ -337,7 +391,7 @@ class _Attempt:
             new = self.region0[p << 12 : (p + 1) << 12]
             changed |= _update_page(mem, p << 12, new, old_pages.get(p))
         for base in sorted(self.chunks):
-            raw = bytes(self.uc.mem_read(base, _CHUNK))
+            raw = bytes(self.uc.mem_read(_phys(base), _CHUNK))  # type: ignore[arg-type]
             before = self.loaded.get(base)
             if raw == (before if before is not None else _ZERO_CHUNK):
                 continue

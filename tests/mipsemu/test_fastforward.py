@@ -162,3 +162,13 @@ def test_preloaded_data_outside_region_0_is_read_and_updated():
     ref.run(1 << 30)
     fast_forward(vm, 1 << 30, exact_below=0)
     assert ref.exit_code == 7 and vm.pack() == ref.pack()
+
+
+@pytest.mark.parametrize("base", [0x20000000, 0x7FF00000, 0x80000000, 0xA0000000, 0xC0000000, 0xFFF00000])
+def test_memory_mapped_on_demand_in_every_segment_keeps_the_step_count(base: int):
+    # Each trip stores into a fresh 1 MiB chunk from a branch delay slot and from mid-block, then
+    # loads it back: unicorn maps memory on demand (kuseg, kseg2/3) or hands kseg0/1 to the stepper.
+    body = [i_type(43, T1, T0, 0), i_type(35, T1, T2, 0), r_type(0x21, T2, 3, 3), i_type(15, 0, 11, 0x10),
+            r_type(0x21, T1, 11, T1), i_type(4, 0, 0, 1), i_type(43, T1, T0, 0xFFFC), NOP]  # fmt: skip
+    ref, vm, _, _ = _both(li(T1, base) + _loop(body, n=15))
+    assert ref.exit_code == 7 and vm.pack() == ref.pack()
