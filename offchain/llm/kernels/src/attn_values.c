@@ -8,7 +8,7 @@
 int main(void) {
     if (!header_ok(OP_ATTN_VALUES)) return EXIT_BAD_HEADER;
     u32 H = param(0), G = param(1), hd = param(2), S = param(3), p = pos();
-    if (H == 0 || G == 0 || H % G || hd == 0 || S == 0 || p >= S || p + 1 >= (1u << 16)) return EXIT_BAD_PARAM;
+    if (H == 0 || G == 0 || H % G || hd == 0 || hd > STAGE_BYTES / 4 || S == 0 || p >= S || p + 1 >= (1u << 16)) return EXIT_BAD_PARAM;
     u32 T = p + 1, row = mul_len(G, hd);
     u32 lens[3] = {mul_len(mul_len(H, T), 4), mul_len(S, row), 8};
     int e = check_inputs(3, lens);
@@ -21,7 +21,7 @@ int main(void) {
     u32 per = H / G;
     const i32 *pr = in_i32(0);
     const i8 *vc = in_i8(1);
-    i32 *acc = SCRATCH;
+    i32 *acc = STAGE;
     i8 *out = OUTPUT;
     for (u32 h = 0; h < H; h++, pr += T, out += hd) {
         for (u32 i = 0; i < hd; i++) acc[i] = 0;

@@ -6,7 +6,7 @@
  *   4 mlp_logits: y = clamp32(requant(acc + b_n, m_n, s_n))             i32[nr]
  * for output rows n = r0 .. r0+nr-1 (a row tile; r0 = 0, nr = N for the whole product).
  * Inputs: W i8[N, K], x i8[K], rq i32[N, 2], then h i32[N] (mode 1) or b i32[N] (modes 3, 4).
- * Params: mode, N, K (1 <= K < 2^17), r0, nr (nr >= 1, r0 + nr <= N). */
+ * Params: mode, N, K (1 <= K < 2^17), r0, nr (1 <= nr <= 2^25 - the staged accumulators -, r0 + nr <= N). */
 #include "matvec.h"
 
 enum { M_INT8, M_RESIDUAL, M_LOGITS, M_MLP_RELU, M_MLP_LOGITS, M_COUNT };
@@ -14,7 +14,7 @@ enum { M_INT8, M_RESIDUAL, M_LOGITS, M_MLP_RELU, M_MLP_LOGITS, M_COUNT };
 int main(void) {
     if (!header_ok(OP_LINEAR)) return EXIT_BAD_HEADER;
     u32 mode = param(0), N = param(1), K = param(2), r0 = param(3), nr = param(4);
-    if (mode >= M_COUNT || N == 0 || K == 0 || K >= (1u << 17) || nr == 0 || r0 >= N || nr > N - r0)
+    if (mode >= M_COUNT || N == 0 || K == 0 || K >= (1u << 17) || nr == 0 || nr > STAGE_BYTES / 4 || r0 >= N || nr > N - r0)
         return EXIT_BAD_PARAM;
     u32 lens[4] = {mul_len(N, K), K, mul_len(N, 8), mul_len(N, 4)};
     int e = check_inputs(mode == M_INT8 || mode == M_LOGITS ? 3 : 4, lens);
@@ -27,7 +27,7 @@ int main(void) {
         if (!rq_ok(rq[2 * j], rq[2 * j + 1])) return EXIT_BAD_PARAM;
 
     /* Accumulators go to scratch (region 9), then one pass applies the mode. */
-    i32 *acc = SCRATCH;
+    i32 *acc = STAGE;
     matvec_i8(in_i8(0), in_i8(1), K, r0, nr, acc);
 
     const i32 *extra = in_i32(3) + r0; /* h or b, when the mode has it */

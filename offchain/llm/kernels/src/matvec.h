@@ -18,11 +18,25 @@ static void matvec_i8(const i8 *W, const i8 *x, u32 K, u32 r0, u32 nr, i32 *acc)
         const i8 *xp = x, *xe = x + K4;
         i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         while (xp != xe) {
+            /* One product at a time, row after row: keeps only one temporary live, so the
+             * four accumulators, five pointers and four x values all stay in registers. */
             i32 x0 = xp[0], x1 = xp[1], x2 = xp[2], x3 = xp[3];
-            a0 += w0[0] * x0 + w0[1] * x1 + w0[2] * x2 + w0[3] * x3;
-            a1 += w1[0] * x0 + w1[1] * x1 + w1[2] * x2 + w1[3] * x3;
-            a2 += w2[0] * x0 + w2[1] * x1 + w2[2] * x2 + w2[3] * x3;
-            a3 += w3[0] * x0 + w3[1] * x1 + w3[2] * x2 + w3[3] * x3;
+            a0 += w0[0] * x0;
+            a1 += w1[0] * x0;
+            a2 += w2[0] * x0;
+            a3 += w3[0] * x0;
+            a0 += w0[1] * x1;
+            a1 += w1[1] * x1;
+            a2 += w2[1] * x1;
+            a3 += w3[1] * x1;
+            a0 += w0[2] * x2;
+            a1 += w1[2] * x2;
+            a2 += w2[2] * x2;
+            a3 += w3[2] * x2;
+            a0 += w0[3] * x3;
+            a1 += w1[3] * x3;
+            a2 += w2[3] * x3;
+            a3 += w3[3] * x3;
             xp += 4;
             w0 += 4;
             w1 += 4;

@@ -6,7 +6,7 @@
  * Params: n (2 <= n <= 47), widths w_0 .. w_{n-1} (each >= 1, inputs w_j < 2^17). Output: i32[1]. */
 #include "matvec.h"
 
-#define ACTS ((i8 *)0xA0000000u) /* region 10: two activation buffers of up to 2^27 bytes */
+#define ACTS ((i8 *)STAGE + (1u << 20)) /* two activation buffers of up to 2^17 bytes, after acc */
 
 static u32 pad4(u32 n) { return n > LEN_CAP - 3 ? LEN_CAP : (n + 3) & ~3u; }
 
@@ -41,11 +41,11 @@ int main(void) {
         off += pad4(w * param(j)) + 12 * w;
     }
 
-    i8 *x = ACTS, *y = ACTS + (1u << 27);
+    i8 *x = ACTS, *y = ACTS + (1u << 17);
     const u8 *p = in_u8(0);
     for (u32 i = 0; i < param(1); i++) x[i] = (i8)sat8(requant32(p[i], in_rq[0], (u32)in_rq[1]));
 
-    i32 *acc = SCRATCH;
+    i32 *acc = STAGE;
     off = 8;
     u32 best = 0;
     for (u32 j = 1; j < n; j++) {

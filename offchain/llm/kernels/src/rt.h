@@ -18,7 +18,12 @@ typedef long long i64;
 #define HEADER ((const volatile u32 *)0x10000000u)
 #define INPUT(i) ((const void *)(0x20000000u + ((u32)(i) << 28)))
 #define OUTPUT ((void *)0x80000000u)
-#define SCRATCH ((void *)0x90000000u)
+/* Working memory of the kernels: region 0 between the program image (< 0x01000000) and the
+ * stack (grows down from 0x0FFFFFF0). Not the heap regions 9..15: on unicorn's MIPS, regions 8..11
+ * are kseg0/kseg1, which fold onto low physical memory, so the fast-forward leaves every access
+ * there to the exact stepper; region 0 runs natively. The output is written once, at the end. */
+#define STAGE ((void *)0x01000000u)
+#define STAGE_BYTES 0x0A000000u /* 160 MiB, leaving 48 MiB of stack */
 #define REGION_BYTES (1u << 28)
 
 /* Header words (SPEC §4.2). */

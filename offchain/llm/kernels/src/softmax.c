@@ -10,7 +10,7 @@
 int main(void) {
     if (!header_ok(OP_SOFTMAX)) return EXIT_BAD_HEADER;
     u32 H = param(0), L = param(1), T = pos() + 1;
-    if (H == 0 || L == 0 || T == 0) return EXIT_BAD_PARAM;
+    if (H == 0 || L == 0 || T == 0 || T > STAGE_BYTES / 4) return EXIT_BAD_PARAM;
     u32 n = mul_len(mul_len(H, T), 4);
     u32 lens[3] = {n, 8, mul_len(L, 4)};
     int e = check_inputs(3, lens);
@@ -26,7 +26,7 @@ int main(void) {
 
     const i32 *sc = in_i32(0);
     i32 *out = OUTPUT;
-    u32 *idx = SCRATCH; /* j_t of the current row */
+    u32 *idx = STAGE; /* j_t of the current row */
     for (u32 h = 0; h < H; h++, sc += T, out += T) {
         i32 mx = sc[0];
         for (u32 t = 1; t < T; t++)
