@@ -172,3 +172,12 @@ def test_memory_mapped_on_demand_in_every_segment_keeps_the_step_count(base: int
             r_type(0x21, T1, 11, T1), i_type(4, 0, 0, 1), i_type(43, T1, T0, 0xFFFC), NOP]  # fmt: skip
     ref, vm, _, _ = _both(li(T1, base) + _loop(body, n=15))
     assert ref.exit_code == 7 and vm.pack() == ref.pack()
+
+
+@pytest.mark.parametrize("k", [0, 1, 19_999, 20_001, 99_999, 100_001, 150_000])
+def test_default_settings_stop_exactly_at_the_target(k: int):
+    path = str(ELF_DIR / "sort_O2.elf")
+    ref, vm = VM.from_elf(path), VM.from_elf(path)
+    ref.run(k)
+    fast_forward(vm, k)
+    assert vm.step_count == k and vm.pack() == ref.pack()
