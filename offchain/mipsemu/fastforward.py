@@ -13,7 +13,15 @@ stop the VM stop it too. After such an event the attempt is thrown away, unicorn
 the same start to the last block boundary before the event (deterministic), and the exact stepper
 executes the troublesome stretch. Only the exact stepper ever decides a fault.
 
-Limitation: code written at run time into pages that were zero when the scan ran is not scanned.
+Memory: unicorn's MIPS has kernel segments, so VM addresses cannot all map to themselves. The
+CPU is a 4Km (fixed-mapping MMU) with Status.ERL = 0: VM regions 0..7 live at physical
++0x40000000 and regions 12..15 at themselves, mapped on demand; regions 8..11 (kseg0/kseg1) fold
+onto physical 0..0x1FFFFFFF, which is never mapped, so any access there is an event and the exact
+stepper runs that stretch (programs working mostly there run at about stepper speed). The
+virtual-TLB mode would avoid this but re-enters blocks on TLB fills, breaking the step count.
+
+Limitations: code written at run time into pages that were zero when the scan ran is not scanned;
+code outside region 0 always goes to the exact stepper.
 """
 
 import ctypes

@@ -181,3 +181,14 @@ def test_default_settings_stop_exactly_at_the_target(k: int):
     ref.run(k)
     fast_forward(vm, k)
     assert vm.step_count == k and vm.pack() == ref.pack()
+
+
+def test_python_hooks_without_a_c_compiler_agree(monkeypatch: pytest.MonkeyPatch):
+    import offchain.mipsemu.fastforward as ff
+
+    monkeypatch.setattr(ff, "_native_lib", None)
+    path = str(ELF_DIR / "math64_O2.elf")
+    ref, vm = VM.from_elf(path), VM.from_elf(path)
+    ref.run(30_000)
+    fast_forward(vm, 30_000, exact_below=0)
+    assert vm.pack() == ref.pack()
