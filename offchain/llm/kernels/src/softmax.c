@@ -4,7 +4,8 @@
  * Inputs: scores i32[H, T], rq i32[2], E i32[L]. Params: H, L. Output: i32[H, T].
  * Checked before writing: the pair, and E >= 0 with E[0] >= 1. A row's maximum has x = 0, j = 0,
  * so P >= E[0] > 0: the division is by a positive number of a non-negative numerator, where C's
- * truncation is the floor. x < 2^32 and m < 2^31 keep x·m inside int64. */
+ * truncation is the floor. Rows whose scores spread by 2^31 or more exit 4 (requant's domain);
+ * then x < 2^31 and m < 2^31 keep x·m + 2^(s-1) inside int64. */
 #include "rt.h"
 
 int main(void) {
@@ -24,7 +25,18 @@ int main(void) {
     for (u32 i = 1; i < L; i++)
         if (E[i] < 0) return EXIT_BAD_PARAM;
 
+    /* requant's precondition |x| < 2^31 (SPEC §3.1): a row whose scores spread by 2^31 or more
+     * is outside the op's domain (real scores are below hd·2^14), so it is refused up front. */
     const i32 *sc = in_i32(0);
+    for (u32 h = 0; h < H; h++) {
+        i32 mx = sc[h * T], mn = mx;
+        for (u32 t = 1; t < T; t++) {
+            i32 v = sc[h * T + t];
+            if (v > mx) mx = v;
+            if (v < mn) mn = v;
+        }
+        if ((i64)mx - mn >= (1LL << 31)) return EXIT_BAD_PARAM;
+    }
     i32 *out = OUTPUT;
     u32 *idx = STAGE; /* j_t of the current row */
     for (u32 h = 0; h < H; h++, sc += T, out += T) {
