@@ -30,3 +30,20 @@ def witness(vm) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def]
     if addr is not None:
         proof += vm.mem.proof(addr)
     return packed, proof
+
+
+def witness_of_step(path: str, k: int) -> dict[str, str]:
+    """The `mipsemu witness ELF --step K` object: pre-state after K steps, its proof, post hash.
+
+    Past the program's exit the exited state is given (a fixed point, SPEC §2.7).
+    """
+    from offchain.mipsemu.fastforward import fast_forward
+    from offchain.mipsemu.state import VM
+
+    if k < 0:
+        raise ValueError("the step must be >= 0")
+    vm = VM.from_elf(path)
+    fast_forward(vm, k)
+    state, proof = witness(vm)
+    vm.step()
+    return {"state": "0x" + state.hex(), "proof": "0x" + proof.hex(), "post_hash": "0x" + vm.state_hash().hex()}
