@@ -23,7 +23,7 @@ def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[
 
 
 @pytest.mark.parametrize("op", list(CASES), ids=lambda op: op.name.lower())
-@settings(max_examples=25)
+@settings(max_examples=60)
 @given(seed=seeds)
 def test_kernel_matches_numpy(op, seed):
     node, expected = CASES[op](np.random.default_rng(seed))
