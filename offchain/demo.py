@@ -1,72 +1,130 @@
-"""`make demo`: the best end-to-end slice that exists today, on a local anvil chain.
+"""`make demo`: the longest end-to-end slice that exists today, on a local anvil chain.
 
-Today that is the phase link in miniature. An input tensor (the OPML demo's MNIST image of a 7) is
-placed in VM memory region 2; its tensor root is folded into a region root and combined into a
-memory root, exactly as the dispute contract will derive a node's start state. Then the compiled
-MerkleMemory library, deployed on anvil, checks a word of the image against that root, applies a
-write and must produce the same new root as Python; a tampered proof must be refused by name.
+1. The submitter's side: the shipped Shakespeare model generates text natively while committing to
+   every intermediate tensor (the phase-2 accumulator S_n) under the model's commitment.
+2. A disputed node: its VM start state is derived from roots alone (as the contract will) and
+   equals the emulator's; the node's kernel re-executes in the MIPS VM and reproduces the native
+   output root.
+3. One instruction on chain: a step of that run is proven with MIPS.sol on anvil; its post-state
+   hash equals the emulator's. A forged witness is refused by name.
+4. Single-phase mode: the OPML demo's MNIST net runs whole inside the VM and reads the 7.
+
+The dispute game that chains these on chain (bisection, bonds, clocks) is not built yet.
 """
+
+from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
 
-from offchain.constants import REGION_COUNT, REGION_HEIGHT
-from offchain.evm import Anvil, Chain, ContractRevert
-from offchain.merkle import ZERO_HASHES, SparseMemory, combine_regions, fold_region, tensor_root
+import numpy as np
 
-IMAGE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "opml-mnist" / "input_7"
-INPUT_REGION = 2
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "opml-mnist"
+PROMPT = "ROMEO:\n"
+NEW_TOKENS = 40
 
 
-def _say(msg: str) -> None:
-    print(f"[demo] {msg}", flush=True)
+def _say(step: str, msg: str) -> None:
+    print(f"[demo {step}] {msg}", flush=True)
 
 
 def main() -> int:
+    from offchain.evm import Anvil, Chain, ContractRevert
+    from offchain.llm.format import model_weight_root, read_model
+    from offchain.llm.kernels import program, run
+    from offchain.llm.kernels.registry import Node, mlp_full
+    from offchain.llm.tokenizer import Tokenizer
+    from offchain.merkle import tensor_root
+    from offchain.mipsemu.fastforward import fast_forward
+    from offchain.node.graph import (
+        PROGRAMS,
+        build_graph,
+        model_commitment,
+        programs_root,
+        resolve_inputs,
+        token_bytes,
+    )
+    from offchain.node.start import check_end, start_mem_root, start_vm
+    from offchain.node.trace import trace_task
+
+    t_all = time.perf_counter()
+    # -- 1. native inference with a commitment to every node --------------------------------------
+    model = read_model(ROOT / "models" / "shakespeare.opml")
+    tok = Tokenizer.from_json(model.tokenizer)
+    prompt = tok.encode(PROMPT)
+    graph = build_graph(model.config)
+    wroot = model_weight_root(model)
+    commitment = model_commitment(wroot, graph.root(), programs_root(
+        [(program(n).region0_root, program(n).entry) for n in PROGRAMS]))
+    _say("1/4", f"model {model.config.dim}-dim x {model.config.n_layers} layers; commitment 0x{commitment.hex()}")
     t0 = time.perf_counter()
-    image = IMAGE.read_bytes() if IMAGE.exists() else bytes((i * 37) & 0xFF for i in range(784))
-    _say(f"input tensor: {IMAGE if IMAGE.exists() else 'synthetic 28x28 pattern'} ({len(image)} bytes)")
-    root, height = tensor_root(image)
-    _say(f"tensor root 0x{root.hex()} (height {height}: {1 << height} leaves)")
+    tr = trace_task(model, prompt, NEW_TOKENS, keep_outputs=True)
+    assert tr.outputs is not None
+    text = tok.decode(tr.tokens)
+    _say("1/4", f"generated in {time.perf_counter() - t0:.2f}s, committing to {len(tr.roots):,} node outputs "
+         f"({graph.n_f} per token):")
+    print("    " + (PROMPT + text).replace("\n", "\n    "))
+    _say("1/4", f"S_n = 0x{tr.final_state.hex()}")
 
-    regions = [ZERO_HASHES[REGION_HEIGHT]] * REGION_COUNT
-    regions[INPUT_REGION] = fold_region(root, height)
-    mem_root = combine_regions(regions)
-    base = INPUT_REGION << 28
-    mem = SparseMemory()
-    mem.write(base, image)
-    assert mem.root() == mem_root, "sparse memory and region folding disagree"
-    _say(f"memory root 0x{mem_root.hex()} (region {INPUT_REGION} folded from the tensor root; equals the sparse VM memory)")
+    # -- 2. one disputed node, re-executed in the VM ----------------------------------------------
+    t_last = len(prompt) + NEW_TOKENS - 2
+    j = graph.index("layers.1.q")
+    i = t_last * graph.n_f + j
+    d = graph.descriptors[j]
+    header = graph.header(j, t_last)
+    fed = list(prompt) + tr.tokens
+    inputs = resolve_inputs(graph, model, j, t_last, tr.outputs, token_bytes(fed[t_last]))
+    prog = program(PROGRAMS[d.program])
+    from_roots = start_mem_root(prog, header, [tensor_root(x) for x in inputs])
+    vm = start_vm(prog, header, inputs)
+    assert vm.mem.root() == from_roots, "start state from roots and from bytes disagree"
+    _say("2/4", f"node {i} ({d.name} at t={t_last}, kernel {PROGRAMS[d.program]}): start memRoot from roots "
+         f"0x{from_roots.hex()[:16]}... == emulator's")
+    t0 = time.perf_counter()
+    done = run(Node(d.op, header, tuple(inputs)))
+    verdict = check_end(done, tr.roots[i], header)
+    assert verdict is None, verdict
+    _say("2/4", f"VM run: {done.step_count:,} steps in {time.perf_counter() - t0:.2f}s, exit 0, output root "
+         f"0x{tr.roots[i].hex()[:16]}... == native")
 
-    _say("starting anvil and deploying MerkleMemoryHarness (forge build output) ...")
+    # -- 3. one of its instructions, executed by MIPS.sol on anvil --------------------------------
+    k = done.step_count // 2
+    fast_forward(vm, k)
+    pre, proof = vm.witness()
+    vm.step()
+    post_hash = vm.state_hash()
     with Anvil() as node:
-        harness = Chain(node).deploy("MerkleMemoryHarness")
-        _say(f"harness at {harness.address}")
-        # The first word with ink in it: a part of the stroke of the 7.
-        addr = base + next(i for i in range(0, len(image) - 3, 4) if any(image[i : i + 4]))
-        proof = mem.proof(addr)
-        word = harness.call("readWord", mem_root, addr, proof)
-        _say(f"on chain: word at {addr:#010x} = 0x{word:08x} (pixels {list(word.to_bytes(4, 'big'))}), proven")
-        assert word == mem.read_word(addr)
-
-        new_root = harness.call("writeWord", mem_root, addr, proof, 0xFFFFFFFF)
-        mem.write_word(addr, 0xFFFFFFFF)
-        assert new_root == mem.root(), "on-chain write and Python write disagree"
-        _say(f"on chain: write 0xffffffff -> new root 0x{new_root.hex()} == Python's")
-
-        bad = bytearray(proof)
-        bad[100] ^= 1
+        mips = Chain(node).deploy("MIPS")
+        onchain = mips.call("step", pre, proof, bytes(32))
+        gas = mips.estimate_gas("step", pre, proof, bytes(32))
+        assert onchain == post_hash, "MIPS.sol and the emulator disagree"
+        _say("3/4", f"step {k:,} on chain: MIPS.sol post-state 0x{onchain.hex()[:16]}... == emulator's "
+             f"(proof {len(proof)} bytes, {gas:,} gas)")
+        forged = bytearray(proof)
+        forged[40] ^= 1
         try:
-            harness.call("readWord", mem_root, addr, bytes(bad))
-        except ContractRevert as e:
-            _say(f"on chain: tampered proof refused with {e.name}{e.args}")
-        else:
-            _say("ERROR: a tampered proof was accepted")
+            mips.call("step", pre, bytes(forged), bytes(32))
+            _say("3/4", "ERROR: a forged proof was accepted")
             return 1
-        gas = harness.estimate_gas("readWord", mem_root, addr, proof)
-        _say(f"gas of a proof-checking call (whole tx, today's rules): {gas:,}")
-    _say(f"done in {time.perf_counter() - t0:.1f}s. The dispute game and MIPS VM build on this (see README).")
+        except ContractRevert as e:
+            _say("3/4", f"a forged proof is refused: {e.name}{e.args}")
+
+    # -- 4. single-phase MNIST ---------------------------------------------------------------------
+    mnist = read_model(ROOT / "models" / "mnist.opml")
+    image = SHARED / "input_7"
+    pixels = np.frombuffer(image.read_bytes(), dtype=np.uint8)
+    mnode = mlp_full(mnist.tensors, list(mnist.config.dims), pixels)
+    t0 = time.perf_counter()
+    mvm = run(mnode)
+    digit = int.from_bytes(mvm.mem.read(0x8000_0000, 4), "big", signed=True)
+    _say("4/4", f"MNIST {mnist.config.dims} in the VM: digit {digit} for {image.name}, "
+         f"{mvm.step_count:,} steps in {time.perf_counter() - t0:.2f}s (OPML's figure: under 2 s)")
+    if digit != 7:
+        return 1
+    _say("done", f"in {time.perf_counter() - t_all:.1f}s. Not built yet: the on-chain dispute game that "
+         "bisects to such a step.")
     return 0
 
 
