@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs
+.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs kernels kernels-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -52,7 +52,7 @@ build: setup ## compile the contracts (forge build)
 test-sol: build ## forge tests only
 	forge test
 
-test-py: build ## Python tests only (unit, property and differential against anvil)
+test-py: build kernels-check ## Python tests only (unit, property and differential against anvil)
 	$(PY) -m pytest tests
 
 test: test-sol test-py ## all tests: forge test + pytest
@@ -78,3 +78,13 @@ clean: ## remove build output (keeps installs)
 
 programs: $(STAMPS)/apt ## rebuild the MIPS test programs (tests/mipsemu/programs/elf, committed)
 	tests/mipsemu/programs/build.sh
+
+kernels: $(STAMPS)/apt $(STAMPS)/venv ## rebuild the op kernels (offchain/llm/kernels/build, committed) and programs.json
+	offchain/llm/kernels/src/build.sh
+	$(PY) -m offchain.llm.kernels --write
+
+kernels-check: $(STAMPS)/apt $(STAMPS)/venv ## fail if the committed kernel ELFs or programs.json differ from a fresh build
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && offchain/llm/kernels/src/build.sh "$$tmp" && \
+	  for f in offchain/llm/kernels/build/*.elf; do cmp "$$f" "$$tmp/$$(basename $$f)" || exit 1; done && \
+	  test "$$(ls "$$tmp" | wc -l)" = "$$(ls offchain/llm/kernels/build/*.elf | wc -l)" && \
+	  $(PY) -m offchain.llm.kernels --check >/dev/null && echo "kernels: the committed ELFs and programs.json match a fresh build"
