@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_tensor_root)
     __import__("offchain.llm.cli", fromlist=["register"]).register(sub)
     __import__("offchain.node.cli", fromlist=["register"]).register(sub)
+    __import__("offchain.llm.kernels.__main__", fromlist=["register"]).register(sub)
     return p
 
 

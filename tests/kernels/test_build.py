@@ -28,3 +28,12 @@ def test_every_kernel_fits_region_0_below_0x08000000():
     for name in KERNELS:
         p = Program.load(str(BUILD_DIR / f"{name}.elf"))
         assert 0x00400000 <= p.entry < 0x08000000
+
+
+def test_opml_kernels_prints_every_kernel(capsys):
+    from offchain.cli import main
+
+    assert main(["kernels", "--check"]) == 0
+    out = capsys.readouterr().out
+    for name, row in table().items():
+        assert f"{name:12} entry {row['entry']}  region0_root {row['region0_root']}" in out
