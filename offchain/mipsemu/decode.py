@@ -143,7 +143,7 @@ def _special(r, hl, rs, rt, rd, sa, funct, link):  # type: ignore[no-untyped-def
             if not -0x80000000 <= v <= 0x7FFFFFFF:
                 return -F_TRAP
             if rd:
-                r[rd] = v & M32
+                r[rd] = v & 0xFFFFFFFF
             return None
 
         return add_sub, False
@@ -154,7 +154,7 @@ def _special(r, hl, rs, rt, rd, sa, funct, link):  # type: ignore[no-untyped-def
 
 def _sll(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (r[rt] << sa) & M32
+        r[rd] = (r[rt] << sa) & 0xFFFFFFFF
 
     return f
 
@@ -168,14 +168,15 @@ def _srl(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
 
 def _sra(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (_s32(r[rt]) >> sa) & M32
+        v = r[rt]
+        r[rd] = ((v | ~0xFFFFFFFF) >> sa) & 0xFFFFFFFF if v & 0x80000000 else v >> sa
 
     return f
 
 
 def _sllv(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (r[rt] << (r[rs] & 31)) & M32
+        r[rd] = (r[rt] << (r[rs] & 31)) & 0xFFFFFFFF
 
     return f
 
@@ -189,7 +190,7 @@ def _srlv(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
 
 def _srav(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (_s32(r[rt]) >> (r[rs] & 31)) & M32
+        r[rd] = (_s32(r[rt]) >> (r[rs] & 31)) & 0xFFFFFFFF
 
     return f
 
@@ -226,14 +227,14 @@ def _mflo(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
 
 def _addu(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (r[rs] + r[rt]) & M32
+        r[rd] = (r[rs] + r[rt]) & 0xFFFFFFFF
 
     return f
 
 
 def _subu(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (r[rs] - r[rt]) & M32
+        r[rd] = (r[rs] - r[rt]) & 0xFFFFFFFF
 
     return f
 
@@ -261,7 +262,7 @@ def _xor(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
 
 def _nor(r, rs, rt, rd, sa, hl):  # type: ignore[no-untyped-def]
     def f() -> None:
-        r[rd] = (r[rs] | r[rt]) ^ M32
+        r[rd] = (r[rs] | r[rt]) ^ 0xFFFFFFFF
 
     return f
 
@@ -331,7 +332,7 @@ def _hilo_op(r, hl, rs, rt, funct):  # type: ignore[no-untyped-def]
 
         def mult() -> None:
             p = (_s32(r[rs]) * _s32(r[rt])) & M64
-            hl[0] = p & M32
+            hl[0] = p & 0xFFFFFFFF
             hl[1] = p >> 32
 
         return mult
@@ -339,7 +340,7 @@ def _hilo_op(r, hl, rs, rt, funct):  # type: ignore[no-untyped-def]
 
         def multu() -> None:
             p = r[rs] * r[rt]
-            hl[0] = p & M32
+            hl[0] = p & 0xFFFFFFFF
             hl[1] = p >> 32
 
         return multu
@@ -353,8 +354,8 @@ def _hilo_op(r, hl, rs, rt, funct):  # type: ignore[no-untyped-def]
             q = abs(a) // abs(b)
             if (a < 0) != (b < 0):
                 q = -q
-            hl[0] = q & M32
-            hl[1] = (a - q * b) & M32
+            hl[0] = q & 0xFFFFFFFF
+            hl[1] = (a - q * b) & 0xFFFFFFFF
             return None
 
         return div
@@ -395,7 +396,7 @@ def _regimm(r, rs, rt, simm, pc, link):  # type: ignore[no-untyped-def]
     if rt in (8, 9, 10, 11, 12, 14):
         # tgei tgeiu tlti tltiu teqi tnei: same conditions as the register traps, immediate sign-extended.
         kind = {8: 0x30, 9: 0x31, 10: 0x32, 11: 0x33, 12: 0x34, 14: 0x36}[rt]
-        b32 = simm & M32
+        b32 = simm & 0xFFFFFFFF
 
         def trapi() -> int | None:
             return -F_TRAP if _trap_condition(kind, r[rs], b32) else None
@@ -445,7 +446,7 @@ def _immediate(r, op, rs, rt, imm, simm):  # type: ignore[no-untyped-def]
             if not -0x80000000 <= v <= 0x7FFFFFFF:
                 return -F_TRAP
             if rt:
-                r[rt] = v & M32
+                r[rt] = v & 0xFFFFFFFF
             return None
 
         return addi
@@ -455,7 +456,7 @@ def _immediate(r, op, rs, rt, imm, simm):  # type: ignore[no-untyped-def]
     if op == 9:
 
         def addiu() -> None:
-            r[rt] = (r[rs] + uimm) & M32
+            r[rt] = (r[rs] + uimm) & 0xFFFFFFFF
 
         return addiu
     if op == 10:
@@ -509,7 +510,7 @@ def _special2(r, hl, rs, rt, rd, funct):  # type: ignore[no-untyped-def]
             a, b = r[rs], r[rt]
             p = _s32(a) * _s32(b) if signed else a * b
             acc = (((hl[1] << 32) | hl[0]) + sign * p) & M64
-            hl[0] = acc & M32
+            hl[0] = acc & 0xFFFFFFFF
             hl[1] = acc >> 32
 
         return macc
@@ -519,8 +520,8 @@ def _special2(r, hl, rs, rt, rd, funct):  # type: ignore[no-untyped-def]
         return _nop
     if funct == 2:  # mul: hi/lo unchanged (SPEC decision)
 
-        def mul() -> None:
-            r[rd] = (_s32(r[rs]) * _s32(r[rt])) & M32
+        def mul() -> None:  # the low 32 bits of a product are the same signed or unsigned
+            r[rd] = (r[rs] * r[rt]) & 0xFFFFFFFF
 
         return mul
     if funct == 0x20:
@@ -531,7 +532,7 @@ def _special2(r, hl, rs, rt, rd, funct):  # type: ignore[no-untyped-def]
         return clz
 
     def clo() -> None:
-        r[rd] = 32 - (r[rs] ^ M32).bit_length()
+        r[rd] = 32 - (r[rs] ^ 0xFFFFFFFF).bit_length()
 
     return clo
 
@@ -574,7 +575,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
             return lw0
 
         def lw() -> int | None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             if a & 3:
                 return -F_ALIGN
             p = pget(a >> 12)
@@ -586,7 +587,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
         if op == 56 and rt:
 
             def sc() -> int | None:
-                a = (r[rs] + simm) & M32
+                a = (r[rs] + simm) & 0xFFFFFFFF
                 if a & 3:
                     return -F_ALIGN
                 p = pget(a >> 12) or page_for_write(a)
@@ -599,7 +600,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
             return sc
 
         def sw() -> int | None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             if a & 3:
                 return -F_ALIGN
             p = pget(a >> 12) or page_for_write(a)
@@ -615,7 +616,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
         if op == 32:
 
             def lb() -> None:
-                a = (r[rs] + simm) & M32
+                a = (r[rs] + simm) & 0xFFFFFFFF
                 p = pget(a >> 12)
                 v = p[a & 0xFFF] if p is not None else 0
                 r[rt] = v | 0xFFFFFF00 if v & 0x80 else v
@@ -623,7 +624,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
             return lb
 
         def lbu() -> None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             p = pget(a >> 12)
             r[rt] = p[a & 0xFFF] if p is not None else 0
 
@@ -632,7 +633,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
         signed = op == 33
 
         def lh() -> int | None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             if a & 1:
                 return -F_ALIGN
             if rt:
@@ -645,7 +646,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
     if op == 40:  # sb
 
         def sb() -> None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             p = pget(a >> 12) or page_for_write(a)
             p[a & 0xFFF] = r[rt] & 0xFF
             dirty.add(a >> 5)
@@ -655,7 +656,7 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
     if op == 41:  # sh
 
         def sh() -> int | None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             if a & 1:
                 return -F_ALIGN
             p = pget(a >> 12) or page_for_write(a)
@@ -671,30 +672,30 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
         if op == 34:  # lwl: bytes k..3 of the word go to the top of rt
 
             def lwl() -> None:
-                a = (r[rs] + simm) & M32
+                a = (r[rs] + simm) & 0xFFFFFFFF
                 p = pget(a >> 12)
                 w = _get_word(p, a & 0xFFC)[0] if p is not None else 0
                 k = 8 * (a & 3)
-                r[rt] = ((w << k) & M32) | (r[rt] & ((1 << k) - 1))
+                r[rt] = ((w << k) & 0xFFFFFFFF) | (r[rt] & ((1 << k) - 1))
 
             return lwl
 
         def lwr() -> None:  # bytes 0..k of the word go to the bottom of rt
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             p = pget(a >> 12)
             w = _get_word(p, a & 0xFFC)[0] if p is not None else 0
             k = 8 * (3 - (a & 3))
-            r[rt] = (w >> k) | (r[rt] & ~(M32 >> k) & M32)
+            r[rt] = (w >> k) | (r[rt] & ~(0xFFFFFFFF >> k) & 0xFFFFFFFF)
 
         return lwr
     if op == 42:  # swl: the top 4-k bytes of rt go to bytes k..3
 
         def swl() -> None:
-            a = (r[rs] + simm) & M32
+            a = (r[rs] + simm) & 0xFFFFFFFF
             p = pget(a >> 12) or page_for_write(a)
             o = a & 0xFFC
             k = 8 * (a & 3)
-            keep = (M32 << (32 - k)) & M32  # bytes 0..k-1 of the word
+            keep = (0xFFFFFFFF << (32 - k)) & 0xFFFFFFFF  # bytes 0..k-1 of the word
             _put_word(p, o, (_get_word(p, o)[0] & keep) | (r[rt] >> k))
             dirty.add(a >> 5)
             forget(a & ~3, None)
@@ -702,12 +703,12 @@ def _memory(vm, op, rs, rt, simm):  # type: ignore[no-untyped-def]
         return swl
 
     def swr() -> None:  # op 46: the low k+1 bytes of rt go to bytes 0..k
-        a = (r[rs] + simm) & M32
+        a = (r[rs] + simm) & 0xFFFFFFFF
         p = pget(a >> 12) or page_for_write(a)
         o = a & 0xFFC
         k = 8 * (3 - (a & 3))
         keep = (1 << k) - 1  # bytes k+1..3 of the word
-        _put_word(p, o, (_get_word(p, o)[0] & keep) | ((r[rt] << k) & M32))
+        _put_word(p, o, (_get_word(p, o)[0] & keep) | ((r[rt] << k) & 0xFFFFFFFF))
         dirty.add(a >> 5)
         forget(a & ~3, None)
 
