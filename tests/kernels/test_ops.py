@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from offchain.llm.kernels import output, run
+from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
 from tests.kernels.cases import CASES, linear, seeds
 
@@ -23,7 +24,6 @@ def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[
 
 
 @pytest.mark.parametrize("op", list(CASES), ids=lambda op: op.name.lower())
-@settings(max_examples=60)
 @given(seed=seeds)
 def test_kernel_matches_numpy(op, seed):
     node, expected = CASES[op](np.random.default_rng(seed))
@@ -45,3 +45,18 @@ def test_exact_stepper_agrees_with_fast_forward(op):
         a = _check(node, expected, exact=True)
         b = _check(node, expected, exact=False)
         assert (a.step_count, a.mem.root(), a.pc) == (b.step_count, b.mem.root(), b.pc)
+
+
+@pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
+def test_long_runs_go_through_unicorn_and_agree_with_the_stepper(mode):
+    """Short runs never leave the exact stepper; a 64x400 product (~100k steps) does."""
+    rng = np.random.default_rng(int(mode))
+    n, k = 64, 400
+    w, x = rng.integers(-128, 128, (n, k), dtype=np.int8), rng.integers(-128, 128, k, dtype=np.int8)
+    rq = np.stack([rng.integers(1 << 30, 1 << 31, n), rng.integers(10, 40, n)], 1).astype(np.int32)
+    extra = None if mode in (R.LinearMode.INT8, R.LinearMode.LOGITS) else rng.integers(-1000, 1000, n).astype(np.int32)
+    node = R.linear(w, x, rq, mode, extra)
+    a, b = run(node, exact=True), run(node)
+    assert a.step_count > 4 * EXACT_BELOW
+    assert (a.step_count, a.mem.root(), a.pc, a.exit_code) == (b.step_count, b.mem.root(), b.pc, b.exit_code)
+    assert a.exit_code == 0
