@@ -170,3 +170,15 @@ def test_softmax_refuses_tables_and_rows_outside_its_domain(seed, which):
         sc[0], sc[1] = 2**30, -(2**30)  # row 0 spreads by exactly 2^31
         inputs[0] = sc.tobytes()
     assert _run(node, node.header, inputs).exit_code == EXIT_BAD_PARAM
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
+@settings(max_examples=4)
+@given(seed=seeds, length=st.sampled_from([1, 4, 1 << 20]))
+def test_unused_input_slot_with_a_length_exits_2(op, seed, length):
+    node = _case(op, seed)
+    slot = len(node.inputs)
+    if slot == 6:
+        return
+    vm = _run(node, node.header, list(node.inputs), (HEADER_BASE + 4 * (4 + slot), length.to_bytes(4, "big")))
+    assert vm.exit_code == EXIT_BAD_INPUT_LENGTH

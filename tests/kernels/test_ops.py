@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from offchain.llm.kernels import output, run
+from offchain.constants import REGION_HEIGHT
+from offchain.llm.kernels import output, run, start
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
 from tests.kernels.cases import CASES, linear, seeds
 
 
 def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[no-untyped-def]
+    inputs_before = [start(node).mem.node(REGION_HEIGHT, r) for r in range(1, 8)]
     vm = run(node, exact=exact)
+    assert [vm.mem.node(REGION_HEIGHT, r) for r in range(1, 8)] == inputs_before, "regions 1-7 changed"
     assert vm.exited and vm.exit_code == 0, f"exit code {vm.exit_code}"
     assert output(node, vm) == expected
     # nothing past the output: the output region holds exactly the tensor
