@@ -28,7 +28,7 @@ int main(void) {
 
     /* Accumulators go to scratch (region 9), then one pass applies the mode. */
     i32 *acc = STAGE;
-    matvec_i8(in_i8(0), in_i8(1), K, r0, nr, acc);
+    matvec_i8(in_i8(0) + r0 * K, K, in_i8(1), K, nr, acc);
 
     const i32 *extra = in_i32(3) + r0; /* h or b, when the mode has it */
     i8 *o8 = OUTPUT;

@@ -9,12 +9,13 @@
 #define KERNEL_MATVEC_H
 #include "rt.h"
 
-/* acc[j] = Σ_k W[r0 + j, k]·x[k] for j < nr; W is row-major with K columns. */
-static void matvec_i8(const i8 *W, const i8 *x, u32 K, u32 r0, u32 nr, i32 *acc) {
+/* acc[j] = Σ_k W[j·stride + k]·x[k] for j < nr, k < K (a row-major matrix has stride = K; the
+ * attention scores read one KV head's rows out of the cache with stride G·hd). */
+static void matvec_i8(const i8 *W, u32 stride, const i8 *x, u32 K, u32 nr, i32 *acc) {
     u32 j = 0;
     u32 K4 = K & ~3u;
     for (; j + 4 <= nr; j += 4) {
-        const i8 *w0 = W + (r0 + j) * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+        const i8 *w0 = W + j * stride, *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride;
         const i8 *xp = x, *xe = x + K4;
         i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
         while (xp != xe) {
@@ -56,7 +57,7 @@ static void matvec_i8(const i8 *W, const i8 *x, u32 K, u32 r0, u32 nr, i32 *acc)
         acc[j + 3] = a3;
     }
     for (; j < nr; j++) { /* the last nr % 4 rows, one at a time */
-        const i8 *w = W + (r0 + j) * K;
+        const i8 *w = W + j * stride;
         i32 a = 0;
         for (u32 k = 0; k < K; k++) a += w[k] * x[k];
         acc[j] = a;

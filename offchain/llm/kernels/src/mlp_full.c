@@ -54,7 +54,7 @@ int main(void) {
         const i32 *b = (const i32 *)(blob + off + pad4(w * k));
         const i32 *rq = b + w;
         off += pad4(w * k) + 12 * w;
-        matvec_i8(W, x, k, 0, w, acc);
+        matvec_i8(W, k, x, k, w, acc);
         if (j + 1 < n) {
             for (u32 r = 0; r < w; r++) {
                 i64 v = requant((i64)acc[r] + b[r], rq[2 * r], (u32)rq[2 * r + 1]);

@@ -17,12 +17,22 @@ int main(void) {
     for (u32 i = 0; i < d; i++) ss += (u64)((i64)x[i] * x[i]);
     /* eps >= 1 makes r >= 1, so the divisor below is never zero. */
     u32 r = isqrt64(ss / d + eps);
-    /* rdiv(n, D) = floor((2n + D) / (2D)) with D = r·2^16; 2D = r·2^17 > 0. */
+    /* rdiv(n, D) = floor((2n + D) / (2D)) with D = r·2^16, i.e. floor(a / (r·2^17)) for
+     * a = 2n + D. Floors nest for positive divisors, floor(a / (b·c)) = floor(floor(a / b) / c),
+     * so a is first shifted right by 17 (arithmetic: floor), then divided by r, in 32 bits when
+     * the shifted value fits (always, for real residuals and gains) else with libgcc. */
     i64 D = (i64)r << 16;
     i8 *out = OUTPUT;
     for (u32 i = 0; i < d; i++) {
-        i64 n = (i64)x[i] * g[i];
-        out[i] = (i8)sat8(floor_div(2 * n + D, 2 * D));
+        i64 a = (2 * ((i64)x[i] * g[i]) + D) >> 17;
+        i64 q;
+        if (a >= -0x80000000LL && a <= 0x7fffffffLL && r <= 0x7fffffffu) {
+            i32 a32 = (i32)a, r32 = (i32)r, q32 = a32 / r32;
+            q = q32 - (a32 - q32 * r32 < 0); /* truncation -> floor for a negative remainder */
+        } else {
+            q = floor_div(a, (i64)r);
+        }
+        out[i] = (i8)sat8(q);
     }
     return EXIT_OK;
 }

@@ -109,18 +109,25 @@ static inline i32 clamp32(i64 x) {
 /* A requant pair the loader would accept: m >= 0, 1 <= s <= 62. */
 static inline int rq_ok(i32 m, i32 s) { return m >= 0 && s >= 1 && s <= 62; }
 
-/* requant(x, m, s) = (x·m + 2^(s-1)) >> s with an arithmetic (flooring) shift. The product and
- * sum are formed modulo 2^64 (numpy's int64 semantics); within the spec's bounds nothing wraps. */
-static inline i64 requant(i64 x, i32 m, u32 s) {
-    u64 t = (u64)x * (u64)(i64)m + ((u64)1 << (s - 1));
-    return (i64)t >> s; /* gcc: >> of a negative signed value is arithmetic */
+/* 2^k for 0 <= k <= 63, and v >> s (arithmetic) for 0 <= s <= 63, on 32-bit halves: gcc would
+ * call libgcc's __ashldi3/__ashrdi3 for a variable 64-bit shift, about twice the steps. */
+static inline u64 pow2_64(u32 k) { return k >= 32 ? (u64)(1u << (k - 32)) << 32 : (u64)(1u << k); }
+
+static inline i64 sar64(u64 v, u32 s) {
+    u32 lo = (u32)v;
+    i32 hi = (i32)(u32)(v >> 32);
+    if (s >= 32) return (i64)(hi >> (s - 32)); /* i32 >> is arithmetic in gcc; the cast sign-extends */
+    if (s == 0) return (i64)v;
+    u32 nlo = (lo >> s) | ((u32)hi << (32 - s));
+    return (i64)(((u64)(u32)(hi >> s) << 32) | nlo);
 }
 
+/* requant(x, m, s) = (x·m + 2^(s-1)) >> s with an arithmetic (flooring) shift. The product and
+ * sum are formed modulo 2^64 (numpy's int64 semantics); within the spec's bounds nothing wraps. */
+static inline i64 requant(i64 x, i32 m, u32 s) { return sar64((u64)x * (u64)(i64)m + pow2_64(s - 1), s); }
+
 /* The common case |x| < 2^31: one 32x32->64 `mult` instead of a 64-bit product. */
-static inline i64 requant32(i32 x, i32 m, u32 s) {
-    u64 t = (u64)((i64)x * (i64)m) + ((u64)1 << (s - 1));
-    return (i64)t >> s;
-}
+static inline i64 requant32(i32 x, i32 m, u32 s) { return sar64((u64)((i64)x * (i64)m) + pow2_64(s - 1), s); }
 
 /* floor(n / d) for d > 0. C's `/` truncates toward zero, so a negative n with a remainder
  * is one too high. */
