@@ -37,3 +37,20 @@ def test_opml_kernels_prints_every_kernel(capsys):
     out = capsys.readouterr().out
     for name, row in table().items():
         assert f"{name:12} entry {row['entry']}  region0_root {row['region0_root']}" in out
+
+
+# SPEC §2.4's instructions, as objdump spells them (plus its aliases: nop, move, li, b, beqz, bnez, negu).
+VM_MNEMONICS = set("""sll srl sra sllv srlv srav jr jalr movz movn syscall sync mfhi mthi mflo mtlo mult multu div divu
+add addu sub subu and or xor nor slt sltu tge tgeu tlt tltu teq tne bltz bgez bltzal bgezal j jal beq bne blez bgtz
+addi addiu slti sltiu andi ori xori lui madd maddu mul msub msubu clz clo lb lh lwl lw lbu lhu lwr sb sh swl sw swr ll
+sc nop move li b beqz bnez negu""".split())
+
+
+@pytest.mark.skipif(shutil.which("mips-linux-gnu-objdump") is None, reason="no MIPS binutils (make setup)")
+def test_kernels_use_only_vm_instructions():
+    """Also the code no test input reaches (libgcc's division fallbacks): nothing but §2.4."""
+    for name in KERNELS:
+        dis = subprocess.run(["mips-linux-gnu-objdump", "-d", str(BUILD_DIR / f"{name}.elf")],
+                             check=True, capture_output=True, text=True).stdout
+        used = {line.split("\t")[2].split()[0] for line in dis.splitlines() if line.count("\t") >= 2}
+        assert used <= VM_MNEMONICS, f"{name}: {sorted(used - VM_MNEMONICS)}"
