@@ -53,3 +53,20 @@ def classify(model: IntModel, pixels: np.ndarray, exact: bool = False) -> Infere
     if not vm.exited or vm.exit_code != 0:
         raise RuntimeError(f"mlp_full exited with code {vm.exit_code}")
     return Inference(int.from_bytes(output(node, vm), "big", signed=True), vm.step_count, dt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m offchain.llm.kernels.mnist [IMAGE] [--exact]`: classify a 28x28 byte image in the VM."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m offchain.llm.kernels.mnist", description=main.__doc__)
+    ap.add_argument("image", nargs="?", default=str(IMAGE), help="784 raw bytes (default: the demo's input_7)")
+    ap.add_argument("--exact", action="store_true", help="exact Python stepper instead of the fast-forward")
+    args = ap.parse_args(argv)
+    r = classify(load_model(), load_image(Path(args.image)), exact=args.exact)
+    print(f"digit {r.digit}  steps {r.steps:,}  seconds {r.seconds:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
