@@ -25,10 +25,6 @@ code outside region 0 always goes to the exact stepper.
 """
 
 import ctypes
-import hashlib
-import os
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +33,7 @@ from unicorn import UC_ARCH_MIPS, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_
 from unicorn import UC_MODE_BIG_ENDIAN, UC_MODE_MIPS32, UC_PROT_ALL, Uc, UcError
 from unicorn import mips_const as mc
 
+from offchain import native
 from offchain.mipsemu.decode import M32
 from offchain.mipsemu.state import VM, OutputSink
 from offchain.mipsemu.syscall import Io, dispatch
@@ -95,30 +92,9 @@ class _Counter(ctypes.Structure):
     ]
 
 
-_native_lib: ctypes.CDLL | None | bool = False  # False: not tried yet
-
-
 def _native() -> ctypes.CDLL | None:
-    """The compiled blockcount.c (cached by content hash), or None if no C compiler works."""
-    global _native_lib
-    if _native_lib is not False:
-        return _native_lib  # type: ignore[return-value]
-    src = Path(__file__).with_name("blockcount.c")
-    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opml"
-    so = cache / f"blockcount-{digest}.so"
-    try:
-        if not so.exists():
-            cache.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
-            os.close(fd)
-            cc = os.environ.get("CC", "cc")
-            subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", tmp, str(src)], check=True, capture_output=True)
-            os.replace(tmp, so)
-        _native_lib = ctypes.CDLL(str(so))
-    except (OSError, subprocess.CalledProcessError):
-        _native_lib = None
-    return _native_lib
+    """The compiled blockcount.c, or None if no C compiler works (then Python hooks count)."""
+    return native.load(Path(__file__).with_name("blockcount.c"))
 
 
 def _uclib() -> ctypes.CDLL:

@@ -186,7 +186,7 @@ def test_default_settings_stop_exactly_at_the_target(k: int):
 def test_python_hooks_without_a_c_compiler_agree(monkeypatch: pytest.MonkeyPatch):
     import offchain.mipsemu.fastforward as ff
 
-    monkeypatch.setattr(ff, "_native_lib", None)
+    monkeypatch.setattr(ff, "_native", lambda: None)
     path = str(ELF_DIR / "math64_O2.elf")
     ref, vm = VM.from_elf(path), VM.from_elf(path)
     ref.run(30_000)
