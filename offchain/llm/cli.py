@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
     if args.mlp:
         calib = np.stack([np.frombuffer(Path(p).read_bytes(), np.uint8) for p in args.calib_input])
-        model = convert_mlp(args.src, eval(args.input_scale, {}), args.input_max, calib)  # noqa: S307 - "1/255"
+        model = convert_mlp(args.src, float(Fraction(args.input_scale)), args.input_max, calib)
     else:
         from offchain.llm.checkpoints import read_llama2c_tokenizer
 

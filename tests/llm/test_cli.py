@@ -61,3 +61,31 @@ def test_shipped_mnist_model_reads_7_and_is_reproducible() -> None:
     assert run_mlp(m, img)[1] == 7
     again = convert_mlp(MNIST / "mnist_model.state_dict", 1 / 255, 255, img[None, :])
     assert "0x" + model_weight_root(again).hex() == m.meta["weight_root"]
+
+
+def test_convert_then_info_then_infer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from safetensors.numpy import save_file
+
+    from .helpers import tiny_llama
+
+    fm = tiny_llama(seed=2, vocab=256)  # a byte vocabulary, so infer can encode a prompt
+    src = tmp_path / "tiny.safetensors"
+    save_file(dict(fm.weights), str(src))
+    out = tmp_path / "tiny.opml"
+    assert main(["model", "convert", str(src), str(out), "--n-heads", "4", "--max-seq-len", "32"]) == 0
+    root = re.search(r"weight_root (0x[0-9a-f]{64})", capsys.readouterr().out).group(1)
+    assert main(["model", "info", str(out), "--tensors"]) == 0
+    info = capsys.readouterr().out
+    assert f"weight_root {root}" in info and "layers.1.feed_forward.w2.weight" in info
+    assert main(["infer", "--model", str(out), "--prompt", "ab", "--tokens", "3"]) == 0
+    assert capsys.readouterr().out.endswith(f"weight_root {root}\n")
+    assert main(["model", "convert", str(src), str(tmp_path / "x.opml")]) == 1  # heads unknown
+    assert "pass --n-heads" in capsys.readouterr().err
+
+
+def test_convert_mlp_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mnist.opml"
+    assert main(["model", "convert", str(MNIST / "mnist_model.state_dict"), str(out), "--mlp",
+                 "--calib-input", str(MNIST / "input_7")]) == 0
+    root = re.search(r"weight_root (0x[0-9a-f]{64})", capsys.readouterr().out).group(1)
+    assert root == read_model(MODELS / "mnist.opml").meta["weight_root"]
