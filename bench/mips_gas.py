@@ -25,6 +25,7 @@ from typing import Any
 from offchain.evm import Anvil, Chain, Contract
 from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import VM
+from offchain.mipsemu.witness import compact_proof
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "tests" / "mipsemu" / "programs" / "elf"
@@ -92,21 +93,6 @@ CLASSES: list[tuple[str, int, dict[int, int]]] = [
 def _tokens(data: bytes) -> tuple[int, int]:
     zeros = data.count(0)
     return zeros, len(data) - zeros
-
-
-def compact_proof(proof: bytes) -> bytes:
-    """SPEC §2.8: each 896-byte part as leaf ‖ mask ‖ the siblings that are not zero[h]."""
-    parts = []
-    for o in range(0, len(proof), 896):
-        part, mask, sibs = proof[o : o + 896], 0, b""
-        for h in range(27):
-            sib = part[32 + 32 * h : 64 + 32 * h]
-            if sib == ZERO_HASHES[h]:
-                mask |= 1 << h
-            else:
-                sibs += sib
-        parts.append(part[:32] + mask.to_bytes(4, "big") + sibs)
-    return b"".join(parts)
 
 
 def _measure(chain: Chain, mips: Contract, packed: bytes, proof: bytes, fn: str = "step") -> dict[str, int]:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from offchain.evm import ContractRevert
 from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import HEAP_START, VM
+from offchain.mipsemu.witness import compact_proof
 
 M32 = 0xFFFFFFFF
 PROGRAMS = Path(__file__).resolve().parent / "mipsemu" / "programs" / "elf"
@@ -38,21 +39,6 @@ def _fields(vm: VM) -> str:
         f"pc={vm.pc:#x} next={vm.next_pc:#x} lo={vm.lo:#x} hi={vm.hi:#x} heap={vm.heap:#x} "
         f"exited={vm.exited} code={vm.exit_code:#x} step={vm.step_count} regs={[hex(r) for r in vm.regs]}"
     )
-
-
-def compact_proof(proof: bytes) -> bytes:
-    """SPEC §2.8: each 896-byte part as leaf ‖ mask ‖ the siblings that are not zero[h]."""
-    out = b""
-    for o in range(0, len(proof), 896):
-        part, mask, sibs = proof[o : o + 896], 0, b""
-        for h in range(27):
-            sib = part[32 + 32 * h : 64 + 32 * h]
-            if sib == ZERO_HASHES[h]:
-                mask |= 1 << h
-            else:
-                sibs += sib
-        out += part[:32] + mask.to_bytes(4, "big") + sibs
-    return out
 
 
 def check_step(mips, vm: VM) -> bytes:  # type: ignore[no-untyped-def]

@@ -47,3 +47,22 @@ def witness_of_step(path: str, k: int) -> dict[str, str]:
     state, proof = witness(vm)
     vm.step()
     return {"state": "0x" + state.hex(), "proof": "0x" + proof.hex(), "post_hash": "0x" + vm.state_hash().hex()}
+
+
+def compact_proof(proof: bytes) -> bytes:
+    """The `stepCompact` form of a step proof (SPEC §2.8): each 896-byte part becomes its leaf, a
+    u32 mask with bit h set where sibling h is the zero-subtree hash zero[h], and only the other
+    siblings. Most siblings of a sparse program's memory are zero subtrees, so calldata shrinks."""
+    from offchain.merkle.hashing import ZERO_HASHES
+
+    out = b""
+    for o in range(0, len(proof), 896):
+        part, mask, sibs = proof[o : o + 896], 0, b""
+        for h in range(27):
+            sib = part[32 + 32 * h : 64 + 32 * h]
+            if sib == ZERO_HASHES[h]:
+                mask |= 1 << h
+            else:
+                sibs += sib
+        out += part[:32] + mask.to_bytes(4, "big") + sibs
+    return out
