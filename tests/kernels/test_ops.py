@@ -63,3 +63,25 @@ def test_long_runs_go_through_unicorn_and_agree_with_the_stepper(mode):
     assert a.step_count > 4 * EXACT_BELOW
     assert (a.step_count, a.mem.root(), a.pc, a.exit_code) == (b.step_count, b.mem.root(), b.pc, b.exit_code)
     assert a.exit_code == 0
+
+
+@pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
+@settings(max_examples=8)
+@given(seed=seeds)
+def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
+    """With `full`, tile k outputs rows [0, end_k) of the product and zeros after; the last tile
+    of a chain outputs exactly what the untiled node does."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(2, 14)), int(rng.integers(1, 60))
+    w, x = rng.integers(-128, 128, (n, k), dtype=np.int8), rng.integers(-128, 128, k, dtype=np.int8)
+    rq = np.stack([rng.integers(1 << 30, 1 << 31, n), rng.integers(10, 40, n)], 1).astype(np.int32)
+    extra = None if mode in (R.LinearMode.INT8, R.LinearMode.LOGITS) else rng.integers(-1000, 1000, n).astype(np.int32)
+    whole = R.linear(w, x, rq, mode, extra)
+    expected = output(whole, run(whole, exact=True))
+    esz = len(expected) // n
+    cuts = sorted({0, n, *rng.integers(1, n, int(rng.integers(1, 4))).tolist()})
+    partial = None
+    for r0, end in zip(cuts, cuts[1:]):
+        node = R.linear(w, x, rq, mode, extra, (r0, end - r0), full=True, partial=partial)
+        partial = output(node, _check(node, expected[: end * esz] + bytes((n - end) * esz), exact=True))
+    assert partial == expected

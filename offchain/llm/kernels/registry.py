@@ -106,10 +106,13 @@ def rmsnorm(x: np.ndarray, gain: np.ndarray, eps: int) -> Node:
 
 
 def linear(w: np.ndarray, x: np.ndarray, rq: np.ndarray, mode: LinearMode, extra: np.ndarray | None = None,
-           rows: tuple[int, int] | None = None) -> Node:
-    """Inputs: W i8[N, K], x i8[K], rq i32[N, 2], then h i32[N] (RESIDUAL) or b i32[N] (MLP_*).
+           rows: tuple[int, int] | None = None, full: bool = False, partial: bytes | None = None) -> Node:
+    """Inputs: W i8[N, K], x i8[K], rq i32[N, 2], then h i32[N] (RESIDUAL) or b i32[N] (MLP_*),
+    then, with `full`, optionally the previous tile's whole output (`partial`).
 
-    Params: mode, N, K, r0, nr: the output holds rows r0 .. r0+nr−1 (default: all N rows).
+    Params: mode, N, K, r0, nr: the output holds rows r0 .. r0+nr−1 (default: all N rows); with
+    `full` a sixth word 1: the output holds all N rows, those outside the tile taken from
+    `partial` (or zero without it). A chain of full tiles computes a big product in bounded nodes.
     """
     w = _as(w, np.int8, 2, "W")
     n, k = w.shape
@@ -121,8 +124,15 @@ def linear(w: np.ndarray, x: np.ndarray, rq: np.ndarray, mode: LinearMode, extra
     elif extra is not None:
         raise ValueError(f"linear mode {mode.name} takes no fourth input")
     r0, nr = rows if rows is not None else (0, n)
-    out = nr if mode in (LinearMode.INT8, LinearMode.MLP_RELU) else 4 * nr
-    return _node(Op.LINEAR, 0, ins, out, [mode, n, k, r0, nr])
+    esz = 1 if mode in (LinearMode.INT8, LinearMode.MLP_RELU) else 4
+    params = [mode, n, k, r0, nr]
+    if full:
+        params.append(1)
+        if partial is not None:
+            ins.append(partial)
+    elif partial is not None:
+        raise ValueError("a partial output input needs full=True")
+    return _node(Op.LINEAR, 0, ins, esz * (n if full else nr), params)
 
 
 def rope(x: np.ndarray, cos_table: np.ndarray, sin_table: np.ndarray, pos: int) -> Node:
