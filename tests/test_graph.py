@@ -5,7 +5,7 @@ import pytest
 
 from offchain.llm import ops
 from offchain.llm.kernels import run
-from offchain.llm.kernels.registry import Node
+from offchain.llm.kernels.registry import Node, Op
 from offchain.llm.quant import quantize_llama, quantize_mlp
 from offchain.llm.runner import run_mlp
 from offchain.merkle import tensor_root
@@ -96,3 +96,23 @@ def test_check_node_cli_reports_matching_roots_and_steps(tmp_path, capsys):
     assert out.count("MATCH") == 3 and "steps" in out and "S_n = 0x" in out
     assert main(["graph", "--model", str(path)]) == 0
     assert "commitment    0x" in capsys.readouterr().out
+
+
+def test_a_tiled_graph_stays_within_its_step_budget_and_still_matches_in_the_vm(model):
+    budget = 4000
+    graph = build_graph(model.config, max_steps=budget)
+    assert graph.n_f > build_graph(model.config).n_f, "the budget should force row tiles"
+    prompt, n_new = [2, 7], 2
+    tr = trace_task(model, prompt, n_new, keep_outputs=True, graph=graph)
+    assert tr.outputs is not None and tr.tokens == trace_task(model, prompt, n_new).tokens
+    assert len(tr.roots) == graph.n_f * (len(prompt) + n_new - 1)
+    fed = list(prompt) + tr.tokens
+    for i, root in enumerate(tr.roots):
+        t, j = divmod(i, graph.n_f)
+        d = graph.descriptors[j]
+        header = graph.header(j, t)
+        vm = run(Node(d.op, header, tuple(resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t])))),
+                 exact=True)
+        assert check_end(vm, root, header) is None, f"node {i} ({d.name} at t={t})"
+        if d.op == Op.LINEAR:
+            assert vm.step_count <= budget, f"{d.name}: {vm.step_count} steps"

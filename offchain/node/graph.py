@@ -24,6 +24,28 @@ from offchain.merkle.batch import tree_root
 from offchain.merkle.tensor import tensor_height
 from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, Header
 
+#: The default step budget per node: a 7B-shaped model's matmuls are split into row tiles that each
+#: stay at or below it (DESIGN.md §5, "node size").
+DEFAULT_MAX_STEPS = 1 << 22
+#: A conservative upper bound on the linear kernel's steps for nr rows of K terms, fitted above
+#: measured runs (3.7-3.9 steps per multiply-accumulate plus per-row and fixed overhead).
+LINEAR_STEPS_PER_MAC, LINEAR_STEPS_PER_ROW, LINEAR_STEPS_FIXED = 4, 80, 2000
+
+
+def linear_steps(rows: int, k: int) -> int:
+    """Upper estimate of the linear kernel's VM steps for `rows` output rows of `k` terms."""
+    return LINEAR_STEPS_PER_MAC * rows * k + LINEAR_STEPS_PER_ROW * rows + LINEAR_STEPS_FIXED
+
+
+def tile_rows(n: int, k: int, max_steps: int | None) -> int:
+    """Rows per tile so that a tile's estimated steps stay within `max_steps` (a multiple of 4,
+    the kernel's row unrolling, unless the whole product fits)."""
+    if max_steps is None or linear_steps(n, k) <= max_steps:
+        return n
+    rows = (max_steps - LINEAR_STEPS_FIXED) // (LINEAR_STEPS_PER_MAC * k + LINEAR_STEPS_PER_ROW)
+    return max(4, rows - rows % 4)
+
+
 #: Program ids are indices into this list; F commits to them, and the model's program tree to
 #: each program's (region-0 root, entry).
 PROGRAMS: tuple[str, ...] = tuple(sorted(set(PROGRAM_OF.values())))
@@ -94,6 +116,14 @@ class Graph:
     def index(self, name: str) -> int:
         return next(j for j, d in enumerate(self.descriptors) if d.name == name)
 
+    def tiles_before(self) -> dict[str, list[Descriptor]]:
+        """For each tiled matmul's name, the tiles that precede its last one, in order."""
+        out: dict[str, list[Descriptor]] = {}
+        for d in self.descriptors:
+            if d.name.endswith("]"):
+                out.setdefault(d.name[: d.name.rindex("[")], []).append(d)
+        return out
+
     def input_lengths(self, j: int, t: int) -> list[int]:
         out = []
         for kind, idx in self.descriptors[j].inputs:
@@ -118,8 +148,13 @@ class Graph:
         return Header(int(d.op), t if d.positional else 0, tuple(self.input_lengths(j, t)), d.out_len(t), d.params)
 
 
-def build_graph(config: Config) -> Graph:
-    """F for a model config (LLaMA per-token graph of SPEC §3.3, or the MLP graph)."""
+def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Graph:
+    """F for a model config (LLaMA per-token graph of SPEC §3.3, or the MLP graph).
+
+    A matmul whose estimated steps exceed `max_steps` becomes a chain of full-length row tiles
+    (SPEC §4.6): tile k is named `name[k]`, takes the previous tile's output as its last input,
+    and the chain's last tile keeps the plain `name` that later nodes refer to.
+    """
     specs = tensor_specs(config)
     names = tuple(s.name for s in specs)
     sizes = tuple(s.nbytes for s in specs)
@@ -134,8 +169,17 @@ def build_graph(config: Config) -> Graph:
 
     def linear(name: str, wname: str, x: str, mode: LinearMode, n: int, k: int, extra: tuple[Ref, int] | None) -> None:
         ins = [weight(f"{wname}.weight"), same(x), weight(f"{wname}.rq")] + ([extra] if extra else [])
-        out = n if mode in (LinearMode.INT8, LinearMode.MLP_RELU) else 4 * n
-        nodes.append(Descriptor(name, Op.LINEAR, (int(mode), n, k, 0, n), tuple(ins), out))
+        esz = 1 if mode in (LinearMode.INT8, LinearMode.MLP_RELU) else 4
+        rows = tile_rows(n, k, max_steps)
+        if rows >= n:
+            nodes.append(Descriptor(name, Op.LINEAR, (int(mode), n, k, 0, n), tuple(ins), esz * n))
+            return
+        starts = list(range(0, n, rows))
+        for t_idx, r0 in enumerate(starts):
+            last = t_idx == len(starts) - 1
+            chain = [(Ref.SAME_TOKEN, len(nodes) - 1)] if t_idx else []
+            nodes.append(Descriptor(name if last else f"{name}[{t_idx}]", Op.LINEAR,
+                                    (int(mode), n, k, r0, min(rows, n - r0), 1), tuple(ins + chain), esz * n))
 
     if config.arch == ARCH_MLP:
         dims = config.dims

@@ -14,6 +14,7 @@ from offchain.llm import ops
 from offchain.llm.model import IntModel
 from offchain.llm.runner import Runner
 from offchain.merkle.tensor import TensorTree
+from offchain.node.graph import Graph, build_graph
 from offchain.merkle.accumulator import Accumulator
 
 
@@ -40,8 +41,13 @@ def trace_task(
     n_new: int,
     keep_outputs: bool = False,
     on_token: Callable[[int], None] | None = None,
+    graph: Graph | None = None,
 ) -> Trace:
-    """Run the task natively and commit to every node output."""
+    """Run the task natively and commit to every node output of `graph` (default: F of the model).
+
+    The runner emits one output per op; a matmul that F splits into row tiles also gets its tiles'
+    outputs, which are prefixes of the full output padded with zeros (SPEC §4.6, §5.4)."""
+    tiles = (graph or build_graph(model.config)).tiles_before()
     names: list[str] = []
     positions: list[int] = []
     roots: list[bytes] = []
@@ -56,11 +62,18 @@ def trace_task(
         if name == "embed":  # the first node of every token
             pos += 1
         data = ops.canonical_bytes(x)
-        names.append(name)
-        positions.append(pos)
         tree = trees.get(name)
         if tree is None:
             tree = trees[name] = TensorTree()
+        for d in tiles.get(name, ()):
+            mode, n, _, r0, nr, _ = d.params
+            end = (r0 + nr) * (len(data) // n)
+            record(d.name, data[:end] + bytes(len(data) - end), tree)
+        record(name, data, tree)
+
+    def record(name: str, data: bytes, tree: TensorTree) -> None:
+        names.append(name)
+        positions.append(pos)
         roots.append(tree.update(data)[0])
         if outputs is not None:
             outputs.append(data)

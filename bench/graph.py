@@ -1,0 +1,66 @@
+"""Graph and trace: commitment overhead vs plain inference, and node sizes in VM steps."""
+
+import time
+from typing import Any
+
+from offchain.llm.format import read_model
+from offchain.llm.kernels import run as run_node
+from offchain.llm.kernels.registry import Node, Op
+from offchain.llm.model import Config
+from offchain.llm.runner import Runner
+from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph, linear_steps, resolve_inputs, token_bytes
+from offchain.node.trace import trace_task
+from offchain.llm.cli import DEFAULT_MODEL
+
+#: The synthetic 7B shape of issue 4 (LLaMA-7B: dim 4096, 32 layers, ffn 11008, vocab 32000).
+SEVEN_B = Config(arch=1, dim=4096, hidden_dim=11008, n_layers=32, n_heads=32, n_kv_heads=32, vocab_size=32000,
+                 max_seq_len=2048, norm_eps=168, exp_len=2841)
+#: Steps per multiply-accumulate of the attention kernels (bench/kernels.py measures them).
+SCORES_STEPS_PER_MAC, ATTN_VALUES_STEPS_PER_MAC = 4.1, 5.2
+
+
+def run() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    model = read_model(DEFAULT_MODEL)
+    prompt, n_new = list(b"ROMEO:\n"), 64
+    runner = Runner(model)
+    plain, traced = [], []
+    for _ in range(3):  # best of 3 on a shared machine; the ratio is within one run
+        t0 = time.perf_counter()
+        runner.generate(prompt, n_new)
+        plain.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        trace_task(model, prompt, n_new)
+        traced.append(time.perf_counter() - t0)
+    out["shipped_plain_tokens_per_s"] = {"value": n_new / min(plain), "unit": "tok/s"}
+    out["shipped_trace_overhead"] = {"value": min(traced) / min(plain), "unit": "x plain", "target": "<= 1.2",
+                                     "note": "every node's tensor root + accumulator"}
+
+    # Every node of the last position of a short task, in the VM: the largest node.
+    graph = build_graph(model.config)
+    tr = trace_task(model, prompt, 8, keep_outputs=True)
+    assert tr.outputs is not None
+    fed = prompt + tr.tokens
+    t = len(prompt) + 8 - 2
+    worst, worst_name = 0, ""
+    t0 = time.perf_counter()
+    for j, d in enumerate(graph.descriptors):
+        vm = run_node(Node(d.op, graph.header(j, t), tuple(resolve_inputs(graph, model, j, t, tr.outputs,
+                                                                      token_bytes(fed[t])))))
+        if vm.step_count > worst:
+            worst, worst_name = vm.step_count, d.name
+    out["shipped_nodes_per_token"] = {"value": graph.n_f, "unit": "nodes"}
+    out["shipped_worst_node_steps"] = {"value": worst, "unit": "steps", "note": f"{worst_name} at t={t}, measured"}
+    out["shipped_one_token_all_nodes_in_vm"] = {"value": time.perf_counter() - t0, "unit": "s"}
+
+    g7 = build_graph(SEVEN_B)
+    lin = [linear_steps(d.params[4], d.params[2]) for d in g7.descriptors if d.op == Op.LINEAR]
+    out["7b_nodes_per_token"] = {"value": g7.n_f, "unit": "nodes", "note": f"matmuls tiled to {DEFAULT_MAX_STEPS:,} steps"}
+    out["7b_worst_matmul_tile_steps"] = {"value": max(lin), "unit": "steps (upper estimate)", "target": "<= 2^22"}
+    c = SEVEN_B
+    mac = c.n_heads * c.max_seq_len * c.head_dim
+    out["7b_scores_steps_at_full_context"] = {"value": int(SCORES_STEPS_PER_MAC * mac), "unit": "steps (estimate)",
+                                              "note": "attention is not tiled yet"}
+    out["7b_attn_values_steps_at_full_context"] = {"value": int(ATTN_VALUES_STEPS_PER_MAC * mac),
+                                                   "unit": "steps (estimate)", "note": "attention is not tiled yet"}
+    return out
