@@ -12,40 +12,8 @@ from typing import IO
 import numpy as np
 
 from offchain.llm.ops import canonical_bytes
-from offchain.merkle import hash_pair, tensor_height, tensor_root
-
-INCREMENTAL_MIN_BYTES = 4096  # below this, rehashing everything is as cheap as diffing
-
-
-class IncrementalRoot:
-    """Tensor root of a tensor that changes a little between calls (a KV cache gains one row per
-    step): keeps every level of the tree and rehashes only the paths above changed leaves."""
-
-    def __init__(self) -> None:
-        self.leaves: np.ndarray | None = None
-        self.levels: list[list[bytes]] = []
-
-    def root(self, data: bytes) -> bytes:
-        h = tensor_height(len(data))
-        cur = np.frombuffer(data + bytes((32 << h) - len(data)), dtype=np.uint8).reshape(-1, 32)
-        if self.leaves is None or self.leaves.shape != cur.shape:
-            level = [row.tobytes() for row in cur]
-            self.levels = [level]
-            while len(level) > 1:
-                level = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
-                self.levels.append(level)
-        else:
-            dirty = {int(i) for i in np.nonzero((cur != self.leaves).any(axis=1))[0]}
-            for i in dirty:
-                self.levels[0][i] = cur[i].tobytes()
-            for lv in range(1, len(self.levels)):
-                dirty = {i >> 1 for i in dirty}
-                below = self.levels[lv - 1]
-                for i in dirty:
-                    self.levels[lv][i] = hash_pair(below[2 * i], below[2 * i + 1])
-        self.leaves = cur.copy()
-        return self.levels[-1][0]
-
+from offchain.merkle import tensor_root
+from offchain.merkle.tensor import TensorTree
 
 @dataclass
 class Node:
@@ -65,14 +33,15 @@ class TraceRecorder:
     out: IO[str] | None = None
     nodes: list[Node] = field(default_factory=list)
     _step: int = 0
-    _trees: dict[str, IncrementalRoot] = field(default_factory=dict)
+    _trees: dict[str, TensorTree] = field(default_factory=dict)
 
     def __call__(self, name: str, x: np.ndarray) -> None:
         b = canonical_bytes(x)
         root = None
         if self.roots:
-            if len(b) >= INCREMENTAL_MIN_BYTES and name.endswith(("k_cache", "v_cache")):
-                root = self._trees.setdefault(name, IncrementalRoot()).root(b)
+            # A KV cache gains one row per step: its tree is updated along the changed paths only.
+            if name.endswith(("k_cache", "v_cache")):
+                root = self._trees.setdefault(name, TensorTree()).update(b)[0]
             else:
                 root = tensor_root(b)[0]
         if name == "embed" and self.nodes:

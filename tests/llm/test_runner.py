@@ -154,17 +154,3 @@ def test_trace_recorder_roots_match_the_bytes(tiny: IntModel) -> None:
     per_token = 1 + 17 * tiny.config.n_layers + 3
     assert [n.step for n in rec.nodes] == [t for t in range(3) for _ in range(per_token)]
     assert all(n.root == tensor_root(n.data)[0] and n.nbytes == len(n.data) for n in rec.nodes)
-
-
-def test_incremental_root_equals_a_full_rehash() -> None:
-    from offchain.llm.trace import IncrementalRoot
-    from offchain.merkle import tensor_root
-
-    rng = np.random.default_rng(5)
-    inc = IncrementalRoot()
-    buf = np.zeros(5000, np.uint8)  # not a power of two: padding leaves take part too
-    for _ in range(20):
-        i = int(rng.integers(0, 5000))
-        buf[i : i + int(rng.integers(1, 200))] = rng.integers(0, 256, dtype=np.uint8)
-        assert inc.root(buf.tobytes()) == tensor_root(buf.tobytes())[0]
-    assert inc.root(bytes(64)) == tensor_root(bytes(64))[0]  # a new size starts over
