@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from offchain.constants import REGION_HEIGHT
+from offchain.llm import ops
 from offchain.llm.kernels import output, run, start
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
@@ -85,3 +86,40 @@ def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
         node = R.linear(w, x, rq, mode, extra, (r0, end - r0), full=True, partial=partial)
         partial = output(node, _check(node, expected[: end * esz] + bytes((n - end) * esz), exact=True))
     assert partial == expected
+
+
+@pytest.mark.parametrize("op", [R.Op.SCORES, R.Op.ATTN_VALUES], ids=["scores", "attn_values"])
+@settings(max_examples=12)
+@given(seed=seeds)
+def test_a_chain_of_full_head_tiles_builds_the_whole_attention_output(op, seed):
+    """Head tiles of scores / attn_values: tile k outputs heads [0, end_k) and zeros after, a bare
+    tile outputs only its heads, and the chain's last tile equals the untiled node."""
+    rng = np.random.default_rng(seed)
+    g = int(rng.integers(1, 3))
+    h, hd, s = g * int(rng.integers(1, 4)), int(rng.integers(1, 9)), int(rng.integers(1, 8))
+    pos = int(rng.integers(0, s))
+    q, cache = rng.integers(-128, 128, (h, hd), dtype=np.int8), rng.integers(-128, 128, (s, g, hd), dtype=np.int8)
+    probs = rng.integers(0, 1 << 15, (h, pos + 1)).astype(np.int32)
+    rq = np.array([int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(10, 30))], dtype=np.int32)
+
+    def build(**kw):  # type: ignore[no-untyped-def]
+        return R.scores(q, cache, pos, **kw) if op == R.Op.SCORES else R.attn_values(probs, cache, rq, **kw)
+
+    whole = build()
+    expected = CASES_REF[op](q, cache, probs, rq, pos)
+    assert output(whole, run(whole, exact=True)) == expected
+    per_head = len(expected) // h
+    cuts = sorted({0, h, *rng.integers(1, h + 1, int(rng.integers(0, 3))).tolist()})
+    partial = None
+    for h0, end in zip(cuts, cuts[1:]):
+        bare = build(heads=(h0, end - h0))
+        _check(bare, expected[h0 * per_head : end * per_head], exact=True)
+        node = build(heads=(h0, end - h0), full=True, partial=partial)
+        partial = output(node, _check(node, expected[: end * per_head] + bytes((h - end) * per_head), exact=True))
+    assert partial == expected
+
+
+CASES_REF = {
+    R.Op.SCORES: lambda q, cache, probs, rq, pos: ops.canonical_bytes(ops.attention_scores(q, cache, pos + 1)),
+    R.Op.ATTN_VALUES: lambda q, cache, probs, rq, pos: ops.canonical_bytes(ops.attention_values(probs, cache, rq)),
+}

@@ -153,13 +153,32 @@ def kv_append(cache: np.ndarray, row: np.ndarray, pos: int) -> Node:
     return _node(Op.KV_APPEND, pos, [canonical_bytes(cache), canonical_bytes(row.reshape(-1))], cache.size, [s, g, hd])
 
 
-def scores(q: np.ndarray, k_cache: np.ndarray, pos: int) -> Node:
-    """Inputs: q i8[H, hd], k_cache i8[S, G, hd]; T = pos + 1. Params: H, G, hd, S. Output i32[H, T]."""
+def _head_tile(params: list[int], ins: list[bytes], h: int, heads: tuple[int, int] | None, full: bool,
+               partial: bytes | None) -> int:
+    """Append the head-tile words (h0, nh, full) and the optional previous-tile input; returns the
+    number of heads the output holds."""
+    if partial is not None and not full:
+        raise ValueError("a partial output input needs full=True")
+    if heads is None and not full:
+        return h
+    h0, nh = heads if heads is not None else (0, h)
+    params += [h0, nh, int(full)]
+    if partial is not None:
+        ins.append(partial)
+    return h if full else nh
+
+
+def scores(q: np.ndarray, k_cache: np.ndarray, pos: int, heads: tuple[int, int] | None = None, full: bool = False,
+           partial: bytes | None = None) -> Node:
+    """Inputs: q i8[H, hd], k_cache i8[S, G, hd]; T = pos + 1. Params: H, G, hd, S, then optionally
+    a head tile h0, nh, full (with `full`, the previous tile's output may follow). Output i32[H, T]."""
     q = _as(q, np.int8, 2, "q")
     k_cache = _as(k_cache, np.int8, 3, "k_cache")
     h, hd = q.shape
     s, g, _ = k_cache.shape
-    return _node(Op.SCORES, pos, [canonical_bytes(q), canonical_bytes(k_cache)], 4 * h * (pos + 1), [h, g, hd, s])
+    params, ins = [h, g, hd, s], [canonical_bytes(q), canonical_bytes(k_cache)]
+    out_heads = _head_tile(params, ins, h, heads, full, partial)
+    return _node(Op.SCORES, pos, ins, 4 * out_heads * (pos + 1), params)
 
 
 def softmax(sc: np.ndarray, rq: np.ndarray, exp_table: np.ndarray) -> Node:
@@ -170,14 +189,18 @@ def softmax(sc: np.ndarray, rq: np.ndarray, exp_table: np.ndarray) -> Node:
     return _node(Op.SOFTMAX, sc.shape[1] - 1, ins, 4 * sc.size, [sc.shape[0], exp_table.shape[0]])
 
 
-def attn_values(probs: np.ndarray, v_cache: np.ndarray, rq: np.ndarray) -> Node:
-    """Inputs: probs i32[H, T], v_cache i8[S, G, hd], rq i32[2]; pos = T − 1. Params: H, G, hd, S."""
+def attn_values(probs: np.ndarray, v_cache: np.ndarray, rq: np.ndarray, heads: tuple[int, int] | None = None,
+                full: bool = False, partial: bytes | None = None) -> Node:
+    """Inputs: probs i32[H, T], v_cache i8[S, G, hd], rq i32[2]; pos = T − 1. Params: H, G, hd, S,
+    then optionally a head tile h0, nh, full (with `full`, the previous tile's output may follow)."""
     probs = _as(probs, np.int32, 2, "probs")
     v_cache = _as(v_cache, np.int8, 3, "v_cache")
     h, t = probs.shape
     s, g, hd = v_cache.shape
+    params = [h, g, hd, s]
     ins = [canonical_bytes(probs), canonical_bytes(v_cache), canonical_bytes(_as(rq, np.int32, 1, "rq"))]
-    return _node(Op.ATTN_VALUES, t - 1, ins, h * hd, [h, g, hd, s])
+    out_heads = _head_tile(params, ins, h, heads, full, partial)
+    return _node(Op.ATTN_VALUES, t - 1, ins, out_heads * hd, params)
 
 
 def swiglu(gate: np.ndarray, up: np.ndarray, silu_table: np.ndarray, rq: np.ndarray) -> Node:

@@ -154,7 +154,23 @@ static inline u32 isqrt64(u64 n) {
 }
 
 /* Word-wise copy of n bytes between 4-aligned addresses (the regions' bases), then the tail. */
+/* A head tile of an attention op: params h0, nh, full at words w, w+1, w+2. nh = 0 (all three
+ * absent) means every head. With full = 1 the output holds all H heads: those outside the tile
+ * come from one more (last) input, the previous tile's output, or are zero without it. */
+static inline int head_tile(u32 w, u32 H, u32 *h0, u32 *nh, u32 *full) {
+    *h0 = param(w), *nh = param(w + 1), *full = param(w + 2);
+    if (*nh == 0) {
+        if (*h0 || *full) return 0;
+        *nh = H;
+    }
+    return *h0 < H && *nh <= H - *h0 && *full <= 1;
+}
+
 static inline void copy_bytes(void *dst, const void *src, u32 n) {
+    if (((u32)dst | (u32)src) & 3) { /* a misaligned word access would fault (SPEC §2.5) */
+        for (u32 i = 0; i < n; i++) ((u8 *)dst)[i] = ((const u8 *)src)[i];
+        return;
+    }
     u32 *d = dst;
     const u32 *s = src;
     u32 words = n >> 2;
