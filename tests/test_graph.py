@@ -98,10 +98,16 @@ def test_check_node_cli_reports_matching_roots_and_steps(tmp_path, capsys):
     assert "commitment    0x" in capsys.readouterr().out
 
 
-def test_a_tiled_graph_stays_within_its_step_budget_and_still_matches_in_the_vm(model):
-    budget = 4000
+@pytest.mark.parametrize(
+    "shape, budget",
+    [({}, 4000), ({"dim": 32, "n_heads": 2, "n_kv_heads": 1, "vocab": 96, "max_seq": 64}, 12000)],
+    ids=["matmul-tiles", "matmul-and-head-tiles"],
+)
+def test_a_tiled_graph_stays_within_its_step_budget_and_still_matches_in_the_vm(shape, budget):
+    model = quantize_llama(tiny_llama(seed=5, **shape), list(range(40)))
     graph = build_graph(model.config, max_steps=budget)
-    assert graph.n_f > build_graph(model.config).n_f, "the budget should force row tiles"
+    tiled = {d.op for d in graph.descriptors if d.name.endswith("]")}
+    assert Op.LINEAR in tiled and (not shape or {Op.SCORES, Op.ATTN_VALUES} <= tiled)
     prompt, n_new = [2, 7], 2
     tr = trace_task(model, prompt, n_new, keep_outputs=True, graph=graph)
     assert tr.outputs is not None and tr.tokens == trace_task(model, prompt, n_new).tokens
@@ -114,5 +120,5 @@ def test_a_tiled_graph_stays_within_its_step_budget_and_still_matches_in_the_vm(
         vm = run(Node(d.op, header, tuple(resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t])))),
                  exact=True)
         assert check_end(vm, root, header) is None, f"node {i} ({d.name} at t={t})"
-        if d.op == Op.LINEAR:
+        if d.op in tiled:
             assert vm.step_count <= budget, f"{d.name}: {vm.step_count} steps"

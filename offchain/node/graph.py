@@ -10,7 +10,7 @@ Global node i of a task is node j = i mod n_f of F at position t = i div n_f (SP
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -35,6 +35,30 @@ LINEAR_STEPS_PER_MAC, LINEAR_STEPS_PER_ROW, LINEAR_STEPS_FIXED = 4, 80, 2000
 def linear_steps(rows: int, k: int) -> int:
     """Upper estimate of the linear kernel's VM steps for `rows` output rows of `k` terms."""
     return LINEAR_STEPS_PER_MAC * rows * k + LINEAR_STEPS_PER_ROW * rows + LINEAR_STEPS_FIXED
+
+
+#: Upper estimates for the attention kernels, per head tile at context T (fitted above measured
+#: runs: scores 3.7-4.0, attn_values 4.6-4.8 steps per multiply-accumulate, plus copying the
+#: previous tile's output and fixed overhead).
+SCORES_STEPS_PER_MAC, ATTN_STEPS_PER_MAC, ATTN_STEPS_FIXED = 4.5, 5.5, 4000
+
+
+def scores_steps(heads: int, t_len: int, hd: int, h_all: int) -> int:
+    return int(SCORES_STEPS_PER_MAC * heads * t_len * hd) + 4 * h_all * t_len + ATTN_STEPS_FIXED
+
+
+def attn_values_steps(heads: int, t_len: int, hd: int, h_all: int) -> int:
+    return int(ATTN_STEPS_PER_MAC * heads * t_len * hd) + h_all * hd + ATTN_STEPS_FIXED
+
+
+def tile_heads(h_all: int, cost: Callable[[int], int], max_steps: int | None) -> int:
+    """Heads per tile so that a tile's estimated steps (at the longest context) stay in budget."""
+    if max_steps is None or cost(h_all) <= max_steps:
+        return h_all
+    heads = h_all
+    while heads > 1 and cost(heads) > max_steps:
+        heads -= 1
+    return heads
 
 
 def tile_rows(n: int, k: int, max_steps: int | None) -> int:
@@ -71,6 +95,9 @@ class Descriptor:
     out_base: int
     out_per_pos: int = 0
     positional: bool = False  # whether the header's position word carries t (else 0)
+    #: For a tile that is not the last of its chain: its output is the chain's full output cut
+    #: to `prefix[0] + prefix[1]·(t + 1)` bytes and zero-filled. Derived from the params; not committed.
+    prefix: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         if len(self.inputs) > MAX_INPUTS or len(self.params) > MAX_PARAMS:
@@ -178,8 +205,25 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
         for t_idx, r0 in enumerate(starts):
             last = t_idx == len(starts) - 1
             chain = [(Ref.SAME_TOKEN, len(nodes) - 1)] if t_idx else []
+            end = min(r0 + rows, n)
             nodes.append(Descriptor(name if last else f"{name}[{t_idx}]", Op.LINEAR,
-                                    (int(mode), n, k, r0, min(rows, n - r0), 1), tuple(ins + chain), esz * n))
+                                    (int(mode), n, k, r0, end - r0, 1), tuple(ins + chain), esz * n,
+                                    prefix=(esz * end, 0)))
+
+    def attention(name: str, op: Op, params: tuple[int, ...], ins: list[tuple[Ref, int]], out_base: int,
+              out_per_pos: int, per_head: tuple[int, int], h_all: int, size: int) -> None:
+        """An attention node, or a chain of head tiles when `size` heads would exceed the budget."""
+        if size >= h_all:
+            nodes.append(Descriptor(name, op, params, tuple(ins), out_base, out_per_pos, positional=True))
+            return
+        starts = list(range(0, h_all, size))
+        for t_idx, h0 in enumerate(starts):
+            end = min(h0 + size, h_all)
+            chain = [(Ref.SAME_TOKEN, len(nodes) - 1)] if t_idx else []
+            last = t_idx == len(starts) - 1
+            nodes.append(Descriptor(name if last else f"{name}[{t_idx}]", op, (*params, h0, end - h0, 1),
+                                    tuple(ins + chain), out_base, out_per_pos, positional=True,
+                                    prefix=(per_head[0] * end, per_head[1] * end)))
 
     if config.arch == ARCH_MLP:
         dims = config.dims
@@ -216,14 +260,14 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
             j = len(nodes)  # the cache's input is this same node one position earlier
             nodes.append(Descriptor(f"{p}.{cache}", Op.KV_APPEND, (S, G, hd),
                                     ((Ref.PREV_TOKEN, j), same(f"{p}.{row}")), S * G * hd, positional=True))
-        nodes.append(Descriptor(f"{p}.scores", Op.SCORES, (H, G, hd, S),
-                                (same(f"{p}.q_rope"), same(f"{p}.k_cache")), 0, 4 * H, positional=True))
+        attention(f"{p}.scores", Op.SCORES, (H, G, hd, S), [same(f"{p}.q_rope"), same(f"{p}.k_cache")], 0, 4 * H,
+              (0, 4), H, tile_heads(H, lambda n: scores_steps(n, S, hd, H), max_steps))
         nodes.append(Descriptor(f"{p}.probs", Op.SOFTMAX, (H, c.exp_len),
                                 (same(f"{p}.scores"), weight(f"{p}.attention.softmax.rq"), weight("exp_table")),
                                 0, 4 * H, positional=True))
-        nodes.append(Descriptor(f"{p}.attn_out", Op.ATTN_VALUES, (H, G, hd, S),
-                                (same(f"{p}.probs"), same(f"{p}.v_cache"), weight(f"{p}.attention.av.rq")), H * hd,
-                                positional=True))
+        attention(f"{p}.attn_out", Op.ATTN_VALUES, (H, G, hd, S),
+              [same(f"{p}.probs"), same(f"{p}.v_cache"), weight(f"{p}.attention.av.rq")], H * hd, 0, (hd, 0), H,
+              tile_heads(H, lambda n: attn_values_steps(n, S, hd, H), max_steps))
         linear(f"{p}.attn_residual", f"{p}.attention.wo", f"{p}.attn_out", LinearMode.RESIDUAL, d, d, same(h))
         h = f"{p}.attn_residual"
         nodes.append(Descriptor(f"{p}.ffn_norm", Op.RMSNORM, (d, c.norm_eps),

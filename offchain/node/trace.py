@@ -66,8 +66,7 @@ def trace_task(
         if tree is None:
             tree = trees[name] = TensorTree()
         for d in tiles.get(name, ()):
-            mode, n, _, r0, nr, _ = d.params
-            end = (r0 + nr) * (len(data) // n)
+            end = d.prefix[0] + d.prefix[1] * (pos + 1)
             record(d.name, data[:end] + bytes(len(data) - end), tree)
         record(name, data, tree)
 
