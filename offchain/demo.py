@@ -84,7 +84,7 @@ def main() -> int:
          f"0x{from_roots.hex()[:16]}... == emulator's")
     t0 = time.perf_counter()
     done = run(Node(d.op, header, tuple(inputs)))
-    verdict = check_end(done, tr.roots[i], header)
+    verdict = check_end(done, tr.roots[i], header, d.output_region)
     assert verdict is None, verdict
     _say("2/4", f"VM run: {done.step_count:,} steps in {time.perf_counter() - t0:.2f}s, exit 0, output root "
          f"0x{tr.roots[i].hex()[:16]}... == native")

@@ -41,7 +41,7 @@ def test_every_node_of_a_whole_task_matches_natively_and_in_the_vm(model):
         assert header.output_length == len(expected), d.name
         inputs = resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t]))
         vm = run(Node(d.op, header, tuple(inputs)), exact=True)
-        assert check_end(vm, tr.roots[i], header) is None, f"node {i} ({d.name} at t={t})"
+        assert check_end(vm, tr.roots[i], header, d.output_region) is None, f"node {i} ({d.name} at t={t})"
 
 
 def test_the_graph_root_commits_to_every_descriptor_field(model):
@@ -119,6 +119,6 @@ def test_a_tiled_graph_stays_within_its_step_budget_and_still_matches_in_the_vm(
         header = graph.header(j, t)
         vm = run(Node(d.op, header, tuple(resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t])))),
                  exact=True)
-        assert check_end(vm, root, header) is None, f"node {i} ({d.name} at t={t})"
+        assert check_end(vm, root, header, d.output_region) is None, f"node {i} ({d.name} at t={t})"
         if d.op in tiled:
             assert vm.step_count <= budget, f"{d.name}: {vm.step_count} steps"

@@ -80,8 +80,8 @@ def _cmd_check_node(args: argparse.Namespace) -> int:
         node = Node(d.op, header, tuple(resolve_inputs(graph, m, j, t, tr.outputs, token_bytes(fed[t]))))
         t1 = time.perf_counter()
         vm = run(node, exact=args.exact)
-        vm_root = tensor_root(output_bytes(vm, header))[0]
-        reason = check_end(vm, tr.roots[i], header)
+        vm_root = tensor_root(output_bytes(vm, header, d.output_region))[0]
+        reason = check_end(vm, tr.roots[i], header, d.output_region)
         verdict = "MATCH" if reason is None else f"MISMATCH ({reason})"
         bad += reason is not None
         print(f"[{k + 1}/{len(picks)}] node {i} = {d.name} at t={t}: native 0x{tr.roots[i].hex()} "

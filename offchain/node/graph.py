@@ -17,7 +17,7 @@ from enum import IntEnum
 import numpy as np
 
 from offchain.llm import ops
-from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Op
+from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Op, output_region
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, Config, IntModel, tensor_specs
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
@@ -106,6 +106,10 @@ class Descriptor:
     @property
     def program(self) -> int:
         return PROGRAMS.index(PROGRAM_OF[self.op])
+
+    @property
+    def output_region(self) -> int:
+        return output_region(self.op, self.params)
 
     def out_len(self, t: int) -> int:
         return self.out_base + self.out_per_pos * (t + 1)
@@ -258,7 +262,9 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
                                     positional=True))
         for cache, row in (("k_cache", "k_rope"), ("v_cache", "v")):
             j = len(nodes)  # the cache's input is this same node one position earlier
-            nodes.append(Descriptor(f"{p}.{cache}", Op.KV_APPEND, (S, G, hd),
+            # In place (params word 3 = 1): the row lands in the cache's own input region, so a long
+            # context costs one row per step, not a copy of the whole cache (SPEC §4.3).
+            nodes.append(Descriptor(f"{p}.{cache}", Op.KV_APPEND, (S, G, hd, 1),
                                     ((Ref.PREV_TOKEN, j), same(f"{p}.{row}")), S * G * hd, positional=True))
         attention(f"{p}.scores", Op.SCORES, (H, G, hd, S), [same(f"{p}.q_rope"), same(f"{p}.k_cache")], 0, 4 * H,
               (0, 4), H, tile_heads(H, lambda n: scores_steps(n, S, hd, H), max_steps))

@@ -8,7 +8,7 @@ alone, with no preimage upload).
 
 from dataclasses import dataclass
 
-from offchain.constants import REGION_COUNT, REGION_HEIGHT
+from offchain.constants import REGION_BYTES, REGION_COUNT, REGION_HEIGHT
 from offchain.merkle import ZERO_HASHES, combine_regions, fold_region, tensor_height, tensor_root
 from offchain.mipsemu import VM
 from offchain.node.layout import (
@@ -16,7 +16,6 @@ from offchain.node.layout import (
     FIRST_INPUT_REGION,
     HEADER_BASE,
     HEADER_REGION,
-    OUTPUT_BASE,
     OUTPUT_REGION,
     PROGRAM_REGION,
     Header,
@@ -64,17 +63,18 @@ def start_mem_root(program: Program, header: Header, input_roots: list[tuple[byt
     return combine_regions(regions)
 
 
-def output_bytes(vm: VM, header: Header) -> bytes:
-    return vm.mem.read(OUTPUT_BASE, header.output_length)
+def output_bytes(vm: VM, header: Header, region: int = OUTPUT_REGION) -> bytes:
+    return vm.mem.read(region * REGION_BYTES, header.output_length)
 
 
-def check_end(vm: VM, claimed_output_root: bytes, header: Header) -> str | None:
-    """None if the end state shows the claimed output, else a one-line reason (SPEC §4.5)."""
+def check_end(vm: VM, claimed_output_root: bytes, header: Header, region: int = OUTPUT_REGION) -> str | None:
+    """None if the end state shows the claimed output in `region` (8, or input 0's region for an
+    in-place op), else a one-line reason (SPEC §4.5)."""
     if not vm.exited:
         return "the kernel has not exited"
     if vm.exit_code != EXIT_OK:
         return f"the kernel exited with code {vm.exit_code:#x}"
     expected = fold_region(claimed_output_root, tensor_height(header.output_length))
-    if vm.mem.node(REGION_HEIGHT, OUTPUT_REGION) != expected:
+    if vm.mem.node(REGION_HEIGHT, region) != expected:
         return "the output region does not hold the claimed output tensor (or holds bytes past it)"
     return None

@@ -123,3 +123,21 @@ CASES_REF = {
     R.Op.SCORES: lambda q, cache, probs, rq, pos: ops.canonical_bytes(ops.attention_scores(q, cache, pos + 1)),
     R.Op.ATTN_VALUES: lambda q, cache, probs, rq, pos: ops.canonical_bytes(ops.attention_values(probs, cache, rq)),
 }
+
+
+@settings(max_examples=25)
+@given(seed=seeds)
+def test_in_place_kv_append_rewrites_only_its_row_of_the_input_region(seed):
+    """In place, the cache's own region becomes the output (SPEC §4.3): it must equal the copying
+    kernel's output, region 8 stays empty, and the work is one row, not the whole cache."""
+    rng = np.random.default_rng(seed)
+    s, g, hd = int(rng.integers(1, 40)), int(rng.integers(1, 4)), int(rng.integers(1, 17))
+    pos = int(rng.integers(0, s))
+    cache, row = rng.integers(-128, 128, (s, g, hd), dtype=np.int8), rng.integers(-128, 128, g * hd, dtype=np.int8)
+    copying, in_place = R.kv_append(cache, row, pos), R.kv_append(cache, row, pos, in_place=True)
+    assert in_place.output_region == 2 and copying.output_region == 8
+    a, b = run(copying, exact=True), run(in_place, exact=True)
+    assert b.exited and b.exit_code == 0
+    assert output(in_place, b) == output(copying, a)
+    assert b.mem.node(REGION_HEIGHT, 8) == start(in_place).mem.node(REGION_HEIGHT, 8)  # nothing in region 8
+    assert b.step_count < 200 + 20 * g * hd

@@ -49,4 +49,4 @@ def run(node: Node, exact: bool = False, max_steps: int = 1 << 40) -> VM:
 
 def output(node: Node, vm: VM) -> bytes:
     """The output region's bytes (the header's output length of them)."""
-    return output_bytes(vm, node.header)
+    return output_bytes(vm, node.header, node.output_region)

@@ -14,7 +14,7 @@ from enum import IntEnum
 import numpy as np
 
 from offchain.llm.ops import canonical_bytes
-from offchain.node.layout import Header
+from offchain.node.layout import FIRST_INPUT_REGION, OUTPUT_REGION, Header
 
 
 class Op(IntEnum):
@@ -75,6 +75,16 @@ class Node:
     @property
     def program(self) -> str:
         return PROGRAM_OF[self.op]
+
+    @property
+    def output_region(self) -> int:
+        return output_region(self.op, self.header.params)
+
+
+def output_region(op: Op, params: tuple[int, ...]) -> int:
+    """Region 8, or input 0's region for an in-place KV append (SPEC §4.3)."""
+    in_place = op == Op.KV_APPEND and len(params) > 3 and params[3] == 1
+    return FIRST_INPUT_REGION if in_place else OUTPUT_REGION
 
 
 def _node(op: Op, pos: int, inputs: list[bytes], output_length: int, params: list[int]) -> Node:
@@ -143,14 +153,16 @@ def rope(x: np.ndarray, cos_table: np.ndarray, sin_table: np.ndarray, pos: int) 
     return _node(Op.ROPE, pos, ins, x.size, [x.shape[0], x.shape[1], cos_table.shape[0]])
 
 
-def kv_append(cache: np.ndarray, row: np.ndarray, pos: int) -> Node:
-    """Inputs: cache i8[S, G, hd] (zero at pos 0), row i8[G·hd]. Params: S, G, hd. Output: the cache."""
+def kv_append(cache: np.ndarray, row: np.ndarray, pos: int, in_place: bool = False) -> Node:
+    """Inputs: cache i8[S, G, hd] (zero at pos 0), row i8[G·hd]. Params: S, G, hd, and optionally
+    in_place = 1: the row is written into input 0's region, which is then the node's output."""
     cache = _as(cache, np.int8, 3, "cache")
     s, g, hd = cache.shape
     row = np.asarray(row)
     if row.dtype != np.int8 or row.size != g * hd:
         raise ValueError(f"the new row must be int8 with {g * hd} values, got {row.dtype} {row.shape}")
-    return _node(Op.KV_APPEND, pos, [canonical_bytes(cache), canonical_bytes(row.reshape(-1))], cache.size, [s, g, hd])
+    params = [s, g, hd] + ([1] if in_place else [])
+    return _node(Op.KV_APPEND, pos, [canonical_bytes(cache), canonical_bytes(row.reshape(-1))], cache.size, params)
 
 
 def _head_tile(params: list[int], ins: list[bytes], h: int, heads: tuple[int, int] | None, full: bool,
