@@ -8,23 +8,13 @@ from offchain.llm.kernels import run as run_node
 from offchain.llm.kernels.registry import Node, Op
 from offchain.llm.model import Config
 from offchain.llm.runner import Runner
-from offchain.node.graph import (
-    DEFAULT_MAX_STEPS,
-    attn_values_steps,
-    build_graph,
-    linear_steps,
-    resolve_inputs,
-    scores_steps,
-    token_bytes,
-)
+from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph, estimate_steps, resolve_inputs, token_bytes
 from offchain.node.trace import trace_task
 from offchain.llm.cli import DEFAULT_MODEL
 
 #: The synthetic 7B shape of issue 4 (LLaMA-7B: dim 4096, 32 layers, ffn 11008, vocab 32000).
 SEVEN_B = Config(arch=1, dim=4096, hidden_dim=11008, n_layers=32, n_heads=32, n_kv_heads=32, vocab_size=32000,
                  max_seq_len=2048, norm_eps=168, exp_len=2841)
-#: Measured: the softmax kernel takes ~90-115 steps per score element.
-SOFTMAX_STEPS_PER_ELEMENT = 115
 
 
 def run() -> dict[str, Any]:
@@ -63,15 +53,11 @@ def run() -> dict[str, Any]:
 
     g7 = build_graph(SEVEN_B)
     c = SEVEN_B
-    est = {
-        Op.LINEAR: lambda d: linear_steps(d.params[4], d.params[2]),
-        Op.SCORES: lambda d: scores_steps(d.params[5] if len(d.params) > 4 else c.n_heads, c.max_seq_len,
-                                          c.head_dim, c.n_heads),
-        Op.ATTN_VALUES: lambda d: attn_values_steps(d.params[5] if len(d.params) > 4 else c.n_heads,
-                                                    c.max_seq_len, c.head_dim, c.n_heads),
-        Op.SOFTMAX: lambda d: SOFTMAX_STEPS_PER_ELEMENT * c.n_heads * c.max_seq_len,
-    }
-    worst = {op.name.lower(): max(f(d) for d in g7.descriptors if d.op == op) for op, f in est.items()}
+    worst: dict[str, int] = {}
+    for d in g7.descriptors:
+        steps = estimate_steps(d, c)
+        if steps is not None:
+            worst[d.op.name.lower()] = max(worst.get(d.op.name.lower(), 0), steps)
     out["7b_nodes_per_token"] = {"value": g7.n_f, "unit": "nodes",
                                  "note": f"context {c.max_seq_len}, budget {DEFAULT_MAX_STEPS:,} steps"}
     for name, steps in worst.items():

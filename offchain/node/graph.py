@@ -47,6 +47,15 @@ def scores_steps(heads: int, t_len: int, hd: int, h_all: int) -> int:
     return int(SCORES_STEPS_PER_MAC * heads * t_len * hd) + 4 * h_all * t_len + ATTN_STEPS_FIXED
 
 
+#: The softmax kernel: ~90-115 steps per score element (requant, table lookup, one division).
+SOFTMAX_STEPS_PER_ELEMENT = 120
+
+
+def softmax_steps(heads: int, t_len: int, h_all: int, table_len: int) -> int:
+    # The kernel checks the whole exp table (~7 steps an entry) before anything else.
+    return SOFTMAX_STEPS_PER_ELEMENT * heads * t_len + 4 * h_all * t_len + 8 * table_len + ATTN_STEPS_FIXED
+
+
 def attn_values_steps(heads: int, t_len: int, hd: int, h_all: int) -> int:
     return int(ATTN_STEPS_PER_MAC * heads * t_len * hd) + h_all * hd + ATTN_STEPS_FIXED
 
@@ -268,9 +277,9 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
                                     ((Ref.PREV_TOKEN, j), same(f"{p}.{row}")), S * G * hd, positional=True))
         attention(f"{p}.scores", Op.SCORES, (H, G, hd, S), [same(f"{p}.q_rope"), same(f"{p}.k_cache")], 0, 4 * H,
               (0, 4), H, tile_heads(H, lambda n: scores_steps(n, S, hd, H), max_steps))
-        nodes.append(Descriptor(f"{p}.probs", Op.SOFTMAX, (H, c.exp_len),
-                                (same(f"{p}.scores"), weight(f"{p}.attention.softmax.rq"), weight("exp_table")),
-                                0, 4 * H, positional=True))
+        attention(f"{p}.probs", Op.SOFTMAX, (H, c.exp_len),
+                  [same(f"{p}.scores"), weight(f"{p}.attention.softmax.rq"), weight("exp_table")], 0, 4 * H,
+                  (0, 4), H, tile_heads(H, lambda n: softmax_steps(n, S, H, c.exp_len), max_steps))
         attention(f"{p}.attn_out", Op.ATTN_VALUES, (H, G, hd, S),
               [same(f"{p}.probs"), same(f"{p}.v_cache"), weight(f"{p}.attention.av.rq")], H * hd, 0, (hd, 0), H,
               tile_heads(H, lambda n: attn_values_steps(n, S, hd, H), max_steps))
@@ -326,3 +335,18 @@ def programs_root(programs: Sequence[tuple[bytes, int]]) -> bytes:
 def model_commitment(weight_root: bytes, graph_root: bytes, prog_root: bytes) -> bytes:
     """The model's full commitment: the tree over (weights, F, programs, zero)."""
     return tree_root(weight_root + graph_root + prog_root + bytes(32))
+
+
+def estimate_steps(d: Descriptor, c: Config) -> int | None:
+    """Upper estimate of a node's VM steps at the longest context, for the ops that are tiled
+    (None for the others, which are small and linear in their input size)."""
+    tile = len(d.params) > (4 if d.op in (Op.SCORES, Op.ATTN_VALUES) else 2)
+    if d.op == Op.LINEAR:
+        return linear_steps(d.params[4], d.params[2])
+    if d.op == Op.SCORES:
+        return scores_steps(d.params[5] if tile else c.n_heads, c.max_seq_len, c.head_dim, c.n_heads)
+    if d.op == Op.ATTN_VALUES:
+        return attn_values_steps(d.params[5] if tile else c.n_heads, c.max_seq_len, c.head_dim, c.n_heads)
+    if d.op == Op.SOFTMAX:
+        return softmax_steps(d.params[3] if tile else c.n_heads, c.max_seq_len, c.n_heads, c.exp_len)
+    return None

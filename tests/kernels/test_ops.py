@@ -10,6 +10,7 @@ from hypothesis import given, settings
 
 from offchain.constants import REGION_HEIGHT
 from offchain.llm import ops
+from offchain.llm.quant import exp_table
 from offchain.llm.kernels import output, run, start
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
@@ -88,7 +89,7 @@ def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
     assert partial == expected
 
 
-@pytest.mark.parametrize("op", [R.Op.SCORES, R.Op.ATTN_VALUES], ids=["scores", "attn_values"])
+@pytest.mark.parametrize("op", [R.Op.SCORES, R.Op.SOFTMAX, R.Op.ATTN_VALUES], ids=["scores", "softmax", "attn_values"])
 @settings(max_examples=12)
 @given(seed=seeds)
 def test_a_chain_of_full_head_tiles_builds_the_whole_attention_output(op, seed):
@@ -102,11 +103,19 @@ def test_a_chain_of_full_head_tiles_builds_the_whole_attention_output(op, seed):
     probs = rng.integers(0, 1 << 15, (h, pos + 1)).astype(np.int32)
     rq = np.array([int(rng.integers(1 << 30, 1 << 31)), int(rng.integers(10, 30))], dtype=np.int32)
 
+    sc = rng.integers(-(1 << 16), 1 << 16, (h, pos + 1)).astype(np.int32)
+    table = exp_table()
+
     def build(**kw):  # type: ignore[no-untyped-def]
-        return R.scores(q, cache, pos, **kw) if op == R.Op.SCORES else R.attn_values(probs, cache, rq, **kw)
+        if op == R.Op.SCORES:
+            return R.scores(q, cache, pos, **kw)
+        if op == R.Op.SOFTMAX:
+            return R.softmax(sc, rq, table, **kw)
+        return R.attn_values(probs, cache, rq, **kw)
 
     whole = build()
-    expected = CASES_REF[op](q, cache, probs, rq, pos)
+    expected = CASES_REF[op](q, cache, probs, rq, pos) if op != R.Op.SOFTMAX else ops.canonical_bytes(
+        ops.softmax(sc, rq, table).astype(np.int32))
     assert output(whole, run(whole, exact=True)) == expected
     per_head = len(expected) // h
     cuts = sorted({0, h, *rng.integers(1, h + 1, int(rng.integers(0, 3))).tolist()})

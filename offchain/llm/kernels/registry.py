@@ -193,12 +193,17 @@ def scores(q: np.ndarray, k_cache: np.ndarray, pos: int, heads: tuple[int, int] 
     return _node(Op.SCORES, pos, ins, 4 * out_heads * (pos + 1), params)
 
 
-def softmax(sc: np.ndarray, rq: np.ndarray, exp_table: np.ndarray) -> Node:
-    """Inputs: scores i32[H, T], rq i32[2], E i32[L]; pos = T − 1. Params: H, L. Output i32[H, T]."""
+def softmax(sc: np.ndarray, rq: np.ndarray, exp_table: np.ndarray, heads: tuple[int, int] | None = None,
+            full: bool = False, partial: bytes | None = None) -> Node:
+    """Inputs: scores i32[H, T], rq i32[2], E i32[L]; pos = T − 1. Params: H, L, then optionally a
+    head tile h0, nh, full (with `full`, the previous tile's output may follow). Output i32[H, T]."""
     sc = _as(sc, np.int32, 2, "scores")
     exp_table = _as(exp_table, np.int32, 1, "exp_table")
+    h, t = sc.shape
+    params = [h, exp_table.shape[0]]
     ins = [canonical_bytes(sc), canonical_bytes(_as(rq, np.int32, 1, "rq")), canonical_bytes(exp_table)]
-    return _node(Op.SOFTMAX, sc.shape[1] - 1, ins, 4 * sc.size, [sc.shape[0], exp_table.shape[0]])
+    out_heads = _head_tile(params, ins, h, heads, full, partial)
+    return _node(Op.SOFTMAX, t - 1, ins, 4 * out_heads * t, params)
 
 
 def attn_values(probs: np.ndarray, v_cache: np.ndarray, rq: np.ndarray, heads: tuple[int, int] | None = None,

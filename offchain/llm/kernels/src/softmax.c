@@ -1,7 +1,8 @@
 /* Op 7, softmax (SPEC §3.2.7), per row h of T = pos + 1 scores:
  *   x_t = max_u sc[u] − sc[t] >= 0;  j_t = min(requant(x_t, m, s), L − 1);  p_t = E[j_t];
  *   P = Σ_t p_t;  prob[t] = floor((p_t·2^15 + floor(P/2)) / P)   (i32, Q15).
- * Inputs: scores i32[H, T], rq i32[2], E i32[L]. Params: H, L. Output: i32[H, T].
+ * Inputs: scores i32[H, T], rq i32[2], E i32[L]. Params: H, L, then optionally a head tile h0, nh,
+ * full (rt.h head_tile). Output: i32[H, T] (or i32[nh, T] for a tile without `full`).
  * Checked before writing: the pair, and E >= 0 with E[0] >= 1. A row's maximum has x = 0, j = 0,
  * so P >= E[0] > 0: the division is by a positive number of a non-negative numerator, where C's
  * truncation is the floor. Rows whose scores spread by 2^31 or more exit 4 (requant's domain);
@@ -10,13 +11,15 @@
 
 int main(void) {
     if (!header_ok(OP_SOFTMAX)) return EXIT_BAD_HEADER;
-    u32 H = param(0), L = param(1), T = pos() + 1;
+    u32 H = param(0), L = param(1), T = pos() + 1, h0, nh, full;
     if (H == 0 || L == 0 || T == 0 || T > STAGE_BYTES / 4) return EXIT_BAD_PARAM;
+    if (!head_tile(2, H, &h0, &nh, &full)) return EXIT_BAD_PARAM;
     u32 n = mul_len(mul_len(H, T), 4);
-    u32 lens[3] = {n, 8, mul_len(L, 4)};
-    int e = check_inputs(3, lens);
+    u32 n_in = full && hdr(H_NIN) == 4 ? 4 : 3;
+    u32 lens[4] = {n, 8, mul_len(L, 4), n};
+    int e = check_inputs(n_in, lens);
     if (e) return e;
-    if ((e = check_output(n))) return e;
+    if ((e = check_output(full ? n : mul_len(mul_len(nh, T), 4)))) return e;
 
     const i32 *rq = in_i32(1), *E = in_i32(2);
     i32 m = rq[0], s = rq[1];
@@ -27,8 +30,8 @@ int main(void) {
 
     /* requant's precondition |x| < 2^31 (SPEC §3.1): a row whose scores spread by 2^31 or more
      * is outside the op's domain (real scores are below hd·2^14), so it is refused up front. */
-    const i32 *sc = in_i32(0);
-    for (u32 h = 0; h < H; h++) {
+    const i32 *sc = in_i32(0) + h0 * T;
+    for (u32 h = 0; h < nh; h++) {
         i32 mx = sc[h * T], mn = mx;
         for (u32 t = 1; t < T; t++) {
             i32 v = sc[h * T + t];
@@ -38,8 +41,12 @@ int main(void) {
         if ((i64)mx - mn >= (1LL << 31)) return EXIT_BAD_PARAM;
     }
     i32 *out = OUTPUT;
+    if (full) {
+        if (n_in == 4) copy_bytes(out, INPUT(3), n); /* the heads before and after this tile */
+        out += h0 * T;
+    }
     u32 *idx = STAGE; /* j_t of the current row */
-    for (u32 h = 0; h < H; h++, sc += T, out += T) {
+    for (u32 h = 0; h < nh; h++, sc += T, out += T) {
         i32 mx = sc[0];
         for (u32 t = 1; t < T; t++)
             if (sc[t] > mx) mx = sc[t];
