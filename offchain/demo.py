@@ -38,6 +38,7 @@ def main() -> int:
     from offchain.llm.tokenizer import Tokenizer
     from offchain.merkle import tensor_root
     from offchain.mipsemu.fastforward import fast_forward
+    from offchain.mipsemu.witness import compact_proof
     from offchain.node.graph import (
         PROGRAMS,
         build_graph,
@@ -100,8 +101,11 @@ def main() -> int:
         onchain = mips.call("step", pre, proof, bytes(32))
         gas = mips.estimate_gas("step", pre, proof, bytes(32))
         assert onchain == post_hash, "MIPS.sol and the emulator disagree"
+        compact = compact_proof(proof)
+        assert mips.call("stepCompact", pre, compact, bytes(32)) == post_hash
+        cgas = mips.estimate_gas("stepCompact", pre, compact, bytes(32))
         _say("3/4", f"step {k:,} on chain: MIPS.sol post-state 0x{onchain.hex()[:16]}... == emulator's "
-             f"(proof {len(proof)} bytes, {gas:,} gas)")
+             f"(step: {len(proof)}-byte proof, {gas:,} gas; stepCompact: {len(compact)} bytes, {cgas:,} gas)")
         forged = bytearray(proof)
         forged[40] ^= 1
         try:
