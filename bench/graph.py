@@ -5,10 +5,10 @@ from typing import Any
 
 from offchain.llm.format import read_model
 from offchain.llm.kernels import run as run_node
-from offchain.llm.kernels.registry import Node, Op
+from offchain.llm.kernels.registry import Op
 from offchain.llm.model import Config
 from offchain.llm.runner import Runner
-from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph, estimate_steps, resolve_inputs, token_bytes
+from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph, estimate_steps, node_at, token_bytes
 from offchain.node.trace import trace_task
 from offchain.llm.cli import DEFAULT_MODEL
 
@@ -43,8 +43,7 @@ def run() -> dict[str, Any]:
     worst, worst_name = 0, ""
     t0 = time.perf_counter()
     for j, d in enumerate(graph.descriptors):
-        vm = run_node(Node(d.op, graph.header(j, t), tuple(resolve_inputs(graph, model, j, t, tr.outputs,
-                                                                      token_bytes(fed[t])))))
+        vm = run_node(node_at(graph, model, j, t, tr.outputs, token_bytes(fed[t])))
         if vm.step_count > worst:
             worst, worst_name = vm.step_count, d.name
     out["shipped_nodes_per_token"] = {"value": graph.n_f, "unit": "nodes"}

@@ -34,7 +34,7 @@ def main() -> int:
     from offchain.evm import Anvil, Chain, ContractRevert
     from offchain.llm.format import model_weight_root, read_model
     from offchain.llm.kernels import program, run
-    from offchain.llm.kernels.registry import Node, mlp_full
+    from offchain.llm.kernels.registry import mlp_full
     from offchain.llm.tokenizer import Tokenizer
     from offchain.merkle import tensor_root
     from offchain.mipsemu.fastforward import fast_forward
@@ -44,7 +44,7 @@ def main() -> int:
         build_graph,
         model_commitment,
         programs_root,
-        resolve_inputs,
+        node_at,
         token_bytes,
     )
     from offchain.node.start import check_end, start_mem_root, start_vm
@@ -57,8 +57,7 @@ def main() -> int:
     prompt = tok.encode(PROMPT)
     graph = build_graph(model.config)
     wroot = model_weight_root(model)
-    commitment = model_commitment(wroot, graph.root(), programs_root(
-        [(program(n).region0_root, program(n).entry) for n in PROGRAMS]))
+    commitment = model_commitment(wroot, graph.root(), programs_root())
     _say("1/4", f"model {model.config.dim}-dim x {model.config.n_layers} layers; commitment 0x{commitment.hex()}")
     t0 = time.perf_counter()
     tr = trace_task(model, prompt, NEW_TOKENS, keep_outputs=True)
@@ -76,15 +75,15 @@ def main() -> int:
     d = graph.descriptors[j]
     header = graph.header(j, t_last)
     fed = list(prompt) + tr.tokens
-    inputs = resolve_inputs(graph, model, j, t_last, tr.outputs, token_bytes(fed[t_last]))
+    node = node_at(graph, model, j, t_last, tr.outputs, token_bytes(fed[t_last]))
     prog = program(PROGRAMS[d.program])
-    from_roots = start_mem_root(prog, header, [tensor_root(x) for x in inputs])
-    vm = start_vm(prog, header, inputs)
+    from_roots = start_mem_root(prog, header, [tensor_root(x) for x in node.inputs])
+    vm = start_vm(prog, header, list(node.inputs))
     assert vm.mem.root() == from_roots, "start state from roots and from bytes disagree"
     _say("2/4", f"node {i} ({d.name} at t={t_last}, kernel {PROGRAMS[d.program]}): start memRoot from roots "
          f"0x{from_roots.hex()[:16]}... == emulator's")
     t0 = time.perf_counter()
-    done = run(Node(d.op, header, tuple(inputs)))
+    done = run(node)
     verdict = check_end(done, tr.roots[i], header, d.output_region)
     assert verdict is None, verdict
     _say("2/4", f"VM run: {done.step_count:,} steps in {time.perf_counter() - t0:.2f}s, exit 0, output root "

@@ -5,11 +5,11 @@ import pytest
 
 from offchain.llm import ops
 from offchain.llm.kernels import run
-from offchain.llm.kernels.registry import Node, Op
+from offchain.llm.kernels.registry import Op
 from offchain.llm.quant import quantize_llama, quantize_mlp
 from offchain.llm.runner import run_mlp
 from offchain.merkle import tensor_root
-from offchain.node.graph import PROGRAMS, Ref, build_graph, estimate_steps, resolve_inputs, token_bytes
+from offchain.node.graph import PROGRAMS, Ref, build_graph, estimate_steps, node_at, token_bytes
 from offchain.node.start import check_end
 from offchain.node.trace import trace_task
 from tests.llm.helpers import tiny_llama
@@ -39,8 +39,7 @@ def test_every_node_of_a_whole_task_matches_natively_and_in_the_vm(model):
         d = graph.descriptors[j]
         header = graph.header(j, t)
         assert header.output_length == len(expected), d.name
-        inputs = resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t]))
-        vm = run(Node(d.op, header, tuple(inputs)), exact=True)
+        vm = run(node_at(graph, model, j, t, tr.outputs, token_bytes(fed[t])), exact=True)
         assert check_end(vm, tr.roots[i], header, d.output_region) is None, f"node {i} ({d.name} at t={t})"
 
 
@@ -81,7 +80,7 @@ def test_the_mlp_graph_reproduces_a_small_mlp_run_in_the_vm():
     assert [d.name for d in graph.descriptors] == ["input", "fc0", "logits", "argmax"]
     for j, d in enumerate(graph.descriptors):
         header = graph.header(j, 0)
-        vm = run(Node(d.op, header, tuple(resolve_inputs(graph, m, j, 0, outs, pixels.tobytes()))), exact=True)
+        vm = run(node_at(graph, m, j, 0, outs, pixels.tobytes()), exact=True)
         assert check_end(vm, tensor_root(outs[j])[0], header) is None, d.name
 
 
@@ -117,8 +116,7 @@ def test_a_tiled_graph_stays_within_its_step_budget_and_still_matches_in_the_vm(
         t, j = divmod(i, graph.n_f)
         d = graph.descriptors[j]
         header = graph.header(j, t)
-        vm = run(Node(d.op, header, tuple(resolve_inputs(graph, model, j, t, tr.outputs, token_bytes(fed[t])))),
-                 exact=True)
+        vm = run(node_at(graph, model, j, t, tr.outputs, token_bytes(fed[t])), exact=True)
         assert check_end(vm, root, header, d.output_region) is None, f"node {i} ({d.name} at t={t})"
         est = estimate_steps(d, model.config)
         if est is not None:  # the estimate tiling relies on is an upper bound ...

@@ -16,20 +16,13 @@ def _load(path: str):  # type: ignore[no-untyped-def]
     return read_model(path)
 
 
-def _programs() -> list[tuple[bytes, int]]:
-    from offchain.llm.kernels import program
-    from offchain.node.graph import PROGRAMS
-
-    return [(program(n).region0_root, program(n).entry) for n in PROGRAMS]
-
-
 def _cmd_graph(args: argparse.Namespace) -> int:
     from offchain.llm.format import model_weight_root
     from offchain.node.graph import build_graph, model_commitment, programs_root
 
     m = _load(args.model)
     g = build_graph(m.config)
-    groot, proot, wroot = g.root(), programs_root(_programs()), model_weight_root(m)
+    groot, proot, wroot = g.root(), programs_root(), model_weight_root(m)
     print(f"nodes per token (n_f) {g.n_f}")
     if args.nodes:
         for j, d in enumerate(g.descriptors):
@@ -43,11 +36,10 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 def _cmd_check_node(args: argparse.Namespace) -> int:
     from offchain.llm.kernels import run
-    from offchain.llm.kernels.registry import Node
     from offchain.llm.model import ARCH_MLP
     from offchain.llm.tokenizer import Tokenizer
     from offchain.merkle import tensor_root
-    from offchain.node.graph import build_graph, resolve_inputs, token_bytes
+    from offchain.node.graph import build_graph, node_at, token_bytes
     from offchain.node.start import check_end, output_bytes
     from offchain.node.trace import trace_task
 
@@ -77,7 +69,7 @@ def _cmd_check_node(args: argparse.Namespace) -> int:
         t, j = divmod(i, graph.n_f)
         d = graph.descriptors[j]
         header = graph.header(j, t)
-        node = Node(d.op, header, tuple(resolve_inputs(graph, m, j, t, tr.outputs, token_bytes(fed[t]))))
+        node = node_at(graph, m, j, t, tr.outputs, token_bytes(fed[t]))
         t1 = time.perf_counter()
         vm = run(node, exact=args.exact)
         vm_root = tensor_root(output_bytes(vm, header, d.output_region))[0]

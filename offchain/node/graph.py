@@ -17,11 +17,10 @@ from enum import IntEnum
 import numpy as np
 
 from offchain.llm import ops
-from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Op, output_region
+from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, Config, IntModel, tensor_specs
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
-from offchain.merkle.tensor import tensor_height
 from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, Header
 
 #: The default step budget per node: a 7B-shaped model's matmuls are split into row tiles that each
@@ -149,9 +148,7 @@ class Graph:
 
     def root(self) -> bytes:
         """F's commitment: the tree over each descriptor's tensor root, padded like the weight tree."""
-        leaves = [tensor_root(d.encode())[0] for d in self.descriptors]
-        height = tensor_height(32 * len(leaves))
-        return tree_root(b"".join(leaves) + bytes(32 * ((1 << height) - len(leaves))))
+        return tensor_root(b"".join(tensor_root(d.encode())[0] for d in self.descriptors))[0]
 
     def index(self, name: str) -> int:
         return next(j for j, d in enumerate(self.descriptors) if d.name == name)
@@ -324,12 +321,20 @@ def token_bytes(token: int) -> bytes:
     return ops.canonical_bytes(np.array([token], dtype=np.int32))
 
 
-def programs_root(programs: Sequence[tuple[bytes, int]]) -> bytes:
-    """Commitment to the kernels, in PROGRAMS order: a tree over each program's leaf, the tensor
-    root of `region0_root ‖ entry (u32)`."""
-    leaves = [tensor_root(r + e.to_bytes(4, "big"))[0] for r, e in programs]
-    height = tensor_height(32 * len(leaves))
-    return tree_root(b"".join(leaves) + bytes(32 * ((1 << height) - len(leaves))))
+def node_at(graph: Graph, model: IntModel, j: int, t: int, outputs: Sequence[bytes], token_in: bytes) -> Node:
+    """The kernel run of node j at position t: its header and resolved input bytes."""
+    d = graph.descriptors[j]
+    return Node(d.op, graph.header(j, t), tuple(resolve_inputs(graph, model, j, t, outputs, token_in)))
+
+
+def programs_root(programs: Sequence[tuple[bytes, int]] | None = None) -> bytes:
+    """Commitment to the kernels, in PROGRAMS order (default: the committed kernel ELFs): a tree
+    over each program's leaf, the tensor root of `region0_root ‖ entry (u32)`."""
+    if programs is None:
+        from offchain.llm.kernels import program
+
+        programs = [(program(n).region0_root, program(n).entry) for n in PROGRAMS]
+    return tensor_root(b"".join(tensor_root(r + e.to_bytes(4, "big"))[0] for r, e in programs))[0]
 
 
 def model_commitment(weight_root: bytes, graph_root: bytes, prog_root: bytes) -> bytes:
