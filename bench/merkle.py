@@ -4,15 +4,8 @@ import random
 import time
 from typing import Any
 
-from offchain.evm import Anvil, Chain
+from offchain.evm import Anvil, Chain, calldata_tokens
 from offchain.merkle import SparseMemory
-
-
-def _calldata_gas(data: bytes) -> tuple[int, int]:
-    """(standard calldata gas, EIP-7623 floor) for a transaction carrying `data`."""
-    zeros = data.count(0)
-    nonzero = len(data) - zeros
-    return 4 * zeros + 16 * nonzero, 21000 + 10 * (zeros + 4 * nonzero)
 
 
 def _root_after_writes(n: int, rng: random.Random) -> float:
@@ -49,7 +42,8 @@ def run() -> dict[str, Any]:
                 total = harness.estimate_gas(fn, *args)
                 out[f"gas_{fn}_tx_{label}"] = {"value": total, "unit": "gas", "note": "whole tx via harness"}
                 if fork == "cancun":
-                    std, floor = _calldata_gas(harness._calldata(fn, args)[0])
+                    tokens = calldata_tokens(harness._calldata(fn, args)[0])
+                    std, floor = 4 * tokens, 21000 + 10 * tokens
                     out[f"gas_{fn}_execution"] = {
                         "value": total - 21000 - std,
                         "unit": "gas",

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import random
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
-from offchain.evm import Anvil, Chain, Contract
+from offchain.evm import Anvil, Chain, Contract, calldata_tokens
 from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import VM
 from offchain.mipsemu.witness import compact_proof
@@ -90,11 +89,6 @@ CLASSES: list[tuple[str, int, dict[int, int]]] = [
 ]
 
 
-def _tokens(data: bytes) -> tuple[int, int]:
-    zeros = data.count(0)
-    return zeros, len(data) - zeros
-
-
 def _measure(chain: Chain, mips: Contract, packed: bytes, proof: bytes, fn: str = "step") -> dict[str, int]:
     """Mine one step transaction; split its gas into intrinsic, calldata and execution."""
     if fn == "stepCompact":
@@ -102,17 +96,11 @@ def _measure(chain: Chain, mips: Contract, packed: bytes, proof: bytes, fn: str 
     data, _ = mips._calldata(fn, (packed, proof, CONTEXT))
     txh = chain.rpc.request("eth_sendTransaction", [{"from": chain.sender, "to": mips.address,
                                                      "data": "0x" + data.hex(), "gas": hex(1_000_000)}])
-    receipt = None
-    for _ in range(200):  # anvil mines at once, but the receipt can lag the hash by a moment
-        receipt = chain.rpc.request("eth_getTransactionReceipt", [txh])
-        if receipt:
-            break
-        time.sleep(0.01)
-    if not receipt or int(receipt["status"], 16) != 1:
+    receipt = chain.wait_for_receipt(txh)
+    if int(receipt["status"], 16) != 1:
         raise RuntimeError(f"step reverted: {receipt}")
     used = int(receipt["gasUsed"], 16)
-    zeros, nonzero = _tokens(data)
-    tokens = zeros + 4 * nonzero
+    tokens = calldata_tokens(data)
     execution = used - 21000 - 4 * tokens
     return {
         "calldata_bytes": len(data),

@@ -27,6 +27,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "out"
 
 
+def calldata_tokens(data: bytes) -> int:
+    """EIP-7623 tokens of calldata: 1 per zero byte, 4 per non-zero byte. Standard calldata gas
+    is 4 per token; the floor a transaction pays at least is 21000 + 10 per token."""
+    zeros = data.count(0)
+    return zeros + 4 * (len(data) - zeros)
+
+
 class RpcConnectionError(ConnectionError):
     """The node did not answer (not running, dropped connection, timeout)."""
 
