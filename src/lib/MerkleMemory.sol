@@ -199,7 +199,9 @@ library MerkleMemory {
     /// @return root The memory root.
     function combineRegions(bytes32[16] memory regions) internal pure returns (bytes32 root) {
         bytes32[16] memory level;
-        for (uint256 i = 0; i < REGION_COUNT; i++) level[i] = regions[i]; // never mutate the caller's array
+        for (uint256 i = 0; // never mutate the caller's array i < REGION_COUNT; i++) {
+            level[i] = regions[i];
+        }
         for (uint256 n = REGION_COUNT; n > 1; n >>= 1) {
             for (uint256 j = 0; j < n >> 1; j++) {
                 level[j] = keccak256(abi.encodePacked(level[2 * j], level[2 * j + 1]));

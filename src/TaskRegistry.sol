@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {MIPS} from "./MIPS.sol";
+import {NodeLink} from "./NodeLink.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+import {DisputeGame} from "./DisputeGame.sol";
+import {MerkleMemory} from "./lib/MerkleMemory.sol";
+import {MerklePath} from "./lib/MerklePath.sol";
+import {ModelSpec, NodeContext} from "./lib/GameTypes.sol";
+import {ITaskGame, Outcome} from "./lib/ITaskGame.sol";
+
+/// @title TaskRegistry
+/// @notice Tasks, results, bonds and credits (docs/SPEC.md §6.3). A requester posts a task with a
+///         reward; submitters post results with a bond; challengers open games against results
+///         with a bond; a result that survives its window and all its games takes the reward.
+///         All ETH is held here and paid out by `withdraw` (pull payments).
+/// @dev    Who may call what, and when:
+///         - `createTask`: anyone, with the reward as value.
+///         - `submitResult`: anyone but once per task, before the deadline, with the submitter bond.
+///         - `challenge`: anyone but once per result, inside the result's window, with the challenger bond.
+///         - `proveTokenMismatch`, `finalize`, `releaseBond`, `refundTask`: anyone, when their conditions hold.
+///         - `settleGame`: only this registry's DisputeGame (deployed in the constructor).
+///         - `withdraw`: anyone with a credit.
+///         Node counts, input roots and token indices are computed here from the task; nothing the
+///         game decides on is the caller's word.
+contract TaskRegistry is ITaskGame {
+    /// @notice Semantic version of this contract.
+    string public constant version = "0.1.0";
+
+    /// @notice Bounds every task must meet (seconds, wei).
+    uint64 public constant MIN_WINDOW = 60;
+    uint64 public constant MAX_WINDOW = 30 days;
+    uint64 public constant MIN_CLOCK = 60;
+    uint64 public constant MAX_CLOCK = 7 days;
+    uint128 public constant MIN_BOND = 1 gwei;
+    /// @notice A task has at most 2^32 nodes, the accumulator's capacity.
+    uint256 public constant MAX_NODES = 1 << 32;
+
+    enum TaskStatus {
+        None,
+        Open,
+        Finalized,
+        Refunded
+    }
+
+    enum ResultStatus {
+        None,
+        Pending,
+        Rejected,
+        Finalized,
+        Released
+    }
+
+    /// @notice A task (§6.3).
+    struct Task {
+        address requester;
+        TaskStatus status;
+        uint32 promptLength;
+        uint32 newTokens;
+        uint64 deadline;
+        uint64 window;
+        uint64 clock;
+        uint64 nodes;
+        uint32 pendingResults;
+        uint64 winningResult;
+        uint128 reward;
+        uint128 submitterBond;
+        uint128 challengerBond;
+        bytes32 model;
+        bytes32 inputRoot;
+    }
+
+    /// @notice A result (§6.3).
+    struct Result {
+        uint64 taskId;
+        address submitter;
+        ResultStatus status;
+        uint64 submittedAt;
+        uint32 liveGames;
+        bytes32 finalState;
+        bytes32 tokensHash;
+    }
+
+    /// @notice The model registry tasks name models in.
+    ModelRegistry public immutable models;
+    /// @notice The game contract, deployed by this contract's constructor.
+    DisputeGame public immutable games;
+
+    /// @notice Number of tasks; ids are 1..taskCount.
+    uint256 public taskCount;
+    /// @notice Number of results; ids are 1..resultCount.
+    uint256 public resultCount;
+    /// @notice Withdrawable credit per account.
+    mapping(address account => uint256) public credits;
+    /// @notice Sum of all credits (for the solvency invariant: balance = totalCredits + totalLocked).
+    uint256 public totalCredits;
+    /// @notice Rewards of open tasks plus locked bonds.
+    uint256 public totalLocked;
+    /// @notice The result a submitter posted for a task (0: none).
+    mapping(uint256 taskId => mapping(address submitter => uint256)) public resultOf;
+    /// @notice The game a challenger opened against a result (0: none).
+    mapping(uint256 resultId => mapping(address challenger => uint256)) public gameOf;
+
+    mapping(uint256 taskId => Task) internal _tasks;
+    mapping(uint256 resultId => Result) internal _results;
+
+    /// @notice A task was posted.
+    event TaskCreated(
+        uint256 indexed taskId,
+        address indexed requester,
+        bytes32 indexed model,
+        bytes input,
+        uint32 newTokens,
+        bytes32 inputRoot,
+        uint128 reward
+    );
+    /// @notice A result was posted.
+    event ResultSubmitted(
+        uint256 indexed resultId, uint256 indexed taskId, address indexed submitter, bytes tokens, bytes32 finalState
+    );
+    /// @notice A game was opened against a result.
+    event Challenged(uint256 indexed resultId, uint256 indexed gameId, address indexed challenger);
+    /// @notice A result was rejected (it lost a game or a token proof).
+    event ResultRejected(uint256 indexed resultId, address indexed beneficiary);
+    /// @notice A game's bonds were settled.
+    event GameSettled(uint256 indexed resultId, address indexed challenger, Outcome outcome);
+    /// @notice A task was finalized with a result.
+    event TaskFinalized(uint256 indexed taskId, uint256 indexed resultId, address indexed submitter);
+    /// @notice A result's bond was released after its task ended.
+    event BondReleased(uint256 indexed resultId, address indexed submitter);
+    /// @notice A task was refunded to its requester.
+    event TaskRefunded(uint256 indexed taskId);
+    /// @notice An account was credited.
+    event Credited(address indexed account, uint256 amount);
+    /// @notice An account withdrew its credit.
+    event Withdrawn(address indexed account, uint256 amount);
+
+    /// @notice No task has this id.
+    error UnknownTask(uint256 taskId);
+    /// @notice No result has this id.
+    error UnknownResult(uint256 resultId);
+    /// @notice The task input is malformed. reason: 0 length, 1 token out of range, 2 too many nodes.
+    error InvalidInput(uint8 reason);
+    /// @notice A task parameter is out of bounds. reason: 0 N, 1 deadline, 2 window, 3 clock, 4 bond.
+    error InvalidParams(uint8 reason);
+    /// @notice The value sent is not what the call requires.
+    error WrongValue(uint256 expected, uint256 given);
+    /// @notice The task's deadline for results has passed.
+    error PastDeadline();
+    /// @notice The result's challenge window has closed.
+    error WindowClosed();
+    /// @notice The result's challenge window is still open.
+    error WindowOpen();
+    /// @notice This submitter already posted a result for this task.
+    error AlreadySubmitted(uint256 resultId);
+    /// @notice This challenger already opened a game against this result.
+    error AlreadyChallenged(uint256 gameId);
+    /// @notice The result is not pending.
+    error ResultNotPending();
+    /// @notice The task is not open.
+    error TaskNotOpen();
+    /// @notice The result still has live games.
+    error GamesLive(uint32 liveGames);
+    /// @notice The tokens given are not the result's.
+    error TokensMismatch();
+    /// @notice The token agrees with its argmax leaf: nothing to prove.
+    error TokenMatches();
+    /// @notice The token index is not below N.
+    error TokenIndexOutOfRange(uint256 k);
+    /// @notice The argmax leaf's path does not prove it under S_n.
+    error InvalidProof();
+    /// @notice The task cannot be refunded (deadline not passed, or a result pending).
+    error NotRefundable();
+    /// @notice The caller has no credit.
+    error NothingToWithdraw();
+    /// @notice Only this registry's DisputeGame may settle games.
+    error OnlyGame();
+    /// @notice A transfer failed.
+    error TransferFailed();
+
+    /// @param models_ The model registry.
+    /// @param link_   The phase link.
+    /// @param mips_   The single-step VM.
+    constructor(ModelRegistry models_, NodeLink link_, MIPS mips_) {
+        models = models_;
+        games = new DisputeGame(this, link_, mips_);
+    }
+
+    /// @notice Post a task (§6.3). The value sent is the reward.
+    /// @param model          The registered model's id.
+    /// @param input          LLaMA: the prompt as i32 big-endian; MLP: the raw u8 input vector.
+    /// @param newTokens      N, the tokens to generate (1 for an MLP).
+    /// @param deadline       Last second a result may be posted.
+    /// @param window         Each result's challenge window, in seconds.
+    /// @param clock          Each game party's chess clock, in seconds.
+    /// @param submitterBond  The bond a submitter locks.
+    /// @param challengerBond The bond a challenger locks per game.
+    /// @return taskId        The new task's id.
+    function createTask(
+        bytes32 model,
+        bytes calldata input,
+        uint32 newTokens,
+        uint64 deadline,
+        uint64 window,
+        uint64 clock,
+        uint128 submitterBond,
+        uint128 challengerBond
+    ) external payable returns (uint256 taskId) {
+        if (deadline <= block.timestamp) revert InvalidParams(1);
+        if (window < MIN_WINDOW || window > MAX_WINDOW) revert InvalidParams(2);
+        if (clock < MIN_CLOCK || clock > MAX_CLOCK) revert InvalidParams(3);
+        if (submitterBond < MIN_BOND || challengerBond < MIN_BOND) revert InvalidParams(4);
+        taskId = ++taskCount;
+        Task storage t = _tasks[taskId];
+        t.requester = msg.sender;
+        t.status = TaskStatus.Open;
+        t.newTokens = newTokens;
+        t.deadline = deadline;
+        t.window = window;
+        t.clock = clock;
+        t.reward = uint128(msg.value);
+        t.submitterBond = submitterBond;
+        t.challengerBond = challengerBond;
+        t.model = model;
+        _storeInput(t, input);
+        totalLocked += msg.value;
+        emit TaskCreated(taskId, msg.sender, model, input, newTokens, t.inputRoot, t.reward);
+    }
+
+    /// @notice Post a result with the submitter bond as value (§6.3).
+    /// @param taskId     The task.
+    /// @param tokens     The N generated tokens, i32 big-endian.
+    /// @param finalState S_n, the phase-2 accumulator over every node output.
+    /// @return resultId  The new result's id.
+    function submitResult(uint256 taskId, bytes calldata tokens, bytes32 finalState)
+        external
+        payable
+        returns (uint256 resultId)
+    {
+        Task storage t = _task(taskId);
+        if (t.status != TaskStatus.Open) revert TaskNotOpen();
+        if (block.timestamp > t.deadline) revert PastDeadline();
+        if (msg.value != t.submitterBond) revert WrongValue(t.submitterBond, msg.value);
+        uint256 existing = resultOf[taskId][msg.sender];
+        if (existing != 0) revert AlreadySubmitted(existing);
+        if (tokens.length != 4 * uint256(t.newTokens)) revert InvalidInput(0);
+        uint256 vocab = models.model(t.model).vocab;
+        for (uint256 k = 0; k < tokens.length; k += 4) {
+            if (uint32(bytes4(tokens[k:k + 4])) >= vocab) revert InvalidInput(1);
+        }
+        resultId = ++resultCount;
+        _results[resultId] = Result({
+            taskId: uint64(taskId),
+            submitter: msg.sender,
+            status: ResultStatus.Pending,
+            submittedAt: uint64(block.timestamp),
+            liveGames: 0,
+            finalState: finalState,
+            tokensHash: keccak256(tokens)
+        });
+        resultOf[taskId][msg.sender] = resultId;
+        t.pendingResults++;
+        totalLocked += msg.value;
+        emit ResultSubmitted(resultId, taskId, msg.sender, tokens, finalState);
+    }
+
+    /// @notice Open a dispute game against a result, with the challenger bond as value (§6.3).
+    /// @param resultId The disputed result.
+    /// @return gameId  The game's id in `games`.
+    function challenge(uint256 resultId) external payable returns (uint256 gameId) {
+        Result storage r = _result(resultId);
+        if (r.status != ResultStatus.Pending) revert ResultNotPending();
+        Task storage t = _tasks[r.taskId];
+        if (block.timestamp >= uint256(r.submittedAt) + t.window) revert WindowClosed();
+        if (msg.value != t.challengerBond) revert WrongValue(t.challengerBond, msg.value);
+        uint256 existing = gameOf[resultId][msg.sender];
+        if (existing != 0) revert AlreadyChallenged(existing);
+        r.liveGames++;
+        totalLocked += msg.value;
+        gameId = games.open(resultId, r.taskId, msg.sender, r.submitter, t.nodes, r.finalState, t.clock);
+        gameOf[resultId][msg.sender] = gameId;
+        emit Challenged(resultId, gameId, msg.sender);
+    }
+
+    /// @notice Reject a result whose token k differs from its own argmax leaf of S_n (§6.3).
+    ///         The caller is credited half the submitter's bond, the requester the other half.
+    /// @param resultId The result.
+    /// @param tokens   The result's tokens (checked against the stored hash).
+    /// @param k        The token's index, 0 ≤ k < N.
+    /// @param leaf     Leaf (P − 1 + k)·n_f + j_argmax of S_n.
+    /// @param path     Its compact path (depth 32).
+    function proveTokenMismatch(uint256 resultId, bytes calldata tokens, uint256 k, bytes32 leaf, bytes calldata path)
+        external
+    {
+        Result storage r = _result(resultId);
+        if (r.status != ResultStatus.Pending) revert ResultNotPending();
+        if (keccak256(tokens) != r.tokensHash) revert TokensMismatch();
+        Task storage t = _tasks[r.taskId];
+        if (k >= t.newTokens) revert TokenIndexOutOfRange(k);
+        ModelSpec memory m = models.model(t.model);
+        uint256 index = (uint256(t.promptLength) - 1 + k) * m.nF + m.jArgmax;
+        if (!MerklePath.verify(r.finalState, leaf, index, 32, path)) revert InvalidProof();
+        // As an i32 [1] tensor, token k's root is its 4 bytes followed by zeros.
+        if (leaf == bytes32(tokens[4 * k:4 * k + 4])) revert TokenMatches();
+        _reject(resultId, r, t, msg.sender, 0);
+    }
+
+    /// @notice Finalize a task with a result whose window has passed and whose games all ended
+    ///         for it (§6.3). Credits the submitter the reward and its bond.
+    /// @param resultId The result.
+    function finalize(uint256 resultId) external {
+        Result storage r = _result(resultId);
+        if (r.status != ResultStatus.Pending) revert ResultNotPending();
+        Task storage t = _tasks[r.taskId];
+        if (t.status != TaskStatus.Open) revert TaskNotOpen();
+        if (block.timestamp < uint256(r.submittedAt) + t.window) revert WindowOpen();
+        if (r.liveGames != 0) revert GamesLive(r.liveGames);
+        t.status = TaskStatus.Finalized;
+        t.winningResult = uint64(resultId);
+        t.pendingResults--;
+        r.status = ResultStatus.Finalized;
+        uint256 amount = uint256(t.reward) + t.submitterBond;
+        totalLocked -= amount;
+        _credit(r.submitter, amount);
+        emit TaskFinalized(r.taskId, resultId, r.submitter);
+    }
+
+    /// @notice Return the bond of a pending result with no live game once its task is finalized.
+    /// @param resultId The result.
+    function releaseBond(uint256 resultId) external {
+        Result storage r = _result(resultId);
+        if (r.status != ResultStatus.Pending) revert ResultNotPending();
+        Task storage t = _tasks[r.taskId];
+        if (t.status != TaskStatus.Finalized) revert TaskNotOpen();
+        if (r.liveGames != 0) revert GamesLive(r.liveGames);
+        r.status = ResultStatus.Released;
+        t.pendingResults--;
+        totalLocked -= t.submitterBond;
+        _credit(r.submitter, t.submitterBond);
+        emit BondReleased(resultId, r.submitter);
+    }
+
+    /// @notice Refund the reward of a task past its deadline with no pending result.
+    /// @param taskId The task.
+    function refundTask(uint256 taskId) external {
+        Task storage t = _task(taskId);
+        if (t.status != TaskStatus.Open) revert TaskNotOpen();
+        if (block.timestamp <= t.deadline || t.pendingResults != 0) revert NotRefundable();
+        t.status = TaskStatus.Refunded;
+        totalLocked -= t.reward;
+        _credit(t.requester, t.reward);
+        emit TaskRefunded(taskId);
+    }
+
+    /// @notice Withdraw the caller's whole credit.
+    function withdraw() external {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credits[msg.sender] = 0;
+        totalCredits -= amount;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+    }
+
+    /// @inheritdoc ITaskGame
+    function settleGame(uint256 resultId, address challenger, Outcome outcome) external {
+        if (msg.sender != address(games)) revert OnlyGame();
+        Result storage r = _results[resultId];
+        Task storage t = _tasks[r.taskId];
+        r.liveGames--;
+        if (r.status != ResultStatus.Pending) outcome = Outcome.Refund; // the result is already decided
+        emit GameSettled(resultId, challenger, outcome);
+        if (outcome == Outcome.ChallengerWon) {
+            _reject(resultId, r, t, challenger, t.challengerBond);
+        } else {
+            address to = outcome == Outcome.Refund ? challenger : r.submitter;
+            totalLocked -= t.challengerBond;
+            _credit(to, t.challengerBond);
+        }
+    }
+
+    /// @inheritdoc ITaskGame
+    function nodeContext(uint256 taskId) external view returns (NodeContext memory ctx) {
+        Task storage t = _task(taskId);
+        ModelSpec memory m = models.model(t.model);
+        ctx.weightRoot = m.weightRoot;
+        ctx.graphRoot = m.graphRoot;
+        ctx.programsRoot = m.programsRoot;
+        ctx.nF = m.nF;
+        ctx.jArgmax = m.jArgmax;
+        ctx.nWeights = m.nWeights;
+        ctx.nPrograms = m.nPrograms;
+        ctx.arch = m.arch;
+        ctx.stepCap = m.stepCap;
+        ctx.promptLength = t.promptLength;
+        ctx.inputRoot = t.inputRoot;
+    }
+
+    /// @inheritdoc ITaskGame
+    function resultPending(uint256 resultId) external view returns (bool) {
+        return _result(resultId).status == ResultStatus.Pending;
+    }
+
+    /// @notice A task.
+    /// @param taskId The task.
+    /// @return The task.
+    function task(uint256 taskId) external view returns (Task memory) {
+        return _task(taskId);
+    }
+
+    /// @notice A result.
+    /// @param resultId The result.
+    /// @return The result.
+    function result(uint256 resultId) external view returns (Result memory) {
+        return _result(resultId);
+    }
+
+    /// @dev Validate a task's input against its model (§6.3) and store P, n and the input root.
+    function _storeInput(Task storage t, bytes calldata input) internal {
+        ModelSpec memory m = models.model(t.model);
+        uint256 n = t.newTokens;
+        if (n == 0) revert InvalidParams(0);
+        uint256 p;
+        if (m.arch == models.ARCH_MLP()) {
+            if (input.length != m.inputBytes) revert InvalidInput(0);
+            if (n != 1) revert InvalidParams(0);
+            p = 1;
+        } else {
+            if (input.length == 0 || input.length % 4 != 0) revert InvalidInput(0);
+            p = input.length / 4;
+            if (p + n - 1 > m.context) revert InvalidInput(0);
+            for (uint256 k = 0; k < input.length; k += 4) {
+                if (uint32(bytes4(input[k:k + 4])) >= m.vocab) revert InvalidInput(1);
+            }
+        }
+        uint256 nodes = (p + n - 1) * m.nF;
+        if (nodes > MAX_NODES) revert InvalidInput(2);
+        t.promptLength = uint32(p);
+        t.nodes = uint64(nodes);
+        (t.inputRoot,) = MerkleMemory.tensorRoot(input);
+    }
+
+    /// @dev Reject a pending result: `beneficiary` gets half the submitter's bond plus `refund`
+    ///      (its own challenger bond, 0 for a token proof), the requester the other half.
+    function _reject(uint256 resultId, Result storage r, Task storage t, address beneficiary, uint256 refund) internal {
+        r.status = ResultStatus.Rejected;
+        t.pendingResults--;
+        uint256 half = t.submitterBond / 2;
+        totalLocked -= uint256(t.submitterBond) + refund;
+        _credit(beneficiary, half + refund);
+        _credit(t.requester, t.submitterBond - half);
+        emit ResultRejected(resultId, beneficiary);
+    }
+
+    /// @dev Add to an account's withdrawable credit.
+    function _credit(address account, uint256 amount) internal {
+        credits[account] += amount;
+        totalCredits += amount;
+        emit Credited(account, amount);
+    }
+
+    /// @dev A task that exists.
+    function _task(uint256 taskId) internal view returns (Task storage t) {
+        t = _tasks[taskId];
+        if (t.status == TaskStatus.None) revert UnknownTask(taskId);
+    }
+
+    /// @dev A result that exists.
+    function _result(uint256 resultId) internal view returns (Result storage r) {
+        r = _results[resultId];
+        if (r.status == ResultStatus.None) revert UnknownResult(resultId);
+    }
+}
