@@ -1,0 +1,61 @@
+"""A whole two-level game between a lying submitter and an honest challenger, as one JSON object
+(the format forge replays, test/vectors/game_*.json)."""
+
+from __future__ import annotations
+
+from offchain.game.bisect import play
+from offchain.game.model import model_spec
+from offchain.game.task import Claims, Task
+from offchain.game.tokens import input_root, tokens_bytes
+from offchain.game.transition import build, check, claimed_final, node_run
+from offchain.mipsemu import hash_packed
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def game_vector(task: Task, liar: Claims, uri: str) -> dict:
+    """Play the game of `liar` (the submitter) against the honest challenger, asserting at each
+    level that the honest side wins, and return every move and proof."""
+    spec = model_spec(task.model, task.graph, uri)
+    honest = task.honest()
+    if liar.final_state == honest.final_state:
+        raise ValueError("the liar's S_n is honest: there is no phase-2 dispute to play")
+    p2 = play(0, task.n, liar.state, honest.state)
+    node = p2.lo
+    run = node_run(task, node)
+    final = claimed_final(task, liar, node, run.final())
+    proof = build(task, liar, node, final)
+    start, fake = check(spec, input_root(task.input), task.n_prompt, node, liar.state(node), liar.state(node + 1), proof)
+    if start != run.state_hash(0):
+        raise AssertionError("the derived start state differs from the emulator's")
+    steps = final.step_count
+    if steps > 1 << spec.stepCap:
+        raise AssertionError(f"node {node} runs {steps} steps, above the step cap 2^{spec.stepCap}")
+
+    def liar_steps(k: int) -> bytes:
+        return fake if k >= steps else run.state_hash(k)
+
+    p1 = play(0, steps, liar_steps, run.state_hash)
+    w = run.witness(p1.lo)
+    wins = w.post_hash != liar_steps(p1.hi)
+    if not wins or hash_packed(w.pre_state) != liar_steps(p1.lo):
+        raise AssertionError("the honest challenger does not win the final step")
+    return {
+        "model": spec.to_json(),
+        "input": _hex(task.input),
+        "N": task.n_new,
+        "tokens": _hex(tokens_bytes(liar.tokens)),
+        "finalState": _hex(liar.final_state),
+        "honestTokens": _hex(tokens_bytes(honest.tokens)),
+        "honestFinalState": _hex(honest.final_state),
+        "phase2": {"midHashes": [_hex(h) for h in p2.mid_hashes], "agrees": list(p2.agrees)},
+        "node": node,
+        "transition": proof.to_json(),
+        "phase1": {"midHashes": [_hex(h) for h in p1.mid_hashes], "agrees": list(p1.agrees)},
+        "step": {"preState": _hex(w.pre_state), "proof": _hex(w.proof), "proofCompact": _hex(w.proof_compact),
+                 "lo": p1.lo},
+        "expectedStartHash": _hex(start),
+        "challengerWins": wins,
+    }

@@ -1,0 +1,93 @@
+"""Write the whole-game vectors forge replays (test/vectors/game_*.json), deterministically.
+
+- game_shakespeare.json: the shipped model, prompt "ROMEO:", N = 4; the submitter lies about
+  one byte of `layers.1.q` at the last position; the honest challenger bisects phase 2 to that
+  node, the submitter links it to phase 1 with its (faked) final state, phase 1 bisects to the
+  last step, and one MIPS step shows the lie.
+- game_mnist.json: single-phase MNIST on input_7; the submitter posts digit 3 with an S_n
+  consistent with 3 and a final state whose output region holds 3.
+
+Usage: python scripts/make_game_vectors.py [--only shakespeare|mnist] [--check]
+(--check: regenerate in memory and fail if the committed files differ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from offchain.game.vectors import game_vector  # noqa: E402
+from offchain.llm.format import read_model  # noqa: E402
+from offchain.llm.tokenizer import Tokenizer  # noqa: E402
+from offchain.node.graph import build_graph, token_bytes  # noqa: E402
+
+OUT = ROOT / "test" / "vectors"
+PROMPT, N_NEW, LIE_NODE = "ROMEO:", 4, "layers.1.q"
+
+
+def shakespeare() -> dict:
+    from offchain.game.task import trace, wrong_output
+
+    model = read_model(ROOT / "models" / "shakespeare.opml")
+    tok = Tokenizer.from_json(model.tokenizer)
+    prompt = tok.encode(PROMPT)
+    if tok.bos >= 0:
+        prompt = [tok.bos, *prompt]
+    graph = build_graph(model.config)
+    task = trace(model, graph, prompt, N_NEW)
+    node = (len(prompt) + N_NEW - 2) * graph.n_f + graph.index(LIE_NODE)
+    return game_vector(task, wrong_output(task, node), "models/shakespeare.opml")
+
+
+def mnist() -> dict:
+    from offchain.game.task import trace, wrong_output_as
+
+    model = read_model(ROOT / "models" / "mnist.opml")
+    graph = build_graph(model.config, single_phase=True)
+    task = trace(model, graph, mnist_image(ROOT), 1)
+    if task.tokens != (7,):
+        raise SystemExit(f"input_7 classifies as {task.tokens}, expected 7")
+    return game_vector(task, wrong_output_as(task, 0, token_bytes(3)), "models/mnist.opml#single-phase")
+
+
+def mnist_image(root: Path) -> bytes:
+    """input_7 of the OPML demo: the repo copy when present, else the shared data folder (this
+    generator only; the committed JSON is what tests read)."""
+    for path in (root / "models" / "opml-mnist" / "input_7", root.parent / "shared" / "data" / "opml-mnist" / "input_7"):
+        if path.exists():
+            return path.read_bytes()
+    raise SystemExit("input_7 not found under models/opml-mnist/ or ../shared/data/opml-mnist/")
+
+
+VECTORS = {"shakespeare": shakespeare, "mnist": mnist}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", choices=sorted(VECTORS))
+    ap.add_argument("--check", action="store_true", help="fail if a committed vector differs from a fresh one")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    bad = 0
+    for name, make in VECTORS.items():
+        if args.only and name != args.only:
+            continue
+        text = json.dumps(make(), indent=1) + "\n"
+        path = OUT / f"game_{name}.json"
+        if args.check:
+            same = path.exists() and path.read_text() == text
+            print(f"{path.relative_to(ROOT)}: {'up to date' if same else 'DIFFERS'}")
+            bad += not same
+        else:
+            path.write_text(text)
+            print(f"wrote {path.relative_to(ROOT)}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
