@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs kernels kernels-check
+.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs kernels kernels-check vectors
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -69,6 +69,9 @@ bench: build ## benchmarks: writes bench/results.json and prints a table
 
 accuracy: setup ## regenerate docs/ACCURACY.md (integer runner vs float reference; ~2 min)
 	$(PY) scripts/accuracy_report.py
+
+vectors: setup ## regenerate the forge game vectors test/vectors/game_*.json (deterministic)
+	$(PY) scripts/make_game_vectors.py
 
 snapshot: build ## record gas in .gas-snapshot (forge snapshot)
 	forge snapshot

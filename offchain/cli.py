@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file", metavar="FILE", help="raw tensor bytes (canonical encoding: big-endian, row-major)")
     t.set_defaults(func=_cmd_tensor_root)
     __import__("offchain.llm.cli", fromlist=["register"]).register(sub)
+    __import__("offchain.game.cli", fromlist=["register"]).register(sub)  # `model verify`
     __import__("offchain.node.cli", fromlist=["register"]).register(sub)
     __import__("offchain.llm.kernels.__main__", fromlist=["register"]).register(sub)
     return p

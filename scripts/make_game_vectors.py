@@ -21,38 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from offchain.game.vectors import game_vector  # noqa: E402
+from offchain.game.vectors import mnist_vector, shakespeare_vector  # noqa: E402
 from offchain.llm.format import read_model  # noqa: E402
-from offchain.llm.tokenizer import Tokenizer  # noqa: E402
-from offchain.node.graph import build_graph, token_bytes  # noqa: E402
 
 OUT = ROOT / "test" / "vectors"
-PROMPT, N_NEW, LIE_NODE = "ROMEO:", 4, "layers.1.q"
-
-
-def shakespeare() -> dict:
-    from offchain.game.task import trace, wrong_output
-
-    model = read_model(ROOT / "models" / "shakespeare.opml")
-    tok = Tokenizer.from_json(model.tokenizer)
-    prompt = tok.encode(PROMPT)
-    if tok.bos >= 0:
-        prompt = [tok.bos, *prompt]
-    graph = build_graph(model.config)
-    task = trace(model, graph, prompt, N_NEW)
-    node = (len(prompt) + N_NEW - 2) * graph.n_f + graph.index(LIE_NODE)
-    return game_vector(task, wrong_output(task, node), "models/shakespeare.opml")
-
-
-def mnist() -> dict:
-    from offchain.game.task import trace, wrong_output_as
-
-    model = read_model(ROOT / "models" / "mnist.opml")
-    graph = build_graph(model.config, single_phase=True)
-    task = trace(model, graph, mnist_image(ROOT), 1)
-    if task.tokens != (7,):
-        raise SystemExit(f"input_7 classifies as {task.tokens}, expected 7")
-    return game_vector(task, wrong_output_as(task, 0, token_bytes(3)), "models/mnist.opml#single-phase")
 
 
 def mnist_image(root: Path) -> bytes:
@@ -62,6 +34,14 @@ def mnist_image(root: Path) -> bytes:
         if path.exists():
             return path.read_bytes()
     raise SystemExit("input_7 not found under models/opml-mnist/ or ../shared/data/opml-mnist/")
+
+
+def shakespeare() -> dict:
+    return shakespeare_vector(read_model(ROOT / "models" / "shakespeare.opml"))
+
+
+def mnist() -> dict:
+    return mnist_vector(read_model(ROOT / "models" / "mnist.opml"), mnist_image(ROOT))
 
 
 VECTORS = {"shakespeare": shakespeare, "mnist": mnist}

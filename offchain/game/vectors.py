@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from offchain.game.bisect import play
 from offchain.game.model import model_spec
-from offchain.game.task import Claims, Task
+from offchain.game.task import Claims, Task, trace, wrong_output, wrong_output_as
 from offchain.game.tokens import input_root, tokens_bytes
 from offchain.game.transition import build, check, claimed_final, node_run
+from offchain.llm.model import IntModel
+from offchain.llm.tokenizer import Tokenizer
 from offchain.mipsemu import hash_packed
+from offchain.node.graph import build_graph, token_bytes
+
+#: The shipped model's game: prompt, new tokens, and the node that lies (at the last position).
+SHAKESPEARE_PROMPT, SHAKESPEARE_NEW, SHAKESPEARE_LIE = "ROMEO:", 4, "layers.1.q"
+#: The MNIST game: the digit the lying submitter claims for input_7.
+MNIST_CLAIM = 3
 
 
 def _hex(b: bytes) -> str:
@@ -59,3 +67,24 @@ def game_vector(task: Task, liar: Claims, uri: str) -> dict:
         "expectedStartHash": _hex(start),
         "challengerWins": wins,
     }
+
+
+def shakespeare_vector(model: IntModel, uri: str = "models/shakespeare.opml") -> dict:
+    """The shipped model's game: one corrupted byte of `layers.1.q` at the last position."""
+    tok = Tokenizer.from_json(model.tokenizer)
+    prompt = tok.encode(SHAKESPEARE_PROMPT)
+    if tok.bos >= 0:
+        prompt = [tok.bos, *prompt]
+    graph = build_graph(model.config)
+    task = trace(model, graph, prompt, SHAKESPEARE_NEW)
+    node = (len(prompt) + SHAKESPEARE_NEW - 2) * graph.n_f + graph.index(SHAKESPEARE_LIE)
+    return game_vector(task, wrong_output(task, node), uri)
+
+
+def mnist_vector(model: IntModel, image: bytes, uri: str = "models/mnist.opml#single-phase") -> dict:
+    """Single-phase MNIST: the submitter claims `MNIST_CLAIM` with a consistent S_n and a final
+    state whose output region holds it."""
+    task = trace(model, build_graph(model.config, single_phase=True), image, 1)
+    if task.tokens == (MNIST_CLAIM,):
+        raise ValueError(f"the image classifies as {MNIST_CLAIM}: claiming it is no lie")
+    return game_vector(task, wrong_output_as(task, 0, token_bytes(MNIST_CLAIM)), uri)
