@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data" / "opml-mnist"
 PROMPT = "ROMEO:\n"
 NEW_TOKENS = 40
 
@@ -34,6 +33,7 @@ def main() -> int:
     from offchain.evm import Anvil, Chain, ContractRevert
     from offchain.llm.format import model_weight_root, read_model
     from offchain.llm.kernels import program, run
+    from offchain.llm.kernels.mnist import IMAGE as MNIST_IMAGE
     from offchain.llm.kernels.registry import mlp_full
     from offchain.llm.tokenizer import Tokenizer
     from offchain.merkle import tensor_root
@@ -116,7 +116,7 @@ def main() -> int:
 
     # -- 4. single-phase MNIST ---------------------------------------------------------------------
     mnist = read_model(ROOT / "models" / "mnist.opml")
-    image = SHARED / "input_7"
+    image = MNIST_IMAGE
     pixels = np.frombuffer(image.read_bytes(), dtype=np.uint8)
     mnode = mlp_full(mnist.tensors, list(mnist.config.dims), pixels)
     t0 = time.perf_counter()
