@@ -19,7 +19,7 @@ from offchain.agents.strategy import Plan, Strategy, plan_for
 from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
 from offchain.evm import ContractRevert
 from offchain.game.phase1 import NodeRun
-from offchain.game.task import Task
+from offchain.game.task import Claims, Task
 from offchain.game.tokens import argmax_index, token_mismatch, tokens_bytes
 from offchain.game.transition import build, node_run
 from offchain.mipsemu import hash_packed
@@ -39,6 +39,7 @@ class Tx:
     gas: int
     seconds: float
     block: int
+    done_at: float = 0.0  # perf_counter when the receipt arrived (phase wall times in summaries)
 
 
 @dataclass
@@ -64,8 +65,9 @@ class Agent:
     def send(self, c: Bound, fn: str, *args: Any, value: int = 0, phase: str = "settle", game: int = 0) -> dict:
         t0 = time.perf_counter()
         receipt = c.send(fn, *args, value=value)
-        self.txs.append(Tx(self.role, fn, phase, game, int(receipt["gasUsed"], 16), time.perf_counter() - t0,
-                           int(receipt["blockNumber"], 16)))
+        t1 = time.perf_counter()
+        self.txs.append(Tx(self.role, fn, phase, game, int(receipt["gasUsed"], 16), t1 - t0,
+                           int(receipt["blockNumber"], 16), t1))
         self.store.log(f"{fn} game={game}", receipt["transactionHash"])
         return receipt
 
@@ -194,6 +196,13 @@ class Challenger(Agent):
 
     role: str = "challenger"
     runs: dict[tuple[int, int], NodeRun] = field(default_factory=dict)
+    _honest: dict[int, Claims] = field(default_factory=dict)
+
+    def honest(self, task_id: int, task: Task) -> Claims:
+        """The honest claims of a task (its accumulator built once)."""
+        if task_id not in self._honest:
+            self._honest[task_id] = task.honest()
+        return self._honest[task_id]
 
     def run(self, task: Task, task_id: int, i: int) -> NodeRun:
         if (task_id, i) not in self.runs:
@@ -212,7 +221,7 @@ class Challenger(Agent):
             if task is None or self.now() >= r.submitted_at + tv.window:
                 continue
             tokens = [int.from_bytes(e["tokens"][k:k + 4], "big") for k in range(0, len(e["tokens"]), 4)]
-            honest = task.honest()
+            honest = self.honest(r.task_id, task)
             contrarian = self.strategy.name in ("contrarian", "silent")
             if r.final_state == honest.final_state and tuple(tokens) == honest.tokens and not contrarian:
                 continue
@@ -249,7 +258,7 @@ class Challenger(Agent):
             if self.strategy.name == "contrarian":
                 agree = False
             elif g.level == 0:
-                agree = task.honest().state(g.mid) == g.mid_hash
+                agree = self.honest(g.task_id, task).state(g.mid) == g.mid_hash
             else:
                 agree = self.run(task, g.task_id, g.node).state_hash(g.mid) == g.mid_hash
             self.send(games, "respond", gid, g.round, agree, phase=_phase(g), game=gid)

@@ -9,7 +9,6 @@ from the nearest one below the asked step instead of from the start.
 from __future__ import annotations
 
 import bisect as _bisect
-import copy
 from dataclasses import dataclass
 
 from offchain.mipsemu import VM
@@ -22,7 +21,7 @@ MAX_CHECKPOINTS = 48
 def clone_vm(vm: VM) -> VM:
     """An independent copy of a VM state (memory included), ready to run."""
     out = VM()
-    out.mem = copy.deepcopy(vm.mem)
+    out.mem = vm.mem.copy()
     out.regs = list(vm.regs)
     out.lo, out.hi = vm.lo, vm.hi
     out.pc, out.next_pc, out.heap = vm.pc, vm.next_pc, vm.heap
