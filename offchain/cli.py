@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("offchain.game.cli", fromlist=["register"]).register(sub)  # `model verify`
     __import__("offchain.node.cli", fromlist=["register"]).register(sub)
     __import__("offchain.llm.kernels.__main__", fromlist=["register"]).register(sub)
+    __import__("offchain.agents.cli", fromlist=["register"]).register(sub)
     return p
 
 
@@ -55,9 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, *__import__("offchain.agents.cli", fromlist=["errors"]).errors()) as e:
         print(f"opml: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("opml: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, Tas
 from offchain.evm import ContractRevert
 from offchain.game.phase1 import NodeRun
 from offchain.game.task import Claims, Task
-from offchain.game.tokens import argmax_index, token_mismatch, tokens_bytes
+from offchain.game.tokens import token_mismatch, tokens_bytes
 from offchain.game.transition import build, node_run
 from offchain.mipsemu import hash_packed
 
@@ -272,10 +272,20 @@ class Challenger(Agent):
         return int(self.claim_timeout(gid, g, g.submitter_to_move))
 
 
+def drive(agents: list[Agent], done: Callable[[], bool], limit: int = 2000) -> None:
+    """Tick every agent in turn until `done()` holds or nobody has anything left to do (the
+    daemons' loop, in one process: demos and tests)."""
+    for _ in range(limit):
+        acted = sum(a.tick() for a in agents)
+        if done() or not acted:
+            return
+    raise RuntimeError("the agents did not finish within the tick limit")
+
+
 def _astuple(proof: Any) -> tuple:
     from dataclasses import astuple
 
     return astuple(proof)
 
 
-__all__ = ["Agent", "Challenger", "Submitter", "Tx", "PHASES", "argmax_index"]
+__all__ = ["Agent", "Challenger", "Submitter", "Tx", "PHASES", "drive"]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
-from offchain.agents.agent import Agent, Challenger, Submitter, Tx
+from offchain.agents.agent import Challenger, Submitter, Tx, drive
 from offchain.agents.catalog import Catalog
 from offchain.agents.chain import RpcBackend, System
 from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task
@@ -44,15 +44,6 @@ class Story:
     notes: list[str] = field(default_factory=list)
 
 
-def _drive(agents: list[Agent], done: Callable[[], bool], limit: int = 2000) -> None:
-    """Tick every agent until `done()` holds or nobody has anything left to do."""
-    for _ in range(limit):
-        acted = sum(a.tick() for a in agents)
-        if done() or not acted:
-            return
-    raise RuntimeError("the agents did not finish within the tick limit")
-
-
 def _credits(system: System, accounts: dict[str, str]) -> dict[str, int]:
     return {name: int(system.tasks.call("credits", a)) for name, a in accounts.items()}
 
@@ -77,7 +68,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         return bool(results) and all(r.status != 1 or r.live_games == 0 for _, r, _ in results) and any(
             tx.fn == "challenge" or tx.fn == "proveTokenMismatch" for tx in watcher.txs)
 
-    _drive([liar, watcher], settled)
+    drive([liar, watcher], settled)
     story.txs = liar.txs + watcher.txs
     opened = games.events("GameOpened")
     if opened:
@@ -100,10 +91,10 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
     if story.model == "shakespeare":
         honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
                            say=lambda m: say("  honest:    " + m))
-        _drive([honest, watcher], lambda: False, limit=3)
+        drive([honest, watcher], lambda: False, limit=3)
         chain.increase_time(Terms().window + 1)
         say("  (anvil's clock advanced past the challenge window)")
-        _drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
+        drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
         tokens = finalized_tokens(requester, task_id)
         if tokens is None:
             raise RuntimeError("the honest result did not finalize")
