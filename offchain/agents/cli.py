@@ -63,7 +63,7 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _cmd_request(args: argparse.Namespace) -> int:
     from offchain.agents.catalog import load_entry, SHIPPED
-    from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task
+    from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task, validate
     from offchain.agents.views import ResultStatus, TaskStatus
 
     ref = {"shakespeare": SHIPPED[0], "mnist": SHIPPED[1], "mnist-single": SHIPPED[1], "mnist-two-phase": SHIPPED[2]}.get(args.model, args.model)
@@ -71,6 +71,7 @@ def _cmd_request(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown model {args.model!r}: shakespeare, mnist, mnist-two-phase or a model file path")
     entry = load_entry(ref)
     data = encode_input(entry, Path(args.input).read_bytes() if args.input else args.prompt)
+    validate(entry, data, args.tokens)
     terms = Terms(reward=args.reward, window=args.window, clock=args.clock)
     with connect(args) as system:
         if not system.models.call("exists", entry.id):

@@ -43,11 +43,22 @@ def decode_tokens(entry: Entry, tokens: list[int]) -> str:
     return Tokenizer.from_json(entry.model.tokenizer).decode(tokens)
 
 
+def validate(entry: Entry, data: bytes, n_new: int) -> None:
+    """What createTask would refuse, as a one-line ValueError before anything is sent (SPEC §6.3)."""
+    if n_new < 1:
+        raise ValueError("a task generates at least one token")
+    if entry.model.config.arch == 2:
+        if n_new != 1:
+            raise ValueError(f"{entry.name} is an MLP: a task has exactly one result (--tokens 1)")
+        return
+    p = len(data) // 4
+    if p + n_new - 1 > entry.spec.context:
+        raise ValueError(f"a prompt of {p} tokens plus {n_new} new ones exceeds {entry.name}'s context of {entry.spec.context}")
+
+
 def post_task(system: System, entry: Entry, data: bytes, n_new: int, terms: Terms = Terms()) -> int:
     """createTask; returns the task id. Bad input is refused with a one-line ValueError first."""
-    p = 1 if entry.model.config.arch == 2 else len(data) // 4
-    if entry.model.config.arch != 2 and p + n_new - 1 > entry.spec.context:
-        raise ValueError(f"a prompt of {p} tokens plus {n_new} new ones exceeds {entry.name}'s context of {entry.spec.context}")
+    validate(entry, data, n_new)
     receipt = system.tasks.send("createTask", entry.id, data, n_new, head_timestamp(system.tasks.backend) + terms.deadline_in,
                                 terms.window, terms.clock, terms.submitter_bond, terms.challenger_bond, value=terms.reward)
     return int(system.tasks.events("TaskCreated", receipt=receipt)[0]["taskId"])
