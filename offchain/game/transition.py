@@ -51,6 +51,16 @@ class TransitionProof:
     finalState: bytes  # noqa: N815
     regionPath: bytes  # noqa: N815
 
+    def as_tuple(self) -> tuple[object, ...]:
+        """The struct's fields in ABI order (an argument of `transition(game, round, proof)`)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def abi(self) -> bytes:
+        """`abi.encode(proof)`."""
+        from eth_abi import encode
+
+        return encode([TRANSITION_ABI], [self.as_tuple()])
+
     def to_json(self) -> dict[str, object]:
         def enc(v: object) -> object:
             if isinstance(v, bytes):
