@@ -70,7 +70,8 @@ def argmax_index(n_prompt: int, k: int, n_f: int, j_argmax: int) -> int:
     return (n_prompt - 1 + k) * n_f + j_argmax
 
 
-def token_mismatch(acc: Accumulator, tokens: Sequence[int], n_prompt: int, n_f: int, j_argmax: int) -> TokenMismatch | None:
+def token_mismatch(acc: Accumulator, tokens: Sequence[int], n_prompt: int, n_f: int,
+                   j_argmax: int) -> TokenMismatch | None:
     """The proof that a result's tokens disagree with its own S_n (the final state of `acc`), or
     None when every token matches its argmax leaf."""
     for k, tok in enumerate(tokens):

@@ -51,6 +51,16 @@ class TransitionProof:
     finalState: bytes  # noqa: N815
     regionPath: bytes  # noqa: N815
 
+    def as_tuple(self) -> tuple[object, ...]:
+        """The struct's fields in ABI order (an argument of `transition(game, round, proof)`)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def abi(self) -> bytes:
+        """`abi.encode(proof)`."""
+        from eth_abi import encode
+
+        return encode([TRANSITION_ABI], [self.as_tuple()])
+
     def to_json(self) -> dict[str, object]:
         def enc(v: object) -> object:
             if isinstance(v, bytes):
@@ -136,6 +146,23 @@ def build(task: Task, claims: Claims, i: int, final: VM) -> TransitionProof:
         finalState=final.pack(), regionPath=region_path(final.mem, d.output_region))
 
 
+@dataclass
+class Link:
+    """Everything a submitter needs at node i: the proof, the node's run (start state and honest
+    states at every step) and the final state it claims."""
+
+    proof: TransitionProof
+    run: NodeRun
+    final: VM
+
+
+def link(task: Task, claims: Claims, i: int) -> Link:
+    """The transition of node i for a submitter with `claims` (honest or lying)."""
+    run = node_run(task, i)
+    final = claimed_final(task, claims, i, run.final())
+    return Link(build(task, claims, i, final), run, final)
+
+
 # -- the contract's side ---------------------------------------------------------------------------
 
 
@@ -157,11 +184,13 @@ def check(spec: ModelSpec, task_input_root: bytes, n_prompt: int, i: int, s_i: b
     except Revert as e:
         if e.error != "InvalidProof":
             raise
-        raise Revert("InconsistentTransition", f"the accumulator path of node {i} does not link S_i to S_(i+1)") from None
+        raise Revert("InconsistentTransition", f"the accumulator path of node {i} does not link S_i to S_(i+1)") \
+            from None
     n_words = len(p.descriptor) // 4
     if len(p.descriptor) % 4 or not DESCRIPTOR_FIXED_WORDS <= n_words <= DESCRIPTOR_FIXED_WORDS + MAX_PARAMS:
         raise Revert("InvalidDescriptor", f"a {len(p.descriptor)}-byte descriptor")
-    if int.from_bytes(p.descriptor[4 * (DESCRIPTOR_FIXED_WORDS - 1) : 4 * DESCRIPTOR_FIXED_WORDS], "big") != n_words - DESCRIPTOR_FIXED_WORDS:
+    n_params = int.from_bytes(p.descriptor[4 * (DESCRIPTOR_FIXED_WORDS - 1) : 4 * DESCRIPTOR_FIXED_WORDS], "big")
+    if n_params != n_words - DESCRIPTOR_FIXED_WORDS:
         raise Revert("InvalidDescriptor", "the parameter count does not match the descriptor's length")
     check_path(spec.graphRoot, tensor_root(p.descriptor)[0], j, p.graphPath, leaves_depth(spec.nF))
     try:
@@ -209,6 +238,7 @@ def check(spec: ModelSpec, task_input_root: bytes, n_prompt: int, i: int, s_i: b
         raise Revert("StepCapExceeded", f"{steps} steps, cap 2^{spec.stepCap}")
     region_root = fold_region(p.outputRoot, tensor_height(d.out_len(t)))
     check_path(p.finalState[:32], region_root, d.output_region, p.regionPath, REGION_LEVELS)
-    header = Header(int(d.op), t if d.positional else 0, tuple(ref.length(t) for ref in d.inputs), d.out_len(t), d.params)
+    lengths = tuple(ref.length(t) for ref in d.inputs)
+    header = Header(int(d.op), t if d.positional else 0, lengths, d.out_len(t), d.params)
     mem_root = start_mem_root(Program("", p.entry, p.region0Root), header, roots)
     return start_hash(mem_root, p.entry), hash_packed(p.finalState)

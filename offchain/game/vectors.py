@@ -7,7 +7,7 @@ from offchain.game.bisect import play
 from offchain.game.model import model_spec
 from offchain.game.task import Claims, Task, trace, wrong_output, wrong_output_as
 from offchain.game.tokens import input_root, tokens_bytes
-from offchain.game.transition import build, check, claimed_final, node_run
+from offchain.game.transition import check, link
 from offchain.llm.model import IntModel
 from offchain.llm.tokenizer import Tokenizer
 from offchain.mipsemu import hash_packed
@@ -32,10 +32,10 @@ def game_vector(task: Task, liar: Claims, uri: str) -> dict:
         raise ValueError("the liar's S_n is honest: there is no phase-2 dispute to play")
     p2 = play(0, task.n, liar.state, honest.state)
     node = p2.lo
-    run = node_run(task, node)
-    final = claimed_final(task, liar, node, run.final())
-    proof = build(task, liar, node, final)
-    start, fake = check(spec, input_root(task.input), task.n_prompt, node, liar.state(node), liar.state(node + 1), proof)
+    lk = link(task, liar, node)
+    run, final, proof = lk.run, lk.final, lk.proof
+    start, fake = check(spec, input_root(task.input), task.n_prompt, node, liar.state(node), liar.state(node + 1),
+                        proof)
     if start != run.state_hash(0):
         raise AssertionError("the derived start state differs from the emulator's")
     steps = final.step_count

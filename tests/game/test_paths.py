@@ -26,7 +26,8 @@ from offchain.merkle.accumulator import Accumulator
 leaf32 = st.binary(min_size=32, max_size=32)
 
 
-@given(st.integers(0, 32).flatmap(lambda d: st.lists(st.one_of(leaf32, st.sampled_from(ZEROS)), min_size=d, max_size=d)))
+@given(st.integers(0, 32).flatmap(lambda d: st.lists(st.one_of(leaf32, st.sampled_from(ZEROS)), min_size=d,
+                                                     max_size=d)))
 def test_encode_then_decode_gives_the_siblings_back(sibs):
     path = encode_path(sibs)
     assert decode_path(path, len(sibs)) == sibs

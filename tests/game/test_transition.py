@@ -75,6 +75,16 @@ def _refused(task, spec, i, proof, error):  # type: ignore[no-untyped-def]
     assert e.value.error == error
 
 
+def test_the_proof_encodes_as_its_abi_struct(case):
+    from eth_abi import decode
+
+    from offchain.game.transition import TRANSITION_ABI
+
+    _, proof, _ = case
+    (back,) = decode([TRANSITION_ABI], proof.abi())
+    assert tuple(tuple(x) if isinstance(x, (list, tuple)) else x for x in back) == proof.as_tuple()
+
+
 def test_a_proof_for_a_neighbouring_node_is_refused(llama_task, llama_spec, case):
     i, proof, _ = case
     _refused(llama_task, llama_spec, i + 1, proof, "InconsistentTransition")
