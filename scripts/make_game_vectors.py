@@ -28,13 +28,10 @@ OUT = ROOT / "test" / "vectors"
 
 
 def mnist_image(root: Path) -> bytes:
-    """input_7 of the OPML demo: the repo copy when present, else the shared data folder (this
-    generator only; the committed JSON is what tests read)."""
-    shared = root.parent / "shared" / "data" / "opml-mnist" / "input_7"
-    for path in (root / "models" / "opml-mnist" / "input_7", shared):
-        if path.exists():
-            return path.read_bytes()
-    raise SystemExit("input_7 not found under models/opml-mnist/ or ../shared/data/opml-mnist/")
+    """input_7 of the OPML demo, shipped in the repo (models/opml-mnist/)."""
+    from offchain.llm.kernels.mnist import IMAGE
+
+    return Path(IMAGE).read_bytes()
 
 
 def shakespeare() -> dict:
