@@ -80,6 +80,24 @@ def test_a_dropped_rpc_and_a_restart_mid_phase_one_lose_nothing(world) -> None: 
         proxy.close()
 
 
+def test_status_shows_the_game_move_by_move(world) -> None:  # type: ignore[no-untyped-def]
+    """After the game above: the overview, the task's results and games, and the game's timeline."""
+    dep = ["--rpc", world.node.url, "--deployment", str(world.deployment_file)]
+    games = world.system(world.accounts[0]).games
+    gid = games.events("GameOpened")[-1]["gameId"]
+    g = GameView.of(games.call("game", gid))
+    timeline = _opml("status", "--game", str(gid), *dep)
+    assert timeline.returncode == 0, timeline.stderr
+    lines = timeline.stdout.splitlines()
+    assert "challenger won" in lines[-1] and "(step)" in lines[-1]
+    assert sum("disagrees" in ln or "agrees" in ln for ln in lines) == g.round - len([ln for ln in lines if "claims" in ln]) - 1
+    assert any(f"node {g.node} linked" in ln for ln in lines)
+    task = _opml("status", "--task", str(g.task_id), *dep)
+    assert task.returncode == 0 and "rejected" in task.stdout and f"game {gid}" in task.stdout
+    overview = _opml("status", *dep).stdout
+    assert f"{int(games.call('gameCount'))} game(s)" in overview.splitlines()[0]
+
+
 @pytest.mark.parametrize("args,message", [
     (["request", "--prompt", "x", "--tokens", "2", "--model", "nope"], "unknown model"),
     (["request", "--prompt", "x" * 300, "--tokens", "2", "--rpc", "http://127.0.0.1:9", "--deployment", "X"],
