@@ -45,25 +45,26 @@ contract DisputeGame {
     uint8 public constant LEVEL_NODES = 0;
     uint8 public constant LEVEL_STEPS = 1;
 
-    /// @notice A game's state, packed into six slots.
+    /// @notice A game's state. The fields every move reads and writes (stage, round, clocks)
+    ///         share one slot, so a bisection move touches three slots at most.
     struct Game {
-        address challenger;
-        uint64 resultId;
         Stage stage;
         uint8 level;
         bool midPending;
-        address submitter;
         uint32 round;
         uint64 lastMove;
-        uint64 lo;
-        uint64 hi;
         uint64 submitterClock;
         uint64 challengerClock;
+        address challenger;
+        uint64 resultId;
+        address submitter;
+        uint64 taskId;
+        uint64 lo;
+        uint64 hi;
+        uint64 node;
         bytes32 loHash;
         bytes32 hiHash;
         bytes32 midHash;
-        uint64 taskId;
-        uint64 node;
     }
 
     /// @notice The registry that opens games and settles their bonds.

@@ -25,7 +25,7 @@ from offchain.game.transition import build, node_run
 from offchain.mipsemu import hash_packed
 
 #: Phases of the game for the summaries: which phase a move belongs to.
-PHASES = ("open", "phase 2", "transition", "phase 1", "step", "settle")
+PHASES = ("result", "challenge", "phase 2", "transition", "phase 1", "step", "settle")
 
 
 @dataclass
@@ -139,7 +139,7 @@ class Submitter(Agent):
             self.say(f"task {tid}: posting {'an honest' if self.strategy.honest else 'a ' + self.strategy.name} "
                      f"result, S_n = 0x{plan.final_state.hex()[:16]}…")
             self.send(tasks, "submitResult", tid, tokens_bytes(plan.tokens), plan.final_state,
-                      value=tv.submitter_bond, phase="open")
+                      value=tv.submitter_bond, phase="result")
             acted += 1
         for gid, g in self.my_games("submitter"):
             acted += self.move(gid, g)
@@ -229,11 +229,11 @@ class Challenger(Agent):
                 p = token_mismatch(honest.accumulator, tokens, task.n_prompt, task.graph.n_f, task.graph.j_argmax)
                 if p is not None:
                     self.say(f"result {rid}: token {p.k} is not its own argmax leaf; one-shot token proof")
-                    self.send(tasks, "proveTokenMismatch", rid, e["tokens"], p.k, p.leaf, p.path, phase="open")
+                    self.send(tasks, "proveTokenMismatch", rid, e["tokens"], p.k, p.leaf, p.path, phase="challenge")
                     acted += 1
                     continue
             self.say(f"result {rid}: S_n differs from ours (0x{honest.final_state.hex()[:16]}…); challenging")
-            self.send(tasks, "challenge", rid, value=tv.challenger_bond, phase="open")
+            self.send(tasks, "challenge", rid, value=tv.challenger_bond, phase="challenge")
             acted += 1
         for gid, g in self.my_games("challenger"):
             acted += self.move(gid, g)

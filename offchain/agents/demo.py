@@ -104,9 +104,9 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
 
 
 def summary(story: Story) -> list[str]:
-    phases = ("open", "phase 2", "transition", "phase 1", "step", "settle")
+    phases = ("result", "challenge", "phase 2", "transition", "phase 1", "step", "settle")
     rows = [f"  {'phase':11s} {'rounds':>6s} {'txs':>4s} {'gas':>10s} {'wall s':>7s}"]
-    dispute = [t for t in story.txs if t.game == story.game or t.phase == "open"]
+    dispute = [t for t in story.txs if t.game == story.game or t.phase in ("result", "challenge")]
     last = min((t.done_at - t.seconds for t in dispute), default=0.0)
     for ph in phases:
         txs = [t for t in dispute if t.phase == ph]
@@ -117,8 +117,9 @@ def summary(story: Story) -> list[str]:
         rounds = max(0, len(story.rounds.get(level, [])) - 1) if level is not None else ""
         rows.append(f"  {ph:11s} {rounds!s:>6s} {len(txs):4d} {sum(t.gas for t in txs):10,d} {end - last:7.2f}")
         last = end
-    total_gas = sum(t.gas for t in dispute)
-    rows.append(f"  {'total':11s} {'':>6s} {len(dispute):4d} {total_gas:10,d} {story.wall['dispute']:7.2f}")
+    game = [t for t in dispute if t.phase != "result"]
+    rows.append(f"  {'dispute':11s} {'':>6s} {len(game):4d} {sum(t.gas for t in game):10,d} {story.wall['dispute']:7.2f}"
+                "   (challenge → step; the result's own gas is the honest path's)")
     return rows + ["  " + n for n in story.notes]
 
 

@@ -37,28 +37,28 @@ class ResultStatus(IntEnum):
 
 @dataclass(frozen=True)
 class GameView:
-    challenger: str
-    result_id: int
     stage: Stage
     level: int
     mid_pending: bool
-    submitter: str
     round: int
     last_move: int
-    lo: int
-    hi: int
     submitter_clock: int
     challenger_clock: int
+    challenger: str
+    result_id: int
+    submitter: str
+    task_id: int
+    lo: int
+    hi: int
+    node: int
     lo_hash: bytes
     hi_hash: bytes
     mid_hash: bytes
-    task_id: int
-    node: int
 
     @classmethod
     def of(cls, t: tuple) -> "GameView":
         v = list(t)
-        v[2] = Stage(v[2])
+        v[0] = Stage(v[0])
         return cls(*v)
 
     @property
@@ -88,6 +88,7 @@ class TaskView:
     pending_results: int
     winning_result: int
     reward: int
+    vocab: int
     submitter_bond: int
     challenger_bond: int
     model: bytes
