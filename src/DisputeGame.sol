@@ -20,6 +20,9 @@ import {ITaskGame, Outcome} from "./lib/ITaskGame.sol";
 ///         Every value a decision uses (indices, lengths, depths, roots) is in game storage,
 ///         the registries, or proven by NodeLink; callers supply only claims and witnesses.
 contract DisputeGame {
+    // Narrowing casts store ids, node counts and timestamps bounded by the registry (ids and
+    // n ≤ 2^32, timestamps < 2^64) into the packed game slots.
+    // forge-lint: disable-start(unsafe-typecast)
     /// @notice Semantic version of this contract.
     string public constant version = "0.1.0";
 
@@ -327,4 +330,5 @@ contract DisputeGame {
         emit GameResolved(gameId, outcome, reason);
         registry.settleGame(g.resultId, g.challenger, challengerWon ? Outcome.ChallengerWon : Outcome.SubmitterWon);
     }
+    // forge-lint: disable-end(unsafe-typecast)
 }
