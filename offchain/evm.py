@@ -171,6 +171,20 @@ class Artifact:
                 art.errors[keccak(_signature(item).encode())[:4]] = item
         return art
 
+    def encode_call(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        """The calldata of `fn(*args)` and the function's ABI item."""
+        item = self.functions.get(fn)
+        if item is None:
+            raise AttributeError(f"{self.name} has no function {fn}")
+        types = [_canonical_type(p) for p in item["inputs"]]
+        return keccak(_signature(item).encode())[:4] + abi_encode(types, list(args)), item
+
+    @staticmethod
+    def decode_output(item: dict[str, Any], out: bytes) -> Any:
+        """A call's return data: the single output, or a tuple of several."""
+        decoded = abi_decode([_canonical_type(p) for p in item["outputs"]], out)
+        return decoded[0] if len(decoded) == 1 else decoded
+
     def decode_revert(self, data: bytes) -> ContractRevert:
         item = self.errors.get(data[:4])
         if item is None:
@@ -179,7 +193,8 @@ class Artifact:
         return ContractRevert(data, item["name"], tuple(abi_decode(types, data[4:])))
 
 
-def _revert_data(err: RpcError) -> bytes | None:
+def revert_data(err: RpcError) -> bytes | None:
+    """The revert payload of a failed eth_call, or None if the error is not a revert."""
     data = err.data
     if isinstance(data, dict):
         data = data.get("data")
@@ -197,11 +212,7 @@ class Contract:
         self.rpc, self.address, self.artifact, self.sender = rpc, address, artifact, sender
 
     def _calldata(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
-        item = self.artifact.functions.get(fn)
-        if item is None:
-            raise AttributeError(f"{self.artifact.name} has no function {fn}")
-        types = [_canonical_type(p) for p in item["inputs"]]
-        return keccak(_signature(item).encode())[:4] + abi_encode(types, list(args)), item
+        return self.artifact.encode_call(fn, args)
 
     def _tx(self, data: bytes, gas: int | None = None) -> dict[str, Any]:
         tx: dict[str, Any] = {"from": self.sender, "to": self.address, "data": "0x" + data.hex()}
@@ -215,12 +226,11 @@ class Contract:
         try:
             out = bytes.fromhex(self.rpc.request("eth_call", [self._tx(data), "latest"])[2:])
         except RpcError as e:
-            rd = _revert_data(e)
+            rd = revert_data(e)
             if rd is None:
                 raise
             raise self.artifact.decode_revert(rd) from None
-        decoded = abi_decode([_canonical_type(p) for p in item["outputs"]], out)
-        return decoded[0] if len(decoded) == 1 else decoded
+        return self.artifact.decode_output(item, out)
 
     def estimate_gas(self, fn: str, *args: Any) -> int:
         data, _ = self._calldata(fn, args)
@@ -243,7 +253,7 @@ class Contract:
         try:
             self.rpc.request("eth_call", [tx, "latest"])
         except RpcError as e:
-            rd = _revert_data(e)
+            rd = revert_data(e)
             if rd is None:
                 raise
             raise self.artifact.decode_revert(rd) from None

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 
-from offchain.evm import Artifact, ContractRevert, Rpc, RpcConnectionError, RpcError, _canonical_type, _revert_data, _signature
+from offchain.evm import Artifact, ContractRevert, Rpc, RpcConnectionError, RpcError, _canonical_type, _signature, revert_data
 from offchain.merkle.hashing import keccak
 
 
@@ -67,26 +66,21 @@ class Bound:
         self._events = {i["name"]: i for i in artifact.abi if i["type"] == "event"}
 
     def _encode(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
-        item = self.artifact.functions.get(fn)
-        if item is None:
-            raise AttributeError(f"{self.artifact.name} has no function {fn}")
-        types = [_canonical_type(p) for p in item["inputs"]]
-        return keccak(_signature(item).encode())[:4] + abi_encode(types, list(args)), item
+        return self.artifact.encode_call(fn, args)
 
     def _eth_call(self, data: bytes, value: int = 0) -> bytes:
         tx = {"from": self.backend.sender, "to": self.address, "data": "0x" + data.hex(), "value": hex(value)}
         try:
             return bytes.fromhex(self.backend.request("eth_call", [tx, "latest"])[2:])
         except RpcError as e:
-            rd = _revert_data(e)
+            rd = revert_data(e)
             if rd is None:
                 raise
             raise self.artifact.decode_revert(rd) from None
 
     def call(self, fn: str, *args: Any) -> Any:
         data, item = self._encode(fn, args)
-        out = abi_decode([_canonical_type(p) for p in item["outputs"]], self._eth_call(data))
-        return out[0] if len(out) == 1 else out
+        return self.artifact.decode_output(item, self._eth_call(data))
 
     def send(self, fn: str, *args: Any, value: int = 0) -> dict[str, Any]:
         """Mine `fn(*args)`; a call that would revert raises ContractRevert and sends nothing."""
