@@ -199,7 +199,8 @@ library MerkleMemory {
     /// @return root The memory root.
     function combineRegions(bytes32[16] memory regions) internal pure returns (bytes32 root) {
         bytes32[16] memory level;
-        for (uint256 i = 0; // never mutate the caller's array i < REGION_COUNT; i++) {
+        // Copy first: never mutate the caller's array.
+        for (uint256 i = 0; i < REGION_COUNT; i++) {
             level[i] = regions[i];
         }
         for (uint256 n = REGION_COUNT; n > 1; n >>= 1) {

@@ -40,7 +40,8 @@ library MerklePath {
         uint32 mask = uint32(bytes4(path[0:4]));
         if (depth < 32 && mask >> depth != 0) revert InvalidSiblingMask(mask);
         uint256 present = depth;
-        for (uint32 m = mask; // clear the lowest set bit each turn m != 0; m &= m - 1) {
+        // Count the masked siblings: clear the lowest set bit each turn.
+        for (uint32 m = mask; m != 0; m &= m - 1) {
             present--;
         }
         if (path.length != 4 + 32 * present) revert InvalidPathLength(4 + 32 * present, path.length);
