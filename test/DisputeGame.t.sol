@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {DisputeGame} from "../src/DisputeGame.sol";
+import {TaskRegistry} from "../src/TaskRegistry.sol";
+import {NodeLink} from "../src/NodeLink.sol";
+import {MerklePath} from "../src/lib/MerklePath.sol";
+import {TransitionProof} from "../src/lib/GameTypes.sol";
+import {Outcome} from "../src/lib/ITaskGame.sol";
+import {GameTestBase} from "./harness/GameTestBase.sol";
+import {GameHarness} from "./harness/GameHarness.sol";
+import {SparseTree} from "./utils/SparseTree.sol";
+
+/// @notice Specification of DisputeGame, docs/SPEC.md §6.4–§6.5: opening, the bisection moves
+///         and their access rules, rounds, stages, chess clocks, timeouts and their bond
+///         movements, abandonment, terminal games, and the transition's "bad proof changes
+///         nothing". The default game is bob's against alice's result on a 9-node task.
+contract DisputeGame_Test is GameTestBase {
+    bytes32 internal constant LIE = keccak256("S_n that is a lie");
+
+    uint256 internal taskId;
+    uint256 internal resultId;
+    uint256 internal gameId;
+
+    function setUp() public override {
+        super.setUp();
+        (taskId, resultId, gameId) = _openGame(LIE);
+    }
+
+    function _expectStage(uint256 id, DisputeGame.Stage stage) internal view {
+        assertEq(uint8(games.game(id).stage), uint8(stage), "stage");
+    }
+
+    function _expectWrongStage(DisputeGame.Stage stage) internal {
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.WrongStage.selector, stage));
+    }
+
+    function _expectNotYourTurn(address expected) internal {
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.NotYourTurn.selector, expected));
+    }
+
+    /// @notice Play honest-challenger moves until the default game reaches Transition at [0, 1].
+    function _toTransition() internal {
+        while (games.game(gameId).stage == DisputeGame.Stage.Bisect) {
+            _bisect(gameId, keccak256("mid"));
+            _respond(gameId, false);
+        }
+    }
+
+    /// @notice An MLP task (n = 1) with alice's result S_1 = accumulator([output]) and bob's game.
+    function _singleNodeGame(bytes32 output) internal returns (uint256 id) {
+        bytes32[] memory out = new bytes32[](1);
+        out[0] = output;
+        uint256 t = _createTask(mlp, new bytes(MLP_INPUT), 1);
+        uint256 r = _submit(t, alice, bytes.concat(bytes4(uint32(3))), SparseTree.accumulator(out));
+        id = _challenge(r, bob);
+    }
+
+    // -- open -------------------------------------------------------------------------------------
+
+    function test_open_revertsOnlyRegistryForAnyoneElse() public {
+        vm.prank(alice);
+        vm.expectRevert(DisputeGame.OnlyRegistry.selector);
+        games.open(resultId, taskId, bob, alice, 9, LIE, CLOCK);
+    }
+
+    function test_open_startsLevel0Over0ToNFromTheEmptyAccumulatorToSn() public view {
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Bisect));
+        assertEq(g.level, games.LEVEL_NODES());
+        assertEq(g.lo, 0);
+        assertEq(g.hi, 9);
+        assertEq(g.loHash, SparseTree.zero(32));
+        assertEq(g.hiHash, LIE);
+        assertEq(g.round, 0);
+        assertEq(g.submitterClock, CLOCK);
+        assertEq(g.challengerClock, CLOCK);
+        assertEq(g.lastMove, block.timestamp);
+        assertEq(g.taskId, taskId);
+        assertFalse(g.midPending);
+        assertTrue(games.submitterToMove(gameId));
+        assertEq(games.gameCount(), 1);
+    }
+
+    function test_open_aSingleNodeTaskOpensStraightInTransition() public {
+        uint256 id = _singleNodeGame(keccak256("out"));
+        DisputeGame.Game memory g = games.game(id);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Transition));
+        assertEq(g.lo, 0);
+        assertEq(g.hi, 1);
+        assertTrue(games.submitterToMove(id));
+        _expectWrongStage(DisputeGame.Stage.Transition);
+        vm.prank(alice);
+        games.bisect(id, 0, keccak256("mid"));
+    }
+
+    // -- bisect and respond -----------------------------------------------------------------------
+
+    function test_bisect_postsTheClaimAtTheMidpointAndEmits() public {
+        bytes32 claim = keccak256("S_4");
+        vm.expectEmit(address(games));
+        emit DisputeGame.MidpointPosted(gameId, 0, 0, 4, claim);
+        vm.prank(alice);
+        games.bisect(gameId, 0, claim);
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(g.midHash, claim);
+        assertTrue(g.midPending);
+        assertEq(g.round, 1);
+        assertFalse(games.submitterToMove(gameId));
+    }
+
+    function test_respond_agreeMovesLoToTheMidpointAndEmits() public {
+        bytes32 claim = keccak256("S_4");
+        _bisect(gameId, claim);
+        vm.expectEmit(address(games));
+        emit DisputeGame.Responded(gameId, 0, 1, true, 4, 9);
+        vm.prank(bob);
+        games.respond(gameId, 1, true);
+        DisputeGame.Game memory g = games.game(gameId);
+        (uint64 lo, uint64 hi, bytes32 loHash, bytes32 hiHash) = (g.lo, g.hi, g.loHash, g.hiHash);
+        assertEq(lo, 4);
+        assertEq(hi, 9);
+        assertEq(loHash, claim);
+        assertEq(hiHash, LIE);
+        assertFalse(g.midPending);
+        assertEq(g.round, 2);
+        assertTrue(games.submitterToMove(gameId));
+    }
+
+    function test_respond_disagreeMovesHiToTheMidpoint() public {
+        bytes32 claim = keccak256("S_4");
+        _bisect(gameId, claim);
+        _respond(gameId, false);
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(g.lo, 0);
+        assertEq(g.hi, 4);
+        assertEq(g.loHash, SparseTree.zero(32));
+        assertEq(g.hiHash, claim);
+    }
+
+    function test_respond_anIntervalOfOneNodeEndsLevel0InTransition() public {
+        _toTransition();
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Transition));
+        assertEq(g.lo, 0);
+        assertEq(g.hi, 1);
+        // 9 → 4 → 2 → 1: three pairs of moves.
+        assertEq(g.round, 6);
+        assertTrue(games.submitterToMove(gameId));
+    }
+
+    function test_bisect_revertsNotYourTurnForTheChallengerAndForAThirdParty() public {
+        _expectNotYourTurn(alice);
+        vm.prank(bob);
+        games.bisect(gameId, 0, keccak256("x"));
+        _expectNotYourTurn(alice);
+        vm.prank(carol);
+        games.bisect(gameId, 0, keccak256("x"));
+    }
+
+    function test_respond_revertsNotYourTurnForTheSubmitterAndForAThirdParty() public {
+        _bisect(gameId, keccak256("x"));
+        _expectNotYourTurn(bob);
+        vm.prank(alice);
+        games.respond(gameId, 1, true);
+        _expectNotYourTurn(bob);
+        vm.prank(carol);
+        games.respond(gameId, 1, true);
+    }
+
+    function test_moves_revertStaleRoundWithTheExpectedAndGivenRound() public {
+        vm.startPrank(alice);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StaleRound.selector, 0, 1));
+        games.bisect(gameId, 1, keccak256("x"));
+        games.bisect(gameId, 0, keccak256("x"));
+        vm.stopPrank();
+        vm.startPrank(bob);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StaleRound.selector, 1, 0));
+        games.respond(gameId, 0, true);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StaleRound.selector, 1, 2));
+        games.respond(gameId, 2, true);
+        games.respond(gameId, 1, true);
+        vm.stopPrank();
+        // A replay of the submitter's first move is stale.
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StaleRound.selector, 2, 0));
+        games.bisect(gameId, 0, keccak256("x"));
+    }
+
+    function test_moves_revertWrongStageOutOfOrder() public {
+        // No midpoint to answer yet.
+        _expectWrongStage(DisputeGame.Stage.Bisect);
+        vm.prank(bob);
+        games.respond(gameId, 0, true);
+        // No transition and no step during the bisection.
+        TransitionProof memory p;
+        _expectWrongStage(DisputeGame.Stage.Bisect);
+        vm.prank(alice);
+        games.transition(gameId, 0, p);
+        _expectWrongStage(DisputeGame.Stage.Bisect);
+        games.step(gameId, new bytes(226), "", false);
+        // A second midpoint before the answer.
+        _bisect(gameId, keccak256("x"));
+        _expectWrongStage(DisputeGame.Stage.Bisect);
+        vm.prank(alice);
+        games.bisect(gameId, 1, keccak256("y"));
+    }
+
+    function test_moves_revertUnknownGame() public {
+        uint256 none = 99;
+        bytes memory err = abi.encodeWithSelector(DisputeGame.UnknownGame.selector, none);
+        vm.expectRevert(err);
+        games.bisect(none, 0, 0);
+        vm.expectRevert(err);
+        games.respond(none, 0, true);
+        TransitionProof memory p;
+        vm.expectRevert(err);
+        games.transition(none, 0, p);
+        vm.expectRevert(err);
+        games.step(none, new bytes(226), "", false);
+        vm.expectRevert(err);
+        games.timeout(none);
+        vm.expectRevert(err);
+        games.abandon(none);
+        vm.expectRevert(err);
+        games.game(none);
+        vm.expectRevert(err);
+        games.submitterToMove(none);
+    }
+
+    // -- clocks and timeouts ----------------------------------------------------------------------
+
+    function test_clocks_aMoveCostsOnlyItsMoverTheTimeSinceTheLastMove() public {
+        vm.warp(block.timestamp + 100);
+        _bisect(gameId, keccak256("x"));
+        vm.warp(block.timestamp + 30);
+        _respond(gameId, true);
+        vm.warp(block.timestamp + 7);
+        _bisect(gameId, keccak256("y"));
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(g.submitterClock, CLOCK - 107);
+        assertEq(g.challengerClock, CLOCK - 30);
+        assertEq(g.lastMove, block.timestamp);
+    }
+
+    function test_bisect_revertsClockExpiredOncePastTheSubmittersClock() public {
+        uint256 opened = block.timestamp;
+        vm.warp(opened + CLOCK + 1);
+        vm.prank(alice);
+        vm.expectRevert(DisputeGame.ClockExpired.selector);
+        games.bisect(gameId, 0, keccak256("x"));
+        // The whole clock may be used.
+        vm.warp(opened + CLOCK);
+        _bisect(gameId, keccak256("x"));
+        assertEq(games.game(gameId).submitterClock, 0);
+    }
+
+    function test_respond_revertsClockExpiredOncePastTheChallengersClock() public {
+        _bisect(gameId, keccak256("x"));
+        vm.warp(block.timestamp + CLOCK + 1);
+        vm.prank(bob);
+        vm.expectRevert(DisputeGame.ClockExpired.selector);
+        games.respond(gameId, 1, true);
+    }
+
+    function test_timeout_revertsClockRunningWithTheSecondsLeft() public {
+        vm.warp(block.timestamp + 10);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRunning.selector, CLOCK - 10));
+        games.timeout(gameId);
+        vm.warp(block.timestamp + CLOCK - 10);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRunning.selector, 0));
+        games.timeout(gameId);
+    }
+
+    function test_timeout_ofTheSubmitterAwardsTheChallengerItsBondAndHalfTheSubmitters() public {
+        vm.warp(block.timestamp + CLOCK + 1);
+        vm.expectEmit(address(games));
+        emit DisputeGame.GameResolved(gameId, DisputeGame.Stage.ChallengerWon, DisputeGame.Reason.Timeout);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.GameSettled(resultId, bob, Outcome.ChallengerWon);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.ResultRejected(resultId, bob);
+        vm.prank(carol); // anyone
+        games.timeout(gameId);
+        _expectStage(gameId, DisputeGame.Stage.ChallengerWon);
+        assertEq(registry.credits(bob), CBOND + SBOND / 2);
+        assertEq(registry.credits(requester), SBOND - SBOND / 2);
+        assertEq(registry.credits(alice), 0);
+        assertEq(uint8(registry.result(resultId).status), uint8(TaskRegistry.ResultStatus.Rejected));
+        assertEq(registry.result(resultId).liveGames, 0);
+        assertEq(registry.totalLocked(), REWARD);
+        assertEq(address(registry).balance, registry.totalLocked() + registry.totalCredits());
+    }
+
+    function test_timeout_ofTheChallengerAwardsTheSubmitterTheChallengersBond() public {
+        _bisect(gameId, keccak256("x"));
+        vm.warp(block.timestamp + CLOCK + 1);
+        vm.expectEmit(address(games));
+        emit DisputeGame.GameResolved(gameId, DisputeGame.Stage.SubmitterWon, DisputeGame.Reason.Timeout);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.GameSettled(resultId, bob, Outcome.SubmitterWon);
+        games.timeout(gameId);
+        _expectStage(gameId, DisputeGame.Stage.SubmitterWon);
+        assertEq(registry.credits(alice), CBOND);
+        assertEq(registry.credits(bob), 0);
+        assertTrue(registry.resultPending(resultId));
+        assertEq(registry.result(resultId).liveGames, 0);
+        // The surviving result then finalizes for the reward and its own bond.
+        vm.warp(registry.result(resultId).submittedAt + WINDOW);
+        registry.finalize(resultId);
+        assertEq(registry.credits(alice), CBOND + REWARD + SBOND);
+    }
+
+    function test_timeout_inTransitionRunsTheSubmittersClock() public {
+        _toTransition();
+        vm.warp(block.timestamp + CLOCK + 1);
+        games.timeout(gameId);
+        _expectStage(gameId, DisputeGame.Stage.ChallengerWon);
+    }
+
+    function test_timeout_isCallableAtMostTwoClocksAfterOpening() public {
+        // The slowest legal play: the submitter keeps one second, the challenger spends its
+        // whole clock; the game is decidable from 2·clock + 1 on, and not a second earlier.
+        uint256 opened = block.timestamp;
+        vm.warp(opened + CLOCK - 1);
+        _bisect(gameId, keccak256("x"));
+        vm.warp(opened + 2 * CLOCK - 1);
+        _respond(gameId, true);
+        vm.warp(opened + 2 * CLOCK);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRunning.selector, 0));
+        games.timeout(gameId);
+        vm.warp(opened + 2 * CLOCK + 1);
+        games.timeout(gameId);
+        _expectStage(gameId, DisputeGame.Stage.ChallengerWon);
+    }
+
+    // -- terminal games and abandonment -----------------------------------------------------------
+
+    function test_everyCall_revertsGameOverOnceTheGameIsResolved() public {
+        vm.warp(block.timestamp + CLOCK + 1);
+        games.timeout(gameId);
+        bytes memory snapshot = _gameBytes(gameId);
+        vm.prank(alice);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.bisect(gameId, 0, keccak256("x"));
+        vm.prank(bob);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.respond(gameId, 0, true);
+        TransitionProof memory p;
+        vm.prank(alice);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.transition(gameId, 0, p);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.step(gameId, new bytes(226), "", false);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.timeout(gameId);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.abandon(gameId);
+        vm.expectRevert(DisputeGame.GameOver.selector);
+        games.submitterToMove(gameId);
+        assertEq(_gameBytes(gameId), snapshot);
+    }
+
+    function test_abandon_revertsResultStillPendingWhileTheResultCanLose() public {
+        vm.expectRevert(DisputeGame.ResultStillPending.selector);
+        games.abandon(gameId);
+        _expectStage(gameId, DisputeGame.Stage.Bisect);
+    }
+
+    function test_abandon_refundsTheChallengerOnceAnotherGameRejectedTheResult() public {
+        uint256 second = _challenge(resultId, dave);
+        vm.warp(block.timestamp + CLOCK + 1);
+        games.timeout(gameId); // bob wins: the result is rejected
+        vm.expectEmit(address(games));
+        emit DisputeGame.GameResolved(second, DisputeGame.Stage.Abandoned, DisputeGame.Reason.Abandoned);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.GameSettled(resultId, dave, Outcome.Refund);
+        vm.prank(carol);
+        games.abandon(second);
+        _expectStage(second, DisputeGame.Stage.Abandoned);
+        assertEq(registry.credits(dave), CBOND);
+        assertEq(registry.result(resultId).liveGames, 0);
+        assertEq(registry.totalLocked(), REWARD);
+    }
+
+    function test_timeout_ofAGameWhoseResultIsAlreadyRejectedIsARefund() public {
+        uint256 second = _challenge(resultId, dave);
+        _bisect(second, keccak256("x")); // dave to move in the second game
+        vm.warp(block.timestamp + CLOCK + 1);
+        games.timeout(gameId); // bob wins the first: rejected
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.GameSettled(resultId, dave, Outcome.Refund);
+        games.timeout(second); // dave overdrew, but there is nothing left to win for alice
+        assertEq(registry.credits(dave), CBOND);
+        assertEq(registry.credits(alice), 0);
+    }
+
+    // -- transition: bad proofs change nothing ----------------------------------------------------
+
+    function _proof(bytes32 outputRoot, bytes memory accPath, bytes memory descriptor)
+        internal
+        pure
+        returns (TransitionProof memory p)
+    {
+        p.outputRoot = outputRoot;
+        p.accPath = accPath;
+        p.descriptor = descriptor;
+        p.graphPath = hex"00000000";
+        p.programPath = hex"00000000";
+        p.inputLeaves = new bytes32[](0);
+        p.inputPaths = new bytes[](0);
+        p.finalState = new bytes(226);
+        p.regionPath = hex"00000000";
+    }
+
+    function _expectTransitionReverts(uint256 id, TransitionProof memory p, bytes memory err) internal {
+        bytes memory snapshot = _gameBytes(id);
+        uint32 round = _round(id);
+        vm.prank(alice);
+        vm.expectRevert(err);
+        games.transition(id, round, p);
+        assertEq(_gameBytes(id), snapshot, "a reverted transition changes nothing");
+    }
+
+    function test_transition_revertsInconsistentTransitionForAnOutputThatIsNotLeafIOfSi1() public {
+        bytes32 output = keccak256("out");
+        uint256 id = _singleNodeGame(output);
+        bytes32[] memory out = new bytes32[](1);
+        out[0] = output;
+        bytes memory accPath = SparseTree.accumulatorPath(out, 0);
+        _expectTransitionReverts(
+            id,
+            _proof(keccak256("other"), accPath, new bytes(124)),
+            abi.encodeWithSelector(NodeLink.InconsistentTransition.selector)
+        );
+    }
+
+    function test_transition_revertsInvalidPathLengthForAnAccumulatorPathOfTheWrongLength() public {
+        uint256 id = _singleNodeGame(keccak256("out"));
+        // Mask bit 0 clear: one sibling expected, none given.
+        _expectTransitionReverts(
+            id,
+            _proof(keccak256("out"), hex"fffffffe", new bytes(124)),
+            abi.encodeWithSelector(MerklePath.InvalidPathLength.selector, 36, 4)
+        );
+    }
+
+    function test_transition_revertsInvalidDescriptorForAGarbageDescriptorBehindAConsistentOutput() public {
+        bytes32 output = keccak256("out");
+        uint256 id = _singleNodeGame(output);
+        bytes32[] memory out = new bytes32[](1);
+        out[0] = output;
+        bytes memory accPath = SparseTree.accumulatorPath(out, 0);
+        _expectTransitionReverts(
+            id, _proof(output, accPath, hex"deadbeef"), abi.encodeWithSelector(NodeLink.InvalidDescriptor.selector, 0)
+        );
+        // Well-formed but not F's leaf 0.
+        _expectTransitionReverts(
+            id, _proof(output, accPath, new bytes(124)), abi.encodeWithSelector(NodeLink.InvalidProof.selector, 0, 0)
+        );
+    }
+
+    function test_transition_revertsNotYourTurnForTheChallengerAndStaleRound() public {
+        uint256 id = _singleNodeGame(keccak256("out"));
+        TransitionProof memory p;
+        _expectNotYourTurn(alice);
+        vm.prank(bob);
+        games.transition(id, 0, p);
+        vm.prank(alice);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.StaleRound.selector, 0, 1));
+        games.transition(id, 1, p);
+    }
+
+    function test_transition_revertsClockExpiredOncePastTheSubmittersClock() public {
+        uint256 id = _singleNodeGame(keccak256("out"));
+        vm.warp(block.timestamp + CLOCK + 1);
+        TransitionProof memory p;
+        vm.prank(alice);
+        vm.expectRevert(DisputeGame.ClockExpired.selector);
+        games.transition(id, 0, p);
+    }
+}
+
+/// @notice Level 1 (the MIPS steps of one node) and the final `step`, reached through GameHarness
+///         as a proven transition would reach it, and decided by a real MIPS step of a NOP.
+contract DisputeGame_Level1_Test is GameTestBase {
+    uint32 internal constant PC = 0x00400000;
+
+    GameHarness internal harness;
+    uint256 internal resultId;
+    uint256 internal gameId;
+
+    function setUp() public override {
+        super.setUp();
+        (, resultId, gameId) = _openGame(keccak256("lie"));
+        harness = _useHarness();
+    }
+
+    /// @notice A running state at PC over an all-zero memory (so the instruction is a NOP).
+    function _preState() internal pure returns (bytes memory s) {
+        bytes memory regs = new bytes(128);
+        s = abi.encodePacked(SparseTree.zero(27), bytes32(0), uint32(0), PC, PC + 4, uint32(0), uint32(0));
+        s = abi.encodePacked(s, uint32(0x90000000), uint8(0), uint8(0), uint64(0), regs);
+    }
+
+    /// @notice SPEC §2.1: keccak of the packed state, top byte the status (3: running).
+    function _stateHash(bytes memory s) internal pure returns (bytes32) {
+        return bytes32((uint256(keccak256(s)) & ~(uint256(0xff) << 248)) | (uint256(3) << 248));
+    }
+
+    /// @notice The 896-byte proof of the zero instruction word at PC: the leaf, then 27 zero siblings.
+    function _nopProof() internal pure returns (bytes memory p) {
+        p = abi.encodePacked(bytes32(0));
+        for (uint256 h = 0; h < 27; h++) {
+            p = abi.encodePacked(p, SparseTree.zero(h));
+        }
+    }
+
+    function test_forceLevel1_isTheHarnessOnly() public view {
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(g.level, 0);
+        assertEq(address(games.registry()), address(registry));
+    }
+
+    function test_level1_bisectionOverStepsEndsInStepNotTransition() public {
+        harness.forceLevel1(gameId, 5, keccak256("start"), keccak256("final"));
+        while (games.game(gameId).stage == DisputeGame.Stage.Bisect) {
+            _bisect(gameId, keccak256(abi.encode("state", games.game(gameId).round)));
+            _respond(gameId, true);
+        }
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Step));
+        assertEq(g.level, 1);
+        assertEq(g.lo, 4);
+        assertEq(g.hi, 5);
+        assertFalse(games.submitterToMove(gameId));
+    }
+
+    function test_level1_movesEmitTheirLevel() public {
+        harness.forceLevel1(gameId, 6, keccak256("start"), keccak256("final"));
+        uint32 round = _round(gameId);
+        vm.expectEmit(address(games));
+        emit DisputeGame.MidpointPosted(gameId, 1, round, 3, keccak256("s3"));
+        _bisect(gameId, keccak256("s3"));
+        vm.expectEmit(address(games));
+        emit DisputeGame.Responded(gameId, 1, round + 1, false, 0, 3);
+        _respond(gameId, false);
+    }
+
+    function test_step_revertsPreStateMismatchForAStateThatIsNotTheAgreedOne() public {
+        bytes memory pre = _preState();
+        bytes32 agreed = keccak256("agreed state");
+        harness.forceLevel1(gameId, 1, agreed, keccak256("final"));
+        bytes memory snapshot = _gameBytes(gameId);
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.PreStateMismatch.selector, agreed, _stateHash(pre)));
+        games.step(gameId, pre, _nopProof(), false);
+        assertEq(_gameBytes(gameId), snapshot);
+    }
+
+    function test_step_aPostStateEqualToTheClaimWinsForTheSubmitter() public {
+        bytes memory pre = _preState();
+        bytes32 post = mips.step(pre, _nopProof(), 0);
+        harness.forceLevel1(gameId, 1, _stateHash(pre), post);
+        vm.expectEmit(address(games));
+        emit DisputeGame.StepVerified(gameId, 0, _stateHash(pre), post);
+        vm.expectEmit(address(games));
+        emit DisputeGame.GameResolved(gameId, DisputeGame.Stage.SubmitterWon, DisputeGame.Reason.Step);
+        vm.prank(carol); // anyone
+        games.step(gameId, pre, _nopProof(), false);
+        assertEq(registry.credits(alice), CBOND);
+        assertTrue(registry.resultPending(resultId));
+    }
+
+    function test_step_anyOtherPostStateWinsForTheChallengerAlsoWithACompactProof() public {
+        bytes memory pre = _preState();
+        harness.forceLevel1(gameId, 1, _stateHash(pre), keccak256("a wrong post-state"));
+        // Compact form (§2.8): the leaf, then a mask of 27 zero siblings, then none.
+        bytes memory compact = abi.encodePacked(bytes32(0), uint32((1 << 27) - 1));
+        vm.expectEmit(address(games));
+        emit DisputeGame.GameResolved(gameId, DisputeGame.Stage.ChallengerWon, DisputeGame.Reason.Step);
+        games.step(gameId, pre, compact, true);
+        assertEq(registry.credits(bob), CBOND + SBOND / 2);
+        assertFalse(registry.resultPending(resultId));
+    }
+
+    function test_step_runsTheChallengersClockAndItsTimeoutAwardsTheSubmitter() public {
+        bytes memory pre = _preState();
+        harness.forceLevel1(gameId, 1, _stateHash(pre), keccak256("claim"));
+        vm.warp(block.timestamp + CLOCK + 1);
+        vm.expectRevert(DisputeGame.ClockExpired.selector);
+        games.step(gameId, pre, _nopProof(), false);
+        games.timeout(gameId);
+        _expectStageIs(DisputeGame.Stage.SubmitterWon);
+        assertEq(registry.credits(alice), CBOND);
+    }
+
+    function _expectStageIs(DisputeGame.Stage stage) internal view {
+        assertEq(uint8(games.game(gameId).stage), uint8(stage));
+    }
+}
