@@ -598,3 +598,179 @@ contract DisputeGame_Level1_Test is GameTestBase {
         assertEq(uint8(games.game(gameId).stage), uint8(stage));
     }
 }
+
+/// @notice Both bisections against scripted players. The truth is a function index → hash
+///         (level 0 fixes index 0 at S_0 = zero[32]; level 1 at the agreed start state). A lying
+///         submitter's claims differ from the truth on a fuzzed set of indices that always holds
+///         the end; an honest challenger agrees iff a claim is the truth. Property: the game ends
+///         at one step (Transition at level 0, Step at level 1) at (lo, lo + 1) with the agreed
+///         claim true and the disputed claim false, in ⌊log2 n⌋ … ⌈log2 n⌉ pairs of moves.
+///         A lying challenger against an honest submitter ends with both endpoints true.
+contract DisputeGame_Bisection_Test is GameTestBase {
+    uint8 internal constant LIE_FROM_L = 0; // true before L, false from L on
+    uint8 internal constant LIE_AT_L_AND_END = 1; // one interior lie, and the end
+    uint8 internal constant LIE_EVERYWHERE = 2; // every index but the agreed start
+    uint8 internal constant LIE_AT_END = 3; // agrees everywhere but the end
+    uint8 internal constant LIE_SCATTERED = 4; // a seeded random set, and the end
+
+    struct Script {
+        uint256 seed;
+        uint8 level;
+        uint8 mode;
+        uint64 l;
+        uint64 n;
+    }
+
+    function _truth(Script memory s, uint256 i) internal pure returns (bytes32) {
+        if (s.level == 0 && i == 0) return SparseTree.zero(32);
+        return keccak256(abi.encode("truth", s.seed, s.level, i));
+    }
+
+    function _lies(Script memory s, uint256 i) internal pure returns (bool) {
+        if (i == 0) return false; // the agreed start is computed or proven, never claimed
+        if (i == s.n) return s.mode != 255; // 255: the honest submitter
+        if (s.mode == LIE_FROM_L) return i >= s.l;
+        if (s.mode == LIE_AT_L_AND_END) return i == s.l;
+        if (s.mode == LIE_EVERYWHERE) return true;
+        if (s.mode == LIE_SCATTERED) return uint256(keccak256(abi.encode("mask", s.seed, i))) & 1 == 1;
+        return false;
+    }
+
+    function _claim(Script memory s, uint256 i) internal pure returns (bytes32) {
+        return _lies(s, i) ? keccak256(abi.encode("lie", s.seed, s.level, i)) : _truth(s, i);
+    }
+
+    function _log2Floor(uint256 n) internal pure returns (uint256 k) {
+        while (n >> (k + 1) != 0) k++;
+    }
+
+    /// @notice A game over n nodes: a model of nF = n and a task of one prompt token and N = 1.
+    function _gameOverNodes(uint64 n, bytes32 sN) internal returns (uint256) {
+        bytes32 model = _registerWide(uint32(n), 4);
+        uint256 t = _createTask(model, bytes.concat(bytes4(uint32(1))), 1);
+        uint256 r = _submit(t, alice, bytes.concat(bytes4(uint32(2))), sN);
+        return _challenge(r, bob);
+    }
+
+    /// @notice Play the submitter's script against a challenger that answers `honest ? truth :
+    ///         bit k of answers`; return the pairs of moves played.
+    function _play(uint256 id, Script memory s, bool honest, uint256 answers) internal returns (uint256 pairs) {
+        while (games.game(id).stage == DisputeGame.Stage.Bisect) {
+            DisputeGame.Game memory g = games.game(id);
+            uint64 mid = (g.lo + g.hi) / 2;
+            _bisect(id, _claim(s, mid));
+            bool agree = honest ? _claim(s, mid) == _truth(s, mid) : (answers >> (pairs % 256)) & 1 == 1;
+            _respond(id, agree);
+            pairs++;
+            if (honest) {
+                g = games.game(id);
+                assertEq(g.loHash, _truth(s, g.lo), "the agreed end stays true");
+                assertTrue(g.hiHash != _truth(s, g.hi), "the disputed end stays false");
+            }
+        }
+    }
+
+    function _expectFoundTheLie(uint256 id, Script memory s, uint256 pairs, DisputeGame.Stage end) internal view {
+        DisputeGame.Game memory g = games.game(id);
+        assertEq(uint8(g.stage), uint8(end), "ends at one step");
+        assertEq(g.hi, g.lo + 1, "one step");
+        assertEq(g.loHash, _truth(s, g.lo), "agreed claim is true");
+        assertEq(g.loHash, _claim(s, g.lo), "agreed claim is the submitter's");
+        assertEq(g.hiHash, _claim(s, g.hi), "disputed claim is the submitter's");
+        assertTrue(g.hiHash != _truth(s, g.hi), "disputed claim is false");
+        assertLe(pairs, _log2Ceil(s.n), "at most ceil(log2 n) pairs");
+        assertGe(pairs, _log2Floor(s.n), "at least floor(log2 n) pairs");
+    }
+
+    function _log2Ceil(uint256 n) internal pure returns (uint256 d) {
+        while ((uint256(1) << d) < n) d++;
+    }
+
+    function _script(uint256 seed, uint8 level, uint8 mode, uint64 l, uint64 n) internal pure returns (Script memory s) {
+        s = Script(seed, level, mode % 5, l, n);
+        s.l = uint64(bound(l, 1, n));
+    }
+
+    // -- level 0: nodes ---------------------------------------------------------------------------
+
+    function testFuzz_level0_aLyingSubmitterIsPinnedToItsFirstFalseStepByAnHonestChallenger(
+        uint256 seed,
+        uint8 mode,
+        uint64 l,
+        uint32 nodes
+    ) public {
+        uint64 n = uint64(bound(nodes, 1, type(uint32).max));
+        Script memory s = _script(seed, 0, mode, l, n);
+        uint256 id = _gameOverNodes(n, _claim(s, n));
+        uint256 pairs = _play(id, s, true, 0);
+        _expectFoundTheLie(id, s, pairs, DisputeGame.Stage.Transition);
+        assertEq(games.game(id).round, 2 * pairs, "one round per move");
+    }
+
+    function testFuzz_level0_aLyingChallengerAgainstAnHonestSubmitterEndsBetweenTwoTrueClaims(
+        uint256 seed,
+        uint256 answers,
+        uint32 nodes
+    ) public {
+        uint64 n = uint64(bound(nodes, 2, type(uint32).max));
+        Script memory s = Script(seed, 0, 255, 1, n);
+        uint256 id = _gameOverNodes(n, _truth(s, n));
+        _play(id, s, false, answers);
+        DisputeGame.Game memory g = games.game(id);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Transition));
+        assertEq(g.hi, g.lo + 1);
+        assertEq(g.loHash, _truth(s, g.lo));
+        assertEq(g.hiHash, _truth(s, g.hi));
+    }
+
+    function test_level0_eachLieModeOnTheLargestTasks() public {
+        for (uint8 mode = 0; mode < 5; mode++) {
+            uint64 n = type(uint32).max - mode; // a model per mode (a record registers once)
+            Script memory s = _script(7, 0, mode, n / 3, n);
+            uint256 id = _gameOverNodes(n, _claim(s, n));
+            _expectFoundTheLie(id, s, _play(id, s, true, 0), DisputeGame.Stage.Transition);
+        }
+    }
+
+    // -- level 1: steps ---------------------------------------------------------------------------
+
+    function testFuzz_level1_aLyingSubmitterIsPinnedToItsFirstFalseStepThenStepChecksThePreState(
+        uint256 seed,
+        uint8 mode,
+        uint64 l,
+        uint64 steps
+    ) public {
+        GameHarness harness = _useHarness();
+        (,, uint256 id) = _openGame(keccak256("lie"));
+        uint64 n = uint64(bound(steps, 1, uint64(1) << 48));
+        Script memory s = _script(seed, 1, mode, l, n);
+        harness.forceLevel1(id, n, _truth(s, 0), _claim(s, n));
+        uint32 round0 = _round(id);
+        uint256 pairs = _play(id, s, true, 0);
+        _expectFoundTheLie(id, s, pairs, DisputeGame.Stage.Step);
+        assertEq(games.game(id).round, round0 + 2 * pairs);
+        // A state that does not hash to the agreed loHash is refused before MIPS runs.
+        bytes memory notAgreed = new bytes(226);
+        bytes32 h = bytes32((uint256(keccak256(notAgreed)) & ~(uint256(0xff) << 248)) | (uint256(3) << 248));
+        vm.expectRevert(abi.encodeWithSelector(DisputeGame.PreStateMismatch.selector, _truth(s, games.game(id).lo), h));
+        games.step(id, notAgreed, "", false);
+    }
+
+    function testFuzz_level1_aLyingChallengerAgainstAnHonestSubmitterEndsBetweenTwoTrueStates(
+        uint256 seed,
+        uint256 answers,
+        uint64 steps
+    ) public {
+        GameHarness harness = _useHarness();
+        (,, uint256 id) = _openGame(keccak256("lie"));
+        uint64 n = uint64(bound(steps, 2, uint64(1) << 48));
+        Script memory s = Script(seed, 1, 255, 1, n);
+        harness.forceLevel1(id, n, _truth(s, 0), _truth(s, n));
+        _play(id, s, false, answers);
+        DisputeGame.Game memory g = games.game(id);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Step));
+        assertEq(g.hi, g.lo + 1);
+        assertEq(g.loHash, _truth(s, g.lo));
+        assertEq(g.hiHash, _truth(s, g.hi));
+    }
+}
