@@ -7,6 +7,8 @@ import {NodeLink} from "../src/NodeLink.sol";
 import {MerklePath} from "../src/lib/MerklePath.sol";
 import {TransitionProof} from "../src/lib/GameTypes.sol";
 import {Outcome} from "../src/lib/ITaskGame.sol";
+import {console} from "forge-std/console.sol";
+import {Vm} from "forge-std/Vm.sol";
 import {GameTestBase} from "./harness/GameTestBase.sol";
 import {GameHarness} from "./harness/GameHarness.sol";
 import {SparseTree} from "./utils/SparseTree.sol";
@@ -772,5 +774,143 @@ contract DisputeGame_Bisection_Test is GameTestBase {
         assertEq(g.hi, g.lo + 1);
         assertEq(g.loHash, _truth(s, g.lo));
         assertEq(g.hiHash, _truth(s, g.hi));
+    }
+}
+
+/// @notice One call per test from a prepared state, so `forge snapshot` and `--gas-report` show
+///         each entry point's own cost with cold storage, as in a transaction of its own.
+contract Game_Gas_Test is GameTestBase {
+    uint256 internal task;
+    uint256 internal result;
+    uint256 internal fresh; // bob's game: the submitter to move
+    uint256 internal answering; // dave's game: a midpoint posted
+    uint256 internal overdrawn; // a game whose submitter ran out of clock
+    uint256 internal abandoned; // a game on a rejected result
+    uint256 internal lying; // a pending result whose token 1 contradicts S_n
+    uint256 internal finalizable;
+    uint256 internal racer; // a pending result of a finalized task
+    uint256 internal refundable;
+    bytes32[] internal outputs;
+
+    function _quickTask(uint64 deadlineIn, uint64 window, uint64 clock) internal returns (uint256) {
+        vm.prank(requester);
+        return registry.createTask{value: REWARD}(
+            llama, _prompt(), 2, uint64(block.timestamp) + deadlineIn, window, clock, SBOND, CBOND
+        );
+    }
+
+    function setUp() public override {
+        super.setUp();
+        for (uint256 i = 0; i < 9; i++) {
+            outputs.push(keccak256(abi.encode("output", i)));
+        }
+        outputs[5] = bytes32(bytes4(uint32(5)));
+        outputs[8] = bytes32(bytes4(uint32(7)));
+        bytes32 sN = SparseTree.accumulator(outputs);
+        (task, result, fresh) = _openGame(keccak256("lie"));
+        answering = _challenge(result, dave);
+        _bisect(answering, keccak256("mid"));
+        lying = _submit(task, dave, _enc2(5, 6), sN);
+        uint256 rejected = _submit(task, carol, _enc2(5, 6), sN);
+        abandoned = _challenge(rejected, bob);
+        vm.prank(carol);
+        registry.proveTokenMismatch(rejected, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8));
+
+        uint256 shortClock = _quickTask(DEADLINE_IN, WINDOW, 60);
+        overdrawn = _challenge(_submit(shortClock, alice, _enc2(5, 6), sN), bob);
+        uint256 shortWindow = _quickTask(DEADLINE_IN, 60, CLOCK);
+        finalizable = _submit(shortWindow, alice, _enc2(5, 6), sN);
+        uint256 raced = _quickTask(DEADLINE_IN, 60, CLOCK);
+        uint256 winner = _submit(raced, alice, _enc2(5, 6), sN);
+        racer = _submit(raced, dave, _enc2(5, 6), sN);
+        refundable = _quickTask(30, WINDOW, CLOCK);
+        vm.warp(block.timestamp + 61);
+        registry.finalize(winner);
+    }
+
+    /// @notice A transaction's gas for a call: 21000, calldata (16 per non-zero byte, 4 per zero
+    ///         byte; the EIP-7623 floor of 10 per token is lower for these calls), and the call's
+    ///         execution gas as measured.
+    function _txGas(bytes memory data, uint256 execution) internal pure returns (uint256 total) {
+        total = 21000 + execution;
+        for (uint256 k = 0; k < data.length; k++) {
+            total += data[k] == 0 ? 4 : 16;
+        }
+    }
+
+    /// @notice Call `to` as `from`, require success, log and return the call's transaction gas.
+    function _measure(string memory name, address from, address to, uint256 value, bytes memory data)
+        internal
+        returns (uint256 total)
+    {
+        vm.prank(from);
+        (bool ok,) = to.call{value: value}(data);
+        assertTrue(ok, name);
+        uint256 execution = vm.lastCallGas().gasTotalUsed;
+        total = _txGas(data, execution);
+        console.log(name, execution, total);
+    }
+
+    function test_gas_register() public {
+        _measure("register", carol, address(models), 0, abi.encodeCall(models.register, (_llamaSpec(77, 0))));
+    }
+
+    function test_gas_createTask() public {
+        bytes memory data = abi.encodeCall(
+            registry.createTask,
+            (llama, _prompt(), 2, uint64(block.timestamp) + DEADLINE_IN, WINDOW, CLOCK, SBOND, CBOND)
+        );
+        _measure("createTask", requester, address(registry), REWARD, data);
+    }
+
+    function test_gas_submitResult() public {
+        bytes memory data = abi.encodeCall(registry.submitResult, (task, _enc2(5, 6), keccak256("S_n")));
+        _measure("submitResult", requester, address(registry), SBOND, data);
+    }
+
+    function test_gas_challenge() public {
+        _measure("challenge", carol, address(registry), CBOND, abi.encodeCall(registry.challenge, (result)));
+    }
+
+    function test_gas_proveTokenMismatch() public {
+        bytes memory data = abi.encodeCall(
+            registry.proveTokenMismatch, (lying, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8))
+        );
+        _measure("proveTokenMismatch", makeAddr("prover"), address(registry), 0, data);
+    }
+
+    function test_gas_bisect_isAtMost60kAsATransaction() public {
+        bytes memory data = abi.encodeCall(games.bisect, (fresh, 0, keccak256("S_4")));
+        assertLe(_measure("bisect", alice, address(games), 0, data), 60_000);
+    }
+
+    function test_gas_respond_isAtMost60kAsATransaction() public {
+        bytes memory data = abi.encodeCall(games.respond, (answering, 1, true));
+        assertLe(_measure("respond", dave, address(games), 0, data), 60_000);
+    }
+
+    function test_gas_timeout() public {
+        _measure("timeout", carol, address(games), 0, abi.encodeCall(games.timeout, (overdrawn)));
+    }
+
+    function test_gas_abandon() public {
+        _measure("abandon", carol, address(games), 0, abi.encodeCall(games.abandon, (abandoned)));
+    }
+
+    function test_gas_finalize() public {
+        _measure("finalize", carol, address(registry), 0, abi.encodeCall(registry.finalize, (finalizable)));
+    }
+
+    function test_gas_releaseBond() public {
+        _measure("releaseBond", carol, address(registry), 0, abi.encodeCall(registry.releaseBond, (racer)));
+    }
+
+    function test_gas_refundTask() public {
+        _measure("refundTask", carol, address(registry), 0, abi.encodeCall(registry.refundTask, (refundable)));
+    }
+
+    function test_gas_withdraw() public {
+        _measure("withdraw", alice, address(registry), 0, abi.encodeCall(registry.withdraw, ()));
+        assertEq(registry.credits(alice), 0);
     }
 }
