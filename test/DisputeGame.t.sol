@@ -5,7 +5,7 @@ import {DisputeGame} from "../src/DisputeGame.sol";
 import {TaskRegistry} from "../src/TaskRegistry.sol";
 import {NodeLink} from "../src/NodeLink.sol";
 import {MerklePath} from "../src/lib/MerklePath.sol";
-import {TransitionProof} from "../src/lib/GameTypes.sol";
+import {ModelSpec, TransitionProof} from "../src/lib/GameTypes.sol";
 import {Outcome} from "../src/lib/ITaskGame.sol";
 import {console} from "forge-std/console.sol";
 import {Vm} from "forge-std/Vm.sol";
@@ -912,5 +912,185 @@ contract Game_Gas_Test is GameTestBase {
     function test_gas_withdraw() public {
         _measure("withdraw", alice, address(registry), 0, abi.encodeCall(registry.withdraw, ()));
         assertEq(registry.credits(alice), 0);
+    }
+}
+
+/// @notice A proven transition on a synthetic one-node model (no real model data): a descriptor
+///         with no inputs and a 4-byte output in region 8, one program, and a final state whose
+///         memory holds the output. The transition charges the submitter's clock, emits the
+///         link, and starts level 1 at (0, startHash, steps, hash(finalState)), which then
+///         bisects down to Step like any level. Bad final states revert with NodeLink's errors.
+contract DisputeGame_Transition_Test is GameTestBase {
+    uint32 internal constant ENTRY = 0x00400000;
+    uint64 internal constant STEPS = 5;
+    bytes32 internal constant REGION0 = keccak256("region 0 of the program");
+    bytes32 internal constant OUTPUT = bytes32(bytes4(0x01020304)); // tensor root of 4 output bytes
+
+    uint256 internal task;
+    uint256 internal gameId;
+
+    /// @notice Descriptor (§5.1): program 0, op 7, no position, out_len 4, region 8, no inputs, p = 0.
+    function _descriptor() internal pure returns (bytes memory d) {
+        d = new bytes(124);
+        d[7] = bytes1(uint8(7)); // word 1: op id
+        d[15] = bytes1(uint8(4)); // word 3: out_base
+        d[23] = bytes1(uint8(8)); // word 5: the output region
+    }
+
+    /// @notice Tensor root of a descriptor (§1.1): its 32-byte chunks, zero-padded, as a tree.
+    function _tensorRoot(bytes memory data) internal pure returns (bytes32) {
+        uint256 n = (data.length + 31) / 32;
+        uint256[] memory idx = new uint256[](n);
+        bytes32[] memory val = new bytes32[](n);
+        bytes memory padded = bytes.concat(data, new bytes(32 * n - data.length));
+        for (uint256 k = 0; k < n; k++) {
+            idx[k] = k;
+            bytes32 chunk;
+            assembly {
+                chunk := mload(add(add(padded, 32), mul(k, 32)))
+            }
+            val[k] = chunk;
+        }
+        uint256 depth;
+        while ((uint256(1) << depth) < n) depth++;
+        return SparseTree.root(idx, val, depth);
+    }
+
+    /// @notice The memory root with only region 8 set: OUTPUT folded to height 23, at region 8.
+    function _memRootWithOutput() internal pure returns (bytes32 node) {
+        node = OUTPUT;
+        for (uint256 h = 0; h < 23; h++) {
+            node = keccak256(abi.encodePacked(node, SparseTree.zero(h)));
+        }
+        for (uint256 h = 0; h < 4; h++) {
+            bytes32 z = SparseTree.zero(23 + h);
+            node = (8 >> h) & 1 == 1 ? keccak256(abi.encodePacked(z, node)) : keccak256(abi.encodePacked(node, z));
+        }
+    }
+
+    function _finalState(bytes32 memRoot, uint8 exited, uint64 steps) internal pure returns (bytes memory s) {
+        s = abi.encodePacked(memRoot, bytes32(0), uint32(0), ENTRY + 8, ENTRY + 12, uint32(0), uint32(0));
+        s = abi.encodePacked(s, uint32(0x90000000), uint8(0), exited, steps, new bytes(128));
+    }
+
+    function _exitZeroHash(bytes memory s) internal pure returns (bytes32) {
+        return bytes32(uint256(keccak256(s)) & ~(uint256(0xff) << 248)); // status 0: exited with 0
+    }
+
+    function _proof(bytes memory finalState) internal pure returns (TransitionProof memory p) {
+        p.outputRoot = OUTPUT;
+        p.accPath = hex"ffffffff"; // leaf 0 of an otherwise empty accumulator
+        p.descriptor = _descriptor();
+        p.graphPath = hex"00000000"; // n_f = 1: F is its one leaf
+        p.region0Root = REGION0;
+        p.entry = ENTRY;
+        p.programPath = hex"00000000"; // one program
+        p.inputLeaves = new bytes32[](0);
+        p.inputPaths = new bytes[](0);
+        p.finalState = finalState;
+        // Regions 9, 10–11, 12–15 and 0–7 are all zero, but their roots are zero[23 + h], which
+        // the mask (zero[h], §6.1) cannot express: the four siblings go in full.
+        p.regionPath = abi.encodePacked(
+            uint32(0), SparseTree.zero(23), SparseTree.zero(24), SparseTree.zero(25), SparseTree.zero(26)
+        );
+    }
+
+    function setUp() public override {
+        super.setUp();
+        ModelSpec memory m = _mlpSpec();
+        m.graphRoot = _tensorRoot(_descriptor());
+        m.programsRoot = keccak256(abi.encodePacked(REGION0, bytes32(uint256(ENTRY) << 224)));
+        m.nPrograms = 1;
+        m.nWeights = 1;
+        m.inputBytes = 4;
+        m.commitment = _commitment(m.weightRoot, m.graphRoot, m.programsRoot);
+        bytes32 model = models.register(m);
+        task = _createTask(model, hex"0a0b0c0d", 1);
+        bytes32[] memory out = new bytes32[](1);
+        out[0] = OUTPUT;
+        uint256 r = _submit(task, alice, bytes.concat(bytes4(uint32(3))), SparseTree.accumulator(out));
+        gameId = _challenge(r, bob);
+    }
+
+    function test_transition_startsLevel1AtTheDerivedStartStateAndTheClaimedFinalState() public {
+        bytes memory fin = _finalState(_memRootWithOutput(), 1, STEPS);
+        TransitionProof memory p = _proof(fin);
+        bytes32 start = link.startHash(registry.nodeContext(task), p);
+        vm.warp(block.timestamp + 40);
+        vm.expectEmit(address(games));
+        emit DisputeGame.TransitionProven(gameId, 0, OUTPUT, start, _exitZeroHash(fin), STEPS);
+        vm.prank(alice);
+        games.transition(gameId, 0, p);
+        DisputeGame.Game memory g = games.game(gameId);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Bisect));
+        assertEq(g.level, games.LEVEL_STEPS());
+        assertEq(g.node, 0);
+        assertEq(g.lo, 0);
+        assertEq(g.hi, STEPS);
+        assertEq(g.loHash, start);
+        assertEq(g.hiHash, _exitZeroHash(fin));
+        assertEq(g.round, 1);
+        assertEq(g.submitterClock, CLOCK - 40);
+        // The start state is a running program at its entry (status 3), not the caller's word.
+        assertEq(uint8(uint256(start) >> 248), 3);
+        // Level 1 bisects to Step like any level.
+        while (games.game(gameId).stage == DisputeGame.Stage.Bisect) {
+            _bisect(gameId, keccak256(abi.encode("state", games.game(gameId).round)));
+            _respond(gameId, false);
+        }
+        g = games.game(gameId);
+        assertEq(uint8(g.stage), uint8(DisputeGame.Stage.Step));
+        assertEq(g.lo, 0);
+        assertEq(g.hi, 1);
+        assertEq(g.loHash, start);
+    }
+
+    function test_transition_aFinalStateOfOneStepOpensLevel1InStep() public {
+        vm.prank(alice);
+        games.transition(gameId, 0, _proof(_finalState(_memRootWithOutput(), 1, 1)));
+        assertEq(uint8(games.game(gameId).stage), uint8(DisputeGame.Stage.Step));
+    }
+
+    function _expectTransitionReverts(TransitionProof memory p, bytes memory err) internal {
+        bytes memory snapshot = _gameBytes(gameId);
+        vm.prank(alice);
+        vm.expectRevert(err);
+        games.transition(gameId, 0, p);
+        assertEq(_gameBytes(gameId), snapshot, "a reverted transition changes nothing");
+    }
+
+    function test_transition_revertsInvalidFinalStateUnlessExitedWithCodeZero() public {
+        _expectTransitionReverts(
+            _proof(_finalState(_memRootWithOutput(), 0, STEPS)), abi.encodeWithSelector(NodeLink.InvalidFinalState.selector)
+        );
+        bytes memory fin = _finalState(_memRootWithOutput(), 1, STEPS);
+        fin[88] = bytes1(uint8(1)); // exit code 1
+        _expectTransitionReverts(_proof(fin), abi.encodeWithSelector(NodeLink.InvalidFinalState.selector));
+    }
+
+    function test_transition_revertsStepCapExceededForZeroStepsOrMoreThanTwoPowK() public {
+        uint256 cap = uint256(1) << 20;
+        _expectTransitionReverts(
+            _proof(_finalState(_memRootWithOutput(), 1, 0)),
+            abi.encodeWithSelector(NodeLink.StepCapExceeded.selector, 0, cap)
+        );
+        _expectTransitionReverts(
+            _proof(_finalState(_memRootWithOutput(), 1, uint64(cap) + 1)),
+            abi.encodeWithSelector(NodeLink.StepCapExceeded.selector, uint64(cap) + 1, cap)
+        );
+        vm.prank(alice);
+        games.transition(gameId, 0, _proof(_finalState(_memRootWithOutput(), 1, uint64(cap))));
+    }
+
+    function test_transition_revertsInvalidProofWhenTheOutputRegionDoesNotHoldTheOutput() public {
+        _expectTransitionReverts(
+            _proof(_finalState(SparseTree.zero(27), 1, STEPS)), abi.encodeWithSelector(NodeLink.InvalidProof.selector, 5, 8)
+        );
+    }
+
+    function test_transition_revertsInvalidProofForAProgramThatIsNotTheCommittedOne() public {
+        TransitionProof memory p = _proof(_finalState(_memRootWithOutput(), 1, STEPS));
+        p.entry = ENTRY + 4;
+        _expectTransitionReverts(p, abi.encodeWithSelector(NodeLink.InvalidProof.selector, 1, 0));
     }
 }
