@@ -736,6 +736,7 @@ contract DisputeGame_Bisection_Test is GameTestBase {
 
     // -- level 1: steps ---------------------------------------------------------------------------
 
+    /// forge-config: default.fuzz.runs = 128
     function testFuzz_level1_aLyingSubmitterIsPinnedToItsFirstFalseStepThenStepChecksThePreState(
         uint256 seed,
         uint8 mode,
@@ -758,6 +759,7 @@ contract DisputeGame_Bisection_Test is GameTestBase {
         games.step(id, notAgreed, "", false);
     }
 
+    /// forge-config: default.fuzz.runs = 128
     function testFuzz_level1_aLyingChallengerAgainstAnHonestSubmitterEndsBetweenTwoTrueStates(
         uint256 seed,
         uint256 answers,
