@@ -559,6 +559,14 @@ contract DisputeGame_Level1_Test is GameTestBase {
         assertEq(_gameBytes(gameId), snapshot);
     }
 
+    function test_gas_step_ofANop() public {
+        bytes memory pre = _preState();
+        harness.forceLevel1(gameId, 1, _stateHash(pre), keccak256("claim"));
+        bytes memory proof = _nopProof();
+        games.step(gameId, pre, proof, false);
+        console.log("step (NOP, full proof): execution", uint256(vm.lastCallGas().gasTotalUsed));
+    }
+
     function test_step_aPostStateEqualToTheClaimWinsForTheSubmitter() public {
         bytes memory pre = _preState();
         bytes32 post = mips.step(pre, _nopProof(), 0);
@@ -1094,5 +1102,14 @@ contract DisputeGame_Transition_Test is GameTestBase {
         TransitionProof memory p = _proof(_finalState(_memRootWithOutput(), 1, STEPS));
         p.entry = ENTRY + 4;
         _expectTransitionReverts(p, abi.encodeWithSelector(NodeLink.InvalidProof.selector, 1, 0));
+    }
+
+    /// @notice The transition's own cost on this input-free node: a lower bound for real nodes,
+    ///         whose input proofs the vector tests add.
+    function test_gas_transition_ofANodeWithoutInputs() public {
+        TransitionProof memory p = _proof(_finalState(_memRootWithOutput(), 1, STEPS));
+        vm.prank(alice);
+        games.transition(gameId, 0, p);
+        console.log("transition (no inputs): execution", uint256(vm.lastCallGas().gasTotalUsed));
     }
 }
