@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Test} from "forge-std/Test.sol";
+import {StdInvariant} from "forge-std/StdInvariant.sol";
+import {TaskRegistry} from "../src/TaskRegistry.sol";
+import {DisputeGame} from "../src/DisputeGame.sol";
+import {GameTestBase} from "./harness/GameTestBase.sol";
+import {GameHarness} from "./harness/GameHarness.sol";
+
+/// @notice Drives the registry and its game with random sequences of every public move by a few
+///         actors: tasks, results, challenges, bisection moves, level-1 games (via the harness),
+///         time, timeouts, abandonment, finalization, bond release, refunds and withdrawals.
+///         It records each task and result when it ends, and each game's opening, for the
+///         invariants to check against later.
+contract GameHandler is Test {
+    TaskRegistry internal registry;
+    DisputeGame internal games;
+    GameHarness internal harness;
+    bytes32[] internal models;
+    address[] internal actors;
+
+    uint256[] public taskIds;
+    uint256[] public resultIds;
+    uint256[] public gameIds;
+    mapping(uint256 gameId => uint256) public openedAt;
+    mapping(uint256 gameId => uint64) public clockOf;
+    /// @notice A task as it was when it ended (finalized or refunded).
+    mapping(uint256 taskId => bytes) public endedTask;
+    /// @notice A result as it was when it was rejected.
+    mapping(uint256 resultId => bytes) public rejectedResult;
+
+    constructor(TaskRegistry registry_, GameHarness harness_, bytes32[] memory models_, address[] memory actors_) {
+        registry = registry_;
+        games = registry_.games();
+        harness = harness_;
+        models = models_;
+        actors = actors_;
+    }
+
+    function taskCount() external view returns (uint256) {
+        return taskIds.length;
+    }
+
+    function resultCount() external view returns (uint256) {
+        return resultIds.length;
+    }
+
+    function gameCount() external view returns (uint256) {
+        return gameIds.length;
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    function actor(uint256 k) external view returns (address) {
+        return actors[k];
+    }
+
+    function _actor(uint256 seed) internal view returns (address) {
+        return actors[seed % actors.length];
+    }
+
+    /// @notice Record what just ended, so the invariants can check it never changes again.
+    function _observe() internal {
+        for (uint256 k = 0; k < taskIds.length; k++) {
+            uint256 id = taskIds[k];
+            TaskRegistry.Task memory t = registry.task(id);
+            if (t.status != TaskRegistry.TaskStatus.Open && endedTask[id].length == 0) endedTask[id] = abi.encode(t);
+        }
+        for (uint256 k = 0; k < resultIds.length; k++) {
+            uint256 id = resultIds[k];
+            TaskRegistry.Result memory r = registry.result(id);
+            if (r.status == TaskRegistry.ResultStatus.Rejected && rejectedResult[id].length == 0) {
+                rejectedResult[id] = abi.encode(r);
+            }
+        }
+    }
+
+    // -- choosing what to act on ----------------------------------------------------------------
+
+    uint8 internal constant LIVE = 0;
+    uint8 internal constant SUBMITTER_BISECTS = 1;
+    uint8 internal constant CHALLENGER_RESPONDS = 2;
+    uint8 internal constant IN_TRANSITION = 3;
+    uint8 internal constant RESULT_DECIDED = 4;
+    uint8 internal constant OVERDRAWN = 5;
+
+    function _gameIs(uint256 gameId, uint8 want) internal view returns (bool) {
+        DisputeGame.Game memory g = games.game(gameId);
+        if (uint8(g.stage) >= uint8(DisputeGame.Stage.SubmitterWon)) return false;
+        if (want == SUBMITTER_BISECTS) return g.stage == DisputeGame.Stage.Bisect && !g.midPending;
+        if (want == CHALLENGER_RESPONDS) return g.stage == DisputeGame.Stage.Bisect && g.midPending;
+        if (want == IN_TRANSITION) return g.stage == DisputeGame.Stage.Transition;
+        if (want == RESULT_DECIDED) return !registry.resultPending(g.resultId);
+        if (want == OVERDRAWN) {
+            uint64 left = games.submitterToMove(gameId) ? g.submitterClock : g.challengerClock;
+            return block.timestamp - g.lastMove > left;
+        }
+        return true;
+    }
+
+    /// @notice The first game from a seeded start that is in the wanted state (else discard the call).
+    function _game(uint256 seed, uint8 want) internal view returns (uint256) {
+        for (uint256 k = 0; k < gameIds.length; k++) {
+            uint256 id = gameIds[(seed + k) % gameIds.length];
+            if (_gameIs(id, want)) return id;
+        }
+        vm.assume(false);
+        return 0;
+    }
+
+    /// @notice The first pending result from a seeded start (else discard the call).
+    function _pendingResult(uint256 seed) internal view returns (uint256) {
+        for (uint256 k = 0; k < resultIds.length; k++) {
+            uint256 id = resultIds[(seed + k) % resultIds.length];
+            if (registry.resultPending(id)) return id;
+        }
+        vm.assume(false);
+        return 0;
+    }
+
+    /// @notice The first open task from a seeded start (else discard the call).
+    function _openTask(uint256 seed) internal view returns (uint256) {
+        for (uint256 k = 0; k < taskIds.length; k++) {
+            uint256 id = taskIds[(seed + k) % taskIds.length];
+            if (registry.task(id).status == TaskRegistry.TaskStatus.Open) return id;
+        }
+        vm.assume(false);
+        return 0;
+    }
+
+    // -- actions ----------------------------------------------------------------------------------
+
+    function createTask(uint256 who, uint8 promptLen, uint8 newTokens, uint64 deadlineIn, uint64 window, uint64 clock)
+        external
+    {
+        uint256 p = bound(promptLen, 1, 3);
+        bytes memory prompt;
+        for (uint256 k = 0; k < p; k++) {
+            prompt = bytes.concat(prompt, bytes4(uint32(k + 1)));
+        }
+        deadlineIn = uint64(bound(deadlineIn, 1 hours, 3 days));
+        window = uint64(bound(window, 60, 1 days));
+        clock = uint64(bound(clock, 60, 6 hours));
+        uint128 reward = uint128(bound(uint256(keccak256(abi.encode(who, window))), 0, 5 ether));
+        vm.prank(_actor(who));
+        uint256 id = registry.createTask{value: reward}(
+            models[who % models.length],
+            prompt,
+            uint32(bound(newTokens, 1, 3)),
+            uint64(block.timestamp) + deadlineIn,
+            window,
+            clock,
+            0.3 ether + reward / 7,
+            0.1 ether + reward / 11
+        );
+        taskIds.push(id);
+        _observe();
+    }
+
+    function submitResult(uint256 who, uint256 taskSeed, bytes32 finalState) external {
+        uint256 taskId = _openTask(taskSeed);
+        TaskRegistry.Task memory t = registry.task(taskId);
+        bytes memory tokens;
+        for (uint256 k = 0; k < t.newTokens; k++) {
+            tokens = bytes.concat(tokens, bytes4(uint32(uint256(finalState) >> (8 * k)) % 100));
+        }
+        vm.prank(_actor(who));
+        resultIds.push(registry.submitResult{value: t.submitterBond}(taskId, tokens, finalState));
+        _observe();
+    }
+
+    function challenge(uint256 who, uint256 resultSeed) external {
+        uint256 resultId = _pendingResult(resultSeed);
+        TaskRegistry.Task memory t = registry.task(registry.result(resultId).taskId);
+        vm.prank(_actor(who));
+        uint256 gameId = registry.challenge{value: t.challengerBond}(resultId);
+        gameIds.push(gameId);
+        openedAt[gameId] = block.timestamp;
+        clockOf[gameId] = t.clock;
+        _observe();
+    }
+
+    function bisect(uint256 gameSeed, bytes32 claim, uint256 delay) external {
+        uint256 gameId = _game(gameSeed, SUBMITTER_BISECTS);
+        vm.warp(block.timestamp + bound(delay, 0, 1 hours));
+        DisputeGame.Game memory g = games.game(gameId);
+        vm.prank(g.submitter);
+        games.bisect(gameId, g.round, claim);
+        _observe();
+    }
+
+    function respond(uint256 gameSeed, bool agree, uint256 delay) external {
+        uint256 gameId = _game(gameSeed, CHALLENGER_RESPONDS);
+        vm.warp(block.timestamp + bound(delay, 0, 1 hours));
+        DisputeGame.Game memory g = games.game(gameId);
+        vm.prank(g.challenger);
+        games.respond(gameId, g.round, agree);
+        _observe();
+    }
+
+    /// @notice Stand-in for a proven transition: a game in Transition enters level 1.
+    function enterLevel1(uint256 gameSeed, uint64 steps) external {
+        uint256 gameId = _game(gameSeed, IN_TRANSITION);
+        harness.forceLevel1(gameId, uint64(bound(steps, 1, 1 << 20)), keccak256("start"), keccak256("final"));
+    }
+
+    function warp(uint256 secs) external {
+        vm.warp(block.timestamp + bound(secs, 1, 12 hours));
+    }
+
+    function timeout(uint256 gameSeed) external {
+        games.timeout(_game(gameSeed, OVERDRAWN));
+        _observe();
+    }
+
+    function abandon(uint256 gameSeed) external {
+        games.abandon(_game(gameSeed, RESULT_DECIDED));
+        _observe();
+    }
+
+    function finalize(uint256 resultSeed) external {
+        registry.finalize(_pendingResult(resultSeed));
+        _observe();
+    }
+
+    function releaseBond(uint256 resultSeed) external {
+        registry.releaseBond(_pendingResult(resultSeed));
+        _observe();
+    }
+
+    function refundTask(uint256 taskSeed) external {
+        registry.refundTask(_openTask(taskSeed));
+        _observe();
+    }
+
+    function withdraw(uint256 who) external {
+        address a = _actor(who);
+        for (uint256 k = 0; k < actors.length && registry.credits(a) == 0; k++) {
+            a = _actor(who + k);
+        }
+        uint256 before = a.balance;
+        uint256 credit = registry.credits(a);
+        vm.prank(a);
+        registry.withdraw();
+        assertEq(a.balance, before + credit, "the whole credit arrives");
+    }
+}
+
+/// @notice Invariants of the registry and its games (docs/SPEC.md §6.3–§6.5) under random play.
+contract Invariants_Test is StdInvariant, GameTestBase {
+    GameHandler internal handler;
+
+    function setUp() public override {
+        super.setUp();
+        GameHarness harness = _useHarness();
+        address[] memory actors = new address[](4);
+        (actors[0], actors[1], actors[2], actors[3]) = (requester, alice, bob, dave);
+        for (uint256 k = 0; k < actors.length; k++) {
+            vm.deal(actors[k], 1_000_000 ether);
+        }
+        // The test LLaMA (n = 3 … 15 nodes) and a one-node-per-token model (n = 1 … 5).
+        bytes32[] memory ms = new bytes32[](2);
+        (ms[0], ms[1]) = (llama, _registerWide(1, S));
+        handler = new GameHandler(registry, harness, ms, actors);
+        // Moves need live games, so the calls that make them are weighted up by repetition.
+        bytes4[] memory selectors = new bytes4[](19);
+        selectors[0] = GameHandler.createTask.selector;
+        selectors[1] = GameHandler.submitResult.selector;
+        selectors[2] = GameHandler.submitResult.selector;
+        selectors[3] = GameHandler.challenge.selector;
+        selectors[4] = GameHandler.challenge.selector;
+        selectors[5] = GameHandler.bisect.selector;
+        selectors[6] = GameHandler.bisect.selector;
+        selectors[7] = GameHandler.respond.selector;
+        selectors[8] = GameHandler.respond.selector;
+        selectors[9] = GameHandler.enterLevel1.selector;
+        selectors[10] = GameHandler.warp.selector;
+        selectors[11] = GameHandler.timeout.selector;
+        selectors[12] = GameHandler.timeout.selector;
+        selectors[13] = GameHandler.abandon.selector;
+        selectors[14] = GameHandler.finalize.selector;
+        selectors[15] = GameHandler.releaseBond.selector;
+        selectors[16] = GameHandler.refundTask.selector;
+        selectors[17] = GameHandler.withdraw.selector;
+        selectors[18] = GameHandler.createTask.selector;
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+        targetContract(address(handler));
+    }
+
+    /// @notice All ETH held is withdrawable credit or locked (rewards of open tasks, live bonds).
+    function invariant_balanceIsCreditsPlusLocked() public view {
+        assertEq(address(registry).balance, registry.totalCredits() + registry.totalLocked());
+    }
+
+    /// @notice Locked is exactly the rewards of open tasks, the bonds of pending results and the
+    ///         challenger bonds of live games; credits are exactly the actors' credits.
+    function invariant_lockedAndCreditsAreTheirParts() public view {
+        uint256 locked;
+        for (uint256 k = 0; k < handler.taskCount(); k++) {
+            TaskRegistry.Task memory t = registry.task(handler.taskIds(k));
+            if (t.status == TaskRegistry.TaskStatus.Open) locked += t.reward;
+        }
+        for (uint256 k = 0; k < handler.resultCount(); k++) {
+            TaskRegistry.Result memory r = registry.result(handler.resultIds(k));
+            if (r.status == TaskRegistry.ResultStatus.Pending) locked += registry.task(r.taskId).submitterBond;
+        }
+        for (uint256 k = 0; k < handler.gameCount(); k++) {
+            DisputeGame.Game memory g = games.game(handler.gameIds(k));
+            if (uint8(g.stage) < uint8(DisputeGame.Stage.SubmitterWon)) {
+                locked += registry.task(g.taskId).challengerBond;
+            }
+        }
+        assertEq(registry.totalLocked(), locked, "locked");
+        uint256 credits;
+        for (uint256 k = 0; k < handler.actorCount(); k++) {
+            credits += registry.credits(handler.actor(k));
+        }
+        assertEq(registry.totalCredits(), credits, "credits");
+    }
+
+    /// @notice A finalized or refunded task never changes again; only its count of pending
+    ///         results may still fall as the losing racers' bonds are released or lost.
+    function invariant_anEndedTaskNeverChanges() public view {
+        for (uint256 k = 0; k < handler.taskCount(); k++) {
+            uint256 id = handler.taskIds(k);
+            bytes memory then = handler.endedTask(id);
+            if (then.length == 0) continue;
+            TaskRegistry.Task memory was = abi.decode(then, (TaskRegistry.Task));
+            TaskRegistry.Task memory cur = registry.task(id);
+            assertLe(cur.pendingResults, was.pendingResults, "pending results only fall");
+            cur.pendingResults = was.pendingResults;
+            assertEq(abi.encode(cur), then, "an ended task never changes");
+        }
+    }
+
+    /// @notice A rejected result never changes again; only its count of live games may fall as
+    ///         they end with refunds.
+    function invariant_aRejectedResultNeverChanges() public view {
+        for (uint256 k = 0; k < handler.resultCount(); k++) {
+            uint256 id = handler.resultIds(k);
+            bytes memory then = handler.rejectedResult(id);
+            if (then.length == 0) continue;
+            TaskRegistry.Result memory was = abi.decode(then, (TaskRegistry.Result));
+            TaskRegistry.Result memory cur = registry.result(id);
+            assertLe(cur.liveGames, was.liveGames, "live games only fall");
+            cur.liveGames = was.liveGames;
+            assertEq(abi.encode(cur), then, "a rejected result never changes");
+        }
+    }
+
+    /// @notice Every live game can be decided by `timeout` once 2·clock has passed since it opened.
+    function invariant_everyLiveGameIsDecidableWithinTwoClocks() public {
+        for (uint256 k = 0; k < handler.gameCount(); k++) {
+            uint256 id = handler.gameIds(k);
+            DisputeGame.Game memory g = games.game(id);
+            if (uint8(g.stage) >= uint8(DisputeGame.Stage.SubmitterWon)) continue;
+            if (block.timestamp <= handler.openedAt(id) + 2 * uint256(handler.clockOf(id))) continue;
+            uint256 snap = vm.snapshotState();
+            games.timeout(id); // must not revert
+            assertTrue(uint8(games.game(id).stage) >= uint8(DisputeGame.Stage.SubmitterWon));
+            vm.revertToState(snap);
+        }
+    }
+}
