@@ -1,0 +1,198 @@
+"""Deployment: `ape run deploy`, the RPC path, the forge script and the ape backend (SPEC §6).
+
+One anvil takes the ape deployment (ape-foundry connects to it through APE_FOUNDRY_HOST, so it
+outlives each `ape run`); fresh anvils take the forge script and the RPC path. All three deploy
+from anvil's first account at nonce 0, so the same bytecode lands at the same addresses and the
+immutables (addresses themselves) coincide: code is compared byte for byte, nothing masked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import astuple
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offchain.agents.chain import RpcBackend, System
+from offchain.deployment import CONTRACTS, deploy, shipped_models
+from offchain.evm import Anvil, Chain
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}:{BIN}:{env.get('PATH', '')}"
+    env.setdefault("APE_DATA_FOLDER", str(ROOT / ".ape"))
+    env.setdefault("FOUNDRY_SOLC", str(ROOT / "tools" / "solc"))
+    return {**env, **extra}
+
+
+def _run(cmd: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, env=_env(**extra), capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[Anvil]:
+    with Anvil() as a:
+        yield a
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("deployments")
+
+
+def ape_deploy(node: Anvil, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run([str(BIN / "ape"), "run", "deploy", "--deployments", str(folder), *args], APE_FOUNDRY_HOST=node.url)
+
+
+@pytest.fixture(scope="module")
+def first_run(node: Anvil, folder: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    res = ape_deploy(node, folder)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res, json.loads((folder / "ethereum-local.json").read_text())
+
+
+def test_ape_deploy_writes_every_address_and_registers_the_shipped_models(node: Anvil, first_run) -> None:  # type: ignore[no-untyped-def]
+    _, data = first_run
+    backend = RpcBackend(node.rpc, node.rpc.request("eth_accounts")[0])
+    assert data["chainId"] == 31337 and data["deployer"].lower() == backend.sender and data["block"] >= 1
+    assert list(data["contracts"]) == list(CONTRACTS)
+    for address in data["contracts"].values():
+        assert len(node.rpc.request("eth_getCode", [address, "latest"])) > 2
+    system = System.at(backend, data["contracts"])
+    assert system.tasks.call("games") == data["contracts"]["DisputeGame"]
+    expected = shipped_models()
+    assert [m["name"] for m in data["models"]] == ["shakespeare", "mnist-single", "mnist-two-phase"]
+    for entry, m in zip(data["models"], expected):
+        assert entry["id"] == "0x" + m.spec.model_id.hex() and entry["spec"] == m.spec.to_json()
+        assert tuple(system.models.call("model", m.spec.model_id)) == astuple(m.spec)
+    assert [m.spec.uri for m in expected] == ["models/shakespeare.opml", "models/mnist.opml#single",
+                                               "models/mnist.opml#two-phase"]
+
+
+def test_ape_deploy_rerun_reuses_the_live_deployment_and_registers_nothing(node: Anvil, folder: Path, first_run) -> None:  # type: ignore[no-untyped-def]
+    _, before = first_run
+    head = node.rpc.request("eth_blockNumber")
+    res = ape_deploy(node, folder)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "reusing the deployment" in res.stdout and res.stdout.count("already registered") == 3
+    assert json.loads((folder / "ethereum-local.json").read_text()) == before
+    assert node.rpc.request("eth_blockNumber") == head  # not one transaction sent
+
+
+def test_rpc_path_deploys_the_same_addresses_and_code_as_ape(node: Anvil, first_run) -> None:  # type: ignore[no-untyped-def]
+    _, data = first_run
+    with Anvil() as fresh:
+        addresses = deploy(Chain(fresh)).addresses()
+        assert addresses == data["contracts"]
+        for name in CONTRACTS:
+            assert fresh.rpc.request("eth_getCode", [addresses[name], "latest"]) == \
+                node.rpc.request("eth_getCode", [addresses[name], "latest"]), name
+
+
+def test_forge_script_deploys_the_same_bytecode_at_the_same_addresses(node: Anvil, first_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, data = first_run
+    with Anvil() as fresh:
+        res = _run([str(ROOT / "node_modules" / ".bin" / "forge"), "script", "script/Deploy.s.sol", "--rpc-url",
+                    fresh.url, "--broadcast", "--private-key", ANVIL_KEY0], FOUNDRY_BROADCAST=str(tmp_path))
+        assert res.returncode == 0, res.stdout + res.stderr
+        for name, address in data["contracts"].items():
+            assert f"{name} {address}".lower() in " ".join(res.stdout.split()).lower(), name
+            code = fresh.rpc.request("eth_getCode", [address, "latest"])
+            assert len(code) > 2 and code == node.rpc.request("eth_getCode", [address, "latest"]), name
+
+
+# Run in a subprocess: importing ape costs seconds and its logging setup should not leak into
+# the other tests. It posts a task through ApeBackend and prints what the test checks.
+APE_CLIENT = r"""
+import json, sys
+from pathlib import Path
+from offchain.agents.apechain import ChainSetupError, connect
+from offchain.agents.chain import head_timestamp
+from offchain.evm import ContractRevert
+
+folder, empty = Path(sys.argv[1]), Path(sys.argv[2])
+out = {}
+with connect(None, None, deployments=folder) as (backend, system, data):
+    model = bytes.fromhex(data["models"][0]["id"][2:])
+    prompt = b"".join(t.to_bytes(4, "big") for t in b"ROMEO:")
+    args = (model, prompt, 4, head_timestamp(backend) + 3600, 600, 600, 10**15, 10**15)
+    try:
+        system.tasks.send("createTask", model, prompt, 4, 0, 600, 600, 10**15, 10**15, value=10**16)
+    except ContractRevert as e:
+        out["revert"] = [e.name, list(e.args)]
+    out["receipt"] = system.tasks.send("createTask", *args, value=10**16)
+    out["sender"], out["prompt"] = backend.sender, prompt.hex()
+for name, kwargs in [("missing", dict(deployments=empty)), ("account", dict(account="nobody", deployments=folder))]:
+    try:
+        with connect(None, **kwargs):
+            out[name] = "connected"
+    except ChainSetupError as e:
+        out[name] = str(e)
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def ape_client(node: Anvil, folder: Path, first_run, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    empty = tmp_path_factory.mktemp("empty")
+    res = _run([sys.executable, "-c", APE_CLIENT, str(folder), str(empty)], APE_FOUNDRY_HOST=node.url)
+    line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert res.returncode == 0 and line, res.stdout + res.stderr
+    return dict(json.loads(line[len("RESULT "):]))
+
+
+def _shape(value: Any) -> Any:
+    """The JSON-RPC shape of a value: dict keys and hex-string-ness, recursively."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value[:1]]
+    return "hex" if isinstance(value, str) and value.startswith("0x") else type(value).__name__
+
+
+def test_ape_backend_receipt_has_the_rpc_backends_shape_and_decodes_task_created(node: Anvil, first_run, ape_client) -> None:  # type: ignore[no-untyped-def]
+    _, data = first_run
+    receipt = ape_client["receipt"]
+    rpc = RpcBackend(node.rpc, node.rpc.request("eth_accounts")[1])
+    system = System.at(rpc, data["contracts"])
+    model = bytes.fromhex(data["models"][0]["id"][2:])
+    deadline = int(node.rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16) + 3600
+    reference = system.tasks.send("createTask", model, b"\0\0\0\x41", 1, deadline, 600, 600, 10**15, 10**15, value=1)
+    for key in ("status", "logs", "gasUsed", "blockNumber", "transactionHash", "contractAddress"):
+        assert key in receipt
+    assert _shape(receipt) == _shape(reference)
+    assert receipt["status"] == "0x1"
+    (event,) = system.tasks.events("TaskCreated", receipt=receipt)
+    assert event["requester"].lower() == ape_client["sender"].lower() and event["model"] == model
+    assert event["input"] == bytes.fromhex(ape_client["prompt"]) and event["newTokens"] == 4
+    assert event["reward"] == 10**16 and event["blockNumber"] == int(receipt["blockNumber"], 16)
+
+
+def test_ape_backend_keeps_revert_data_so_custom_errors_decode_by_name(ape_client) -> None:  # type: ignore[no-untyped-def]
+    assert ape_client["revert"] == ["InvalidParams", [1]]  # deadline 0: in the past
+
+
+def test_connect_errors_are_one_line_and_name_the_fix(folder: Path, ape_client) -> None:  # type: ignore[no-untyped-def]
+    missing, account = ape_client["missing"], ape_client["account"]
+    assert "\n" not in missing and "no deployment at" in missing and "ape run deploy --network ethereum:local" in missing
+    assert "\n" not in account and "no ape account with alias 'nobody'" in account
+
+
+def test_ape_deploy_with_an_unknown_account_fails_with_one_line_and_deploys_nothing(node: Anvil, tmp_path: Path) -> None:
+    head = node.rpc.request("eth_blockNumber")
+    res = ape_deploy(node, tmp_path, "--account", "nobody")
+    assert res.returncode != 0
+    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error")]
+    assert len(errors) == 1 and "no ape account with alias 'nobody'" in errors[0], res.stderr
+    assert not list(tmp_path.iterdir()) and node.rpc.request("eth_blockNumber") == head
