@@ -88,7 +88,7 @@ def deploy_system(backend: "Backend") -> tuple[dict[str, str], int]:
         addresses[name] = to_checksum_address(receipt["contractAddress"])
         first_block = int(receipt["blockNumber"], 16) if first_block < 0 else first_block
     tasks = Bound(backend, Artifact.load("TaskRegistry"), addresses["TaskRegistry"])
-    addresses["DisputeGame"] = tasks.call("games")
+    addresses["DisputeGame"] = to_checksum_address(tasks.call("games"))
     return addresses, first_block
 
 

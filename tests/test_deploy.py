@@ -25,7 +25,9 @@ from offchain.evm import Anvil, Chain
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's well-known dev key
+# anvil's well-known dev keys (accounts 0 and 2 of its default mnemonic)
+ANVIL_KEY0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_KEY2 = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -51,12 +53,36 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("deployments")
 
 
-def ape_deploy(node: Anvil, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return _run([str(BIN / "ape"), "run", "deploy", "--deployments", str(folder), *args], APE_FOUNDRY_HOST=node.url)
+def ape_deploy(node: Anvil, folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return _run([str(BIN / "ape"), "run", "deploy", "--deployments", str(folder), *args], APE_FOUNDRY_HOST=node.url, **env)
 
 
 @pytest.fixture(scope="module")
-def first_run(node: Anvil, folder: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def ape_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ape data folder holding one keyfile account, `alice`: anvil's dev account 2, encrypted."""
+    from eth_account import Account
+
+    data = tmp_path_factory.mktemp("ape")
+    (data / "accounts").mkdir()
+    (data / "accounts" / "alice.json").write_text(json.dumps(Account.encrypt(ANVIL_KEY2, "pw")))
+    return data
+
+
+@pytest.fixture(scope="module")
+def unknown_account_run(node: Anvil, ape_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    """`ape run deploy --account nobody`, started first so that its ape start overlaps the others'."""
+    out = tmp_path_factory.mktemp("nobody")
+    cmd = [str(BIN / "ape"), "run", "deploy", "--deployments", str(out), "--account", "nobody"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(APE_FOUNDRY_HOST=node.url, APE_DATA_FOLDER=str(ape_data)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield proc, out
+    if proc.poll() is None:  # its test was not run
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(scope="module")
+def first_run(node: Anvil, folder: Path, unknown_account_run) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:  # type: ignore[no-untyped-def]
     res = ape_deploy(node, folder)
     assert res.returncode == 0, res.stdout + res.stderr
     return res, json.loads((folder / "ethereum-local.json").read_text())
@@ -70,7 +96,7 @@ def test_ape_deploy_writes_every_address_and_registers_the_shipped_models(node: 
     for address in data["contracts"].values():
         assert len(node.rpc.request("eth_getCode", [address, "latest"])) > 2
     system = System.at(backend, data["contracts"])
-    assert system.tasks.call("games") == data["contracts"]["DisputeGame"]
+    assert system.tasks.call("games").lower() == data["contracts"]["DisputeGame"].lower()
     expected = shipped_models()
     assert [m["name"] for m in data["models"]] == ["shakespeare", "mnist-single", "mnist-two-phase"]
     for entry, m in zip(data["models"], expected):
@@ -133,9 +159,14 @@ with connect(None, None, deployments=folder) as (backend, system, data):
         out["revert"] = [e.name, list(e.args)]
     out["receipt"] = system.tasks.send("createTask", *args, value=10**16)
     out["sender"], out["prompt"] = backend.sender, prompt.hex()
-for name, kwargs in [("missing", dict(deployments=empty)), ("account", dict(account="nobody", deployments=folder))]:
+with connect(None, "alice", deployments=folder) as (backend, system, data):
+    out["alice"] = [backend.sender, system.tasks.send("createTask", model, prompt, 1,
+                    head_timestamp(backend) + 3600, 600, 600, 10**15, 10**15)["from"]]
+cases = [("missing", dict(deployments=empty)), ("account", dict(account="nobody", deployments=folder)),
+         ("network", dict(network="ethereum:nonet")), ("rpc", dict(network="http://127.0.0.1:1"))]
+for name, kwargs in cases:
     try:
-        with connect(None, **kwargs):
+        with connect(**kwargs):
             out[name] = "connected"
     except ChainSetupError as e:
         out[name] = str(e)
@@ -144,9 +175,10 @@ print("RESULT " + json.dumps(out))
 
 
 @pytest.fixture(scope="module")
-def ape_client(node: Anvil, folder: Path, first_run, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def ape_client(node: Anvil, folder: Path, first_run, ape_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     empty = tmp_path_factory.mktemp("empty")
-    res = _run([sys.executable, "-c", APE_CLIENT, str(folder), str(empty)], APE_FOUNDRY_HOST=node.url)
+    res = _run([sys.executable, "-c", APE_CLIENT, str(folder), str(empty)], APE_FOUNDRY_HOST=node.url,
+               APE_DATA_FOLDER=str(ape_data), APE_ACCOUNTS_alice_PASSPHRASE="pw")
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert res.returncode == 0 and line, res.stdout + res.stderr
     return dict(json.loads(line[len("RESULT "):]))
@@ -183,16 +215,24 @@ def test_ape_backend_keeps_revert_data_so_custom_errors_decode_by_name(ape_clien
     assert ape_client["revert"] == ["InvalidParams", [1]]  # deadline 0: in the past
 
 
-def test_connect_errors_are_one_line_and_name_the_fix(folder: Path, ape_client) -> None:  # type: ignore[no-untyped-def]
-    missing, account = ape_client["missing"], ape_client["account"]
-    assert "\n" not in missing and "no deployment at" in missing and "ape run deploy --network ethereum:local" in missing
-    assert "\n" not in account and "no ape account with alias 'nobody'" in account
+def test_an_ape_keyfile_account_signs_through_connect(node: Anvil, ape_client) -> None:  # type: ignore[no-untyped-def]
+    sender, mined_from = ape_client["alice"]
+    assert sender.lower() == mined_from.lower() == node.rpc.request("eth_accounts")[2]
 
 
-def test_ape_deploy_with_an_unknown_account_fails_with_one_line_and_deploys_nothing(node: Anvil, tmp_path: Path) -> None:
-    head = node.rpc.request("eth_blockNumber")
-    res = ape_deploy(node, tmp_path, "--account", "nobody")
-    assert res.returncode != 0
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("Error")]
-    assert len(errors) == 1 and "no ape account with alias 'nobody'" in errors[0], res.stderr
-    assert not list(tmp_path.iterdir()) and node.rpc.request("eth_blockNumber") == head
+def test_connect_errors_are_one_line_and_name_the_fix(ape_client) -> None:  # type: ignore[no-untyped-def]
+    errors = {k: ape_client[k] for k in ("missing", "account", "network", "rpc")}
+    assert all("\n" not in e and e != "connected" for e in errors.values()), errors
+    assert "no deployment at" in errors["missing"] and "ape run deploy --network ethereum:local" in errors["missing"]
+    assert "no ape account with alias 'nobody' (known: alice)" in errors["account"]
+    assert "ethereum:nonet" in errors["network"] and "No network in 'ethereum' named 'nonet'" in errors["network"]
+    assert "http://127.0.0.1:1" in errors["rpc"] and "No (supported) node found" in errors["rpc"]
+
+
+def test_ape_deploy_with_an_unknown_account_fails_with_one_line_and_deploys_nothing(unknown_account_run) -> None:  # type: ignore[no-untyped-def]
+    proc, out = unknown_account_run
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    errors = [ln for ln in stderr.splitlines() if ln.startswith("Error")]
+    assert len(errors) == 1 and "no ape account with alias 'nobody' (known: alice)" in errors[0], stderr
+    assert "deploying on" not in stdout and not list(out.iterdir())
