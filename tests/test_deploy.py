@@ -223,7 +223,7 @@ def test_an_ape_keyfile_account_signs_through_connect(node: Anvil, ape_client) -
 def test_connect_errors_are_one_line_and_name_the_fix(ape_client) -> None:  # type: ignore[no-untyped-def]
     errors = {k: ape_client[k] for k in ("missing", "account", "network", "rpc")}
     assert all("\n" not in e and e != "connected" for e in errors.values()), errors
-    assert "no deployment at" in errors["missing"] and "ape run deploy --network ethereum:local" in errors["missing"]
+    assert "no deployment at" in errors["missing"] and "ape run deploy --network ethereum:local:foundry`" in errors["missing"]
     assert "no ape account with alias 'nobody' (known: alice)" in errors["account"]
     assert "ethereum:nonet" in errors["network"] and "No network in 'ethereum' named 'nonet'" in errors["network"]
     assert "http://127.0.0.1:1" in errors["rpc"] and "No (supported) node found" in errors["rpc"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from offchain.agents.chain import System, wait_receipt
 from offchain.deployment import DeploymentError, deployment_path, live_on, load_deployment
-from offchain.evm import RpcConnectionError, RpcError
+from offchain.evm import ContractRevert, RpcConnectionError, RpcError
 
 
 class ChainSetupError(RuntimeError):
@@ -60,7 +60,17 @@ class ApeBackend:
         # A mined revert comes back as a receipt with status 0, as from RpcBackend; Bound.send
         # has already eth_call'ed the transaction and raised the decoded custom error.
         txn.raise_on_revert = False
-        receipt = self.account.call(txn)
+        # ape's errors, mapped to the ones RpcBackend raises for the same cause, in one line.
+        from ape.exceptions import ApeException, ContractLogicError, ProviderNotConnectedError
+
+        try:
+            receipt = self.account.call(txn)
+        except ContractLogicError as e:  # the gas estimate reverted (state changed since Bound's eth_call)
+            raise ContractRevert(b"", None, (_one_line(e),)) from None
+        except (OSError, ProviderNotConnectedError) as e:
+            raise RpcConnectionError(f"no answer from {self.provider.network_choice}: {_one_line(e)}") from None
+        except ApeException as e:  # e.g. an unfunded account, a refused signature
+            raise RpcError(0, _one_line(e)) from None
         return wait_receipt(self, _hex(receipt.txn_hash))
 
 
@@ -69,8 +79,8 @@ def _hex(h: Any) -> str:
 
 
 def pick_account(alias: str | None, is_local: bool) -> Any:
-    """Test account 0 on a local network unless told (`TEST::N` names test account N); elsewhere
-    the ape account `alias`, unlocked (ape prompts for its passphrase, or reads
+    """Test account 0 on a local network unless told (`TEST::N` names test account N, whose key is
+    public: for dev nodes only); elsewhere the ape account `alias`, unlocked (ape prompts for its passphrase, or reads
     APE_ACCOUNTS_<alias>_PASSPHRASE) and set to sign without asking, as a daemon must."""
     from ape import accounts
 
@@ -78,9 +88,7 @@ def pick_account(alias: str | None, is_local: bool) -> Any:
         if not is_local:
             raise ChainSetupError("this network has no test accounts: pass --account ALIAS (see `ape accounts list`)")
         return accounts.test_accounts[0]
-    if m := re.fullmatch(r"TEST::(\d+)", alias):
-        if not is_local:
-            raise ChainSetupError(f"{alias} is a test account: only local networks have them")
+    if m := re.fullmatch(r"TEST::(\d+)", alias):  # asked for by name: also on a node ape calls custom
         return accounts.test_accounts[int(m.group(1))]
     try:
         account = accounts.load(alias)
@@ -100,20 +108,26 @@ def network_name(provider: Any) -> tuple[str, str]:
     return provider.network.ecosystem.name, provider.network.name
 
 
-def deploy_command(ecosystem: str, network: str) -> str:
-    return f"ape run deploy --network {ecosystem}:{network}"
+def deploy_command(provider: Any) -> str:
+    """The command that writes this provider's deployments file (a custom node's choice is its URL)."""
+    return f"ape run deploy --network {provider.network_choice}"
 
 
 @contextmanager
-def connected(network: str | None) -> Iterator[Any]:
-    """Enter ape's network context for `network` (an ape network choice, e.g.
-    `ethereum:sepolia:node`; None: the default, the embedded local anvil) and yield its provider."""
+def connected(network: Any = None) -> Iterator[Any]:
+    """Enter ape's network context for `network` and yield its connected provider. `network` is an
+    ape network choice (`ethereum:sepolia:node`, a URL; None: the default, the embedded anvil) or
+    the unconnected provider ape's `network_option` parsed it into."""
     from ape import networks
+    from ape.api.providers import ProviderAPI
     from ape.exceptions import ApeException
 
-    choice = network or networks.default_ecosystem.default_network.choice
     try:
-        ctx = networks.parse_network_choice(choice)
+        if isinstance(network, ProviderAPI):
+            choice, ctx = network.network_choice, network.network.use_provider(network)
+        else:
+            choice = network or networks.default_ecosystem.default_network.choice
+            ctx = networks.parse_network_choice(choice)
         provider = ctx.__enter__()
     except (ApeException, OSError, ValueError) as e:
         raise ChainSetupError(f"cannot connect to network {choice!r}: {_one_line(e)}") from None
@@ -126,13 +140,15 @@ def connected(network: str | None) -> Iterator[Any]:
 
 
 @contextmanager
-def connect(network: str | None = None, account: str | None = None,
+def connect(network: Any = None, account: str | None = None,
             deployments: Path | None = None) -> Iterator[tuple[ApeBackend, System, dict[str, Any]]]:
-    """What the CLI runs inside: (backend, the deployed System bound to it, the deployments file)."""
+    """What the CLI runs inside: (backend, the deployed System bound to it, the deployments file).
+    `network` as for `connected`; `account` as for `pick_account`; `deployments` the folder of the
+    deployments files (default: the repo's deployments/)."""
     with connected(network) as provider:
         backend = ApeBackend(pick_account(account, provider.network.is_local), provider)
         ecosystem, name = network_name(provider)
-        path, command = deployment_path(ecosystem, name, deployments), deploy_command(ecosystem, name)
+        path, command = deployment_path(ecosystem, name, deployments), deploy_command(provider)
         try:
             data = load_deployment(path, command)
         except DeploymentError as e:
