@@ -156,10 +156,15 @@ def load_deployment(path: Path, command: str) -> dict[str, Any]:
         data = json.loads(path.read_text())
         missing = [n for n in CONTRACTS if n not in data["contracts"]]
     except (ValueError, KeyError, TypeError) as e:
-        raise DeploymentError(f"{path} is not a deployments file ({e}): re-run `{command}`") from None
+        raise DeploymentError(f"{path} is not a deployments file ({one_line(e)}): replace it with `{command} --fresh`") from None
     if missing:
-        raise DeploymentError(f"{path} lacks {', '.join(missing)}: re-run `{command}`")
+        raise DeploymentError(f"{path} lacks {', '.join(missing)}: replace it with `{command} --fresh`")
     return dict(data)
+
+
+def one_line(e: BaseException) -> str:
+    """An exception's message on one line (ape's and requests' messages span several)."""
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 def write_deployment(path: Path, data: dict[str, Any]) -> None:

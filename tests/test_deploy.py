@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from offchain.agents.chain import RpcBackend, System
-from offchain.deployment import CONTRACTS, deploy, shipped_models
+from offchain.deployment import CONTRACTS, DeploymentError, deploy, deploy_or_reuse, shipped_models
 from offchain.evm import Anvil, Chain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,8 @@ def test_ape_deploy_writes_every_address_and_registers_the_shipped_models(node: 
     assert list(data["contracts"]) == list(CONTRACTS)
     for address in data["contracts"].values():
         assert len(node.rpc.request("eth_getCode", [address, "latest"])) > 2
+    mips, block = data["contracts"]["MIPS"], data["block"]  # the block of the first creation
+    assert node.rpc.request("eth_getCode", [mips, hex(block - 1)]) == "0x" != node.rpc.request("eth_getCode", [mips, hex(block)])
     system = System.at(backend, data["contracts"])
     assert system.tasks.call("games").lower() == data["contracts"]["DisputeGame"].lower()
     expected = shipped_models()
@@ -136,6 +138,31 @@ def test_forge_script_deploys_the_same_bytecode_at_the_same_addresses(node: Anvi
             assert f"{name} {address}".lower() in " ".join(res.stdout.split()).lower(), name
             code = fresh.rpc.request("eth_getCode", [address, "latest"])
             assert len(code) > 2 and code == node.rpc.request("eth_getCode", [address, "latest"]), name
+
+
+def test_fresh_redeploys_and_a_file_for_another_chain_is_not_reused(tmp_path: Path) -> None:
+    """deploy_or_reuse over the RPC backend, the same function `ape run deploy` runs."""
+    path, said = tmp_path / "ethereum-local.json", []
+    with Anvil() as a:
+        backend = RpcBackend(a.rpc, a.rpc.request("eth_accounts")[0])
+        first = deploy_or_reuse(backend, path, fresh=False, command="x", say=said.append)
+        again = deploy_or_reuse(backend, path, fresh=True, command="x", say=said.append)
+        assert set(first["contracts"].values()).isdisjoint(again["contracts"].values())
+        assert sum("registered" in line and "already" not in line for line in said) == 6  # a new registry, twice
+        path.write_text(json.dumps({**again, "chainId": 1}))
+        said.clear()
+        third = deploy_or_reuse(backend, path, fresh=False, command="x", say=said.append)
+        assert any("not reusing" in line and "it is for chain 1, this is chain 31337" in line for line in said)
+        assert third["contracts"] != again["contracts"] and json.loads(path.read_text()) == third
+
+
+def test_a_malformed_deployments_file_is_a_one_line_error_naming_the_command(tmp_path: Path) -> None:
+    path = tmp_path / "ethereum-local.json"
+    path.write_text('{"contracts": {"MIPS": "0x01"}}')
+    with Anvil() as a, pytest.raises(DeploymentError) as e:
+        deploy_or_reuse(RpcBackend(a.rpc, a.rpc.request("eth_accounts")[0]), path, fresh=False,
+                        command="ape run deploy --network n", say=lambda _: None)
+    assert "\n" not in str(e.value) and "lacks ModelRegistry" in str(e.value) and "`ape run deploy --network n --fresh`" in str(e.value)
 
 
 # Run in a subprocess: importing ape costs seconds and its logging setup should not leak into

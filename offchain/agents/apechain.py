@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from offchain.agents.chain import System, wait_receipt
-from offchain.deployment import DeploymentError, deployment_path, live_on, load_deployment
+from offchain.deployment import DeploymentError, deployment_path, live_on, load_deployment, one_line
 from offchain.evm import ContractRevert, RpcConnectionError, RpcError
 
 
 class ChainSetupError(RuntimeError):
     """The network, the RPC, the account or the deployment is unusable; the message is one line."""
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split()) or type(e).__name__
 
 
 @dataclass
@@ -44,7 +40,7 @@ class ApeBackend:
         try:
             reply = self.provider.web3.provider.make_request(method, params)
         except (OSError, ConnectionError) as e:  # requests' ConnectionError is an OSError
-            raise RpcConnectionError(f"no answer from {self.provider.network_choice} for {method}: {_one_line(e)}") from None
+            raise RpcConnectionError(f"no answer from {self.provider.network_choice} for {method}: {one_line(e)}") from None
         if "error" in reply:
             err = reply["error"]
             if isinstance(err, dict):
@@ -66,11 +62,11 @@ class ApeBackend:
         try:
             receipt = self.account.call(txn)
         except ContractLogicError as e:  # the gas estimate reverted (state changed since Bound's eth_call)
-            raise ContractRevert(b"", None, (_one_line(e),)) from None
+            raise ContractRevert(b"", None, (one_line(e),)) from None
         except (OSError, ProviderNotConnectedError) as e:
-            raise RpcConnectionError(f"no answer from {self.provider.network_choice}: {_one_line(e)}") from None
+            raise RpcConnectionError(f"no answer from {self.provider.network_choice}: {one_line(e)}") from None
         except ApeException as e:  # e.g. an unfunded account, a refused signature
-            raise RpcError(0, _one_line(e)) from None
+            raise RpcError(0, one_line(e)) from None
         return wait_receipt(self, _hex(receipt.txn_hash))
 
 
@@ -99,7 +95,7 @@ def pick_account(alias: str | None, is_local: bool) -> Any:
         try:
             account.set_autosign(True)
         except Exception as e:  # ape's AccountsError after three wrong passphrases, or no terminal
-            raise ChainSetupError(f"could not unlock ape account {alias!r}: {_one_line(e)}") from None
+            raise ChainSetupError(f"could not unlock ape account {alias!r}: {one_line(e)}") from None
     return account
 
 
@@ -130,7 +126,7 @@ def connected(network: Any = None) -> Iterator[Any]:
             ctx = networks.parse_network_choice(choice)
         provider = ctx.__enter__()
     except (ApeException, OSError, ValueError) as e:
-        raise ChainSetupError(f"cannot connect to network {choice!r}: {_one_line(e)}") from None
+        raise ChainSetupError(f"cannot connect to network {choice!r}: {one_line(e)}") from None
     try:
         if not provider.is_connected:
             raise ChainSetupError(f"cannot connect to network {choice!r}: the RPC does not answer")
