@@ -4,7 +4,8 @@ deployments file per network.
 The one place that knows the deploy order (SPEC §6), for every path: tests and benches through
 `deploy(chain)` (offchain/evm.py), `ape run deploy` through `deploy_system(backend)` with ape's
 accounts (offchain/agents/apechain.py), and script/Deploy.s.sol for Foundry users, which repeats
-this order and is checked against it by tests/test_deploy.py:
+this order (reading the shipped models' specs from SHIPPED_SPECS) and is checked against it by
+tests/test_deploy.py:
 
     MIPS, ModelRegistry, NodeLink, TaskRegistry(models, link, mips)
 
@@ -122,6 +123,20 @@ def shipped_models() -> list[ShippedModel]:
     ]
 
 
+#: The shipped models' specs, ABI-encoded, for script/Deploy.s.sol (forge cannot derive them).
+SHIPPED_SPECS = DEPLOYMENTS_DIR / "shipped-models.json"
+
+
+def specs_file(models: list[ShippedModel]) -> str:
+    """SHIPPED_SPECS's content: each spec as `abi.encode(spec)`, which Solidity decodes."""
+    return json.dumps({
+        "note": "written by `python -m offchain.deployment --write-specs`; read by script/Deploy.s.sol",
+        "names": [m.name for m in models],
+        "ids": ["0x" + m.spec.model_id.hex() for m in models],
+        "specs": ["0x" + m.spec.abi().hex() for m in models],
+    }, indent=2) + "\n"
+
+
 def register_models(system: "System", models: list[ShippedModel]) -> list[tuple[ShippedModel, bool]]:
     """Register each model not yet in the registry: (model, True if registered now)."""
     done = []
@@ -214,3 +229,24 @@ def deploy_or_reuse(backend: "Backend", path: Path, *, fresh: bool, command: str
     write_deployment(path, data)
     say(f"wrote {path}")
     return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m offchain.deployment",
+                                description=f"Write or check {SHIPPED_SPECS.relative_to(REPO_ROOT)}.")
+    p.add_argument("--write-specs", action="store_true", help="rewrite the file from the model files")
+    args = p.parse_args(argv)
+    text = specs_file(shipped_models())
+    if args.write_specs:
+        SHIPPED_SPECS.write_text(text)
+        print(f"wrote {SHIPPED_SPECS}")
+        return 0
+    same = SHIPPED_SPECS.exists() and SHIPPED_SPECS.read_text() == text
+    print(f"{SHIPPED_SPECS}: {'up to date' if same else 'stale: run `python -m offchain.deployment --write-specs`'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

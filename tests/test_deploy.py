@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from offchain.agents.chain import RpcBackend, System
-from offchain.deployment import CONTRACTS, DeploymentError, deploy, deploy_or_reuse, shipped_models
+from offchain.deployment import SHIPPED_SPECS, CONTRACTS, DeploymentError, deploy, deploy_or_reuse, shipped_models, specs_file
 from offchain.evm import Anvil, Chain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,16 +128,25 @@ def test_rpc_path_deploys_the_same_addresses_and_code_as_ape(node: Anvil, first_
                 node.rpc.request("eth_getCode", [addresses[name], "latest"]), name
 
 
-def test_forge_script_deploys_the_same_bytecode_at_the_same_addresses(node: Anvil, first_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_forge_script_deploys_the_same_bytecode_at_the_same_addresses_and_registers_the_same_models(node: Anvil, first_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _, data = first_run
     with Anvil() as fresh:
         res = _run([str(ROOT / "node_modules" / ".bin" / "forge"), "script", "script/Deploy.s.sol", "--rpc-url",
                     fresh.url, "--broadcast", "--private-key", ANVIL_KEY0], FOUNDRY_BROADCAST=str(tmp_path))
         assert res.returncode == 0, res.stdout + res.stderr
+        shown = " ".join(res.stdout.split()).lower()
         for name, address in data["contracts"].items():
-            assert f"{name} {address}".lower() in " ".join(res.stdout.split()).lower(), name
+            assert f"{name} {address}".lower() in shown, name
             code = fresh.rpc.request("eth_getCode", [address, "latest"])
             assert len(code) > 2 and code == node.rpc.request("eth_getCode", [address, "latest"]), name
+        registry = System.at(RpcBackend(fresh.rpc, fresh.rpc.request("eth_accounts")[0]), data["contracts"]).models
+        for m in shipped_models():
+            assert f"model {m.name} 0x{m.spec.model_id.hex()}" in shown
+            assert tuple(registry.call("model", m.spec.model_id)) == astuple(m.spec)
+
+
+def test_the_committed_specs_file_forge_registers_is_the_shipped_models() -> None:
+    assert SHIPPED_SPECS.read_text() == specs_file(shipped_models()), "run `python -m offchain.deployment --write-specs`"
 
 
 def test_fresh_redeploys_and_a_file_for_another_chain_is_not_reused(tmp_path: Path) -> None:
