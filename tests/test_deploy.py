@@ -194,6 +194,7 @@ with connect(None, None, deployments=folder) as (backend, system, data):
     except ContractRevert as e:
         out["revert"] = [e.name, list(e.args)]
     out["receipt"] = system.tasks.send("createTask", *args, value=10**16)
+    out["mined_revert"] = backend.transact(system.models.address, b"\xde\xad\xbe\xef", 0)["status"]
     out["sender"], out["prompt"] = backend.sender, prompt.hex()
 with connect(None, "alice", deployments=folder) as (backend, system, data):
     out["alice"] = [backend.sender, system.tasks.send("createTask", model, prompt, 1,
@@ -249,6 +250,10 @@ def test_ape_backend_receipt_has_the_rpc_backends_shape_and_decodes_task_created
 
 def test_ape_backend_keeps_revert_data_so_custom_errors_decode_by_name(ape_client) -> None:  # type: ignore[no-untyped-def]
     assert ape_client["revert"] == ["InvalidParams", [1]]  # deadline 0: in the past
+
+
+def test_ape_backend_returns_a_mined_revert_as_a_status_0_receipt_like_rpc_backend(ape_client) -> None:  # type: ignore[no-untyped-def]
+    assert ape_client["mined_revert"] == "0x0"  # no such function: the registry reverts
 
 
 def test_an_ape_keyfile_account_signs_through_connect(node: Anvil, ape_client) -> None:  # type: ignore[no-untyped-def]
