@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py slither demo bench snapshot fuzz clean programs kernels kernels-check vectors
+.PHONY: help setup build test test-sol test-py slither demo deploy bench snapshot fuzz clean programs kernels kernels-check vectors
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -85,6 +85,9 @@ fuzz: build ## long differential fuzzing run (thousands of examples per property
 
 demo: build ## the best end-to-end slice available, on a local anvil chain
 	$(PY) -m offchain.demo
+
+deploy: build ## deploy the contracts and register the shipped models (NETWORK=choice ACCOUNT=alias; default: the embedded anvil)
+	ape run deploy $(if $(NETWORK),--network $(NETWORK)) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(FRESH),--fresh)
 
 bench: build ## benchmarks: writes bench/results.json and prints a table
 	$(PY) -m bench

@@ -27,8 +27,9 @@ class Backend(Protocol):
     def request(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC request (reads)."""
 
-    def transact(self, to: str, data: bytes, value: int) -> dict[str, Any]:
-        """Send a transaction from `sender` and return its mined receipt."""
+    def transact(self, to: str | None, data: bytes, value: int) -> dict[str, Any]:
+        """Send a transaction from `sender` (`to=None`: create a contract, `data` its initcode)
+        and return its mined receipt as JSON-RPC's `eth_getTransactionReceipt` gives it."""
 
 
 @dataclass
@@ -42,8 +43,10 @@ class RpcBackend:
     def request(self, method: str, params: list[Any]) -> Any:
         return self.rpc.request(method, params)
 
-    def transact(self, to: str, data: bytes, value: int) -> dict[str, Any]:
-        tx = {"from": self.sender, "to": to, "data": "0x" + data.hex(), "value": hex(value), "gas": hex(self.gas)}
+    def transact(self, to: str | None, data: bytes, value: int) -> dict[str, Any]:
+        tx = {"from": self.sender, "data": "0x" + data.hex(), "value": hex(value), "gas": hex(self.gas)}
+        if to is not None:
+            tx["to"] = to
         txh = self.rpc.request("eth_sendTransaction", [tx])
         return wait_receipt(self, txh)
 
