@@ -24,7 +24,8 @@ EPILOG = "Roles and examples: README.md; the protocol: docs/SPEC.md §6."
 def _chain_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("chain")
     g.add_argument("--network", help="ape network choice, e.g. ethereum:local:foundry (default: ape's local network)")
-    g.add_argument("--account", help="ape account alias to send from (default locally: test account 0)")
+    g.add_argument("--account", help="ape account alias to send from (default locally: test account 0; TEST::N for test account N)")
+    g.add_argument("--deployments", metavar="DIR", help="with ape: the folder of deployments files (default: the repo's deployments/)")
     g.add_argument("--rpc", metavar="URL", help="instead of ape: a JSON-RPC node with unlocked accounts (anvil)")
     g.add_argument("--deployment", metavar="FILE", help="with --rpc: the deployments JSON (addresses)")
     g.add_argument("--from", dest="sender", metavar="ADDRESS", help="with --rpc: the unlocked account (default: the node's first)")
@@ -51,7 +52,7 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
         return
     from offchain.agents.apechain import connect as ape_connect
 
-    with ape_connect(args.network, args.account) as (_backend, system, _dep):
+    with ape_connect(args.network, args.account, Path(args.deployments) if args.deployments else None) as (_backend, system, _dep):
         yield system
 
 
@@ -243,7 +244,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def errors() -> tuple[type[BaseException], ...]:
     """Errors that become one-line messages."""
-    return (ContractRevert, RpcConnectionError, RpcError)
+    from offchain.agents.apechain import ChainSetupError
+    from offchain.deployment import DeploymentError
+
+    return (ContractRevert, RpcConnectionError, RpcError, ChainSetupError, DeploymentError)
 
 
 if __name__ == "__main__":
