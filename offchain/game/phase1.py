@@ -16,6 +16,9 @@ from offchain.mipsemu.fastforward import fast_forward, run_to_exit
 from offchain.mipsemu.witness import compact_proof, witness
 
 MAX_CHECKPOINTS = 48
+#: Checkpoints also share a memory budget, counted in 4 KiB pages (a 7B-shaped node holds a 45 MB
+#: weight tile, and each copy carries its Merkle caches too): 512 MiB of pages in all.
+MAX_CHECKPOINT_PAGES = 1 << 17
 
 
 def clone_vm(vm: VM) -> VM:
@@ -60,7 +63,10 @@ class NodeRun:
         vm = clone_vm(self._vms[base])
         fast_forward(vm, k)
         if self._steps[base] != k and not vm.exited:
-            if len(self._steps) >= MAX_CHECKPOINTS:  # keep the start and drop the oldest other one
+            pages = len(vm.mem.page_store()[0])
+            # Keep the start; drop the oldest others while over the count or the memory budget.
+            while len(self._steps) > 1 and (len(self._steps) >= MAX_CHECKPOINTS
+                                            or pages * len(self._steps) > MAX_CHECKPOINT_PAGES):
                 del self._steps[1], self._vms[1]
             pos = _bisect.bisect_right(self._steps, k)
             self._steps.insert(pos, k)
