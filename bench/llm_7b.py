@@ -84,6 +84,7 @@ def synthetic_model(seed: int = 0):  # noqa: ANN201 - returns IntModel
 
 
 def child() -> dict[str, Any]:
+    from offchain.llm import matvec
     from offchain.llm.runner import Runner
 
     t0 = time.perf_counter()
@@ -97,13 +98,23 @@ def child() -> dict[str, Any]:
         t1 = time.perf_counter()
         r.step(pos * 7, pos)
         times.append(time.perf_counter() - t1)
+    native_kind = matvec.KIND
+    numpy_times = []
+    if matvec.NATIVE:  # the float-BLAS fallback on the same weights, same run: the "before" figure
+        matvec.NATIVE = False
+        for pos in range(5, 7):
+            t1 = time.perf_counter()
+            r.step(pos * 7, pos)
+            numpy_times.append(time.perf_counter() - t1)
+        matvec.NATIVE = True
     bw1, bw = stream_bandwidth()
     bw = max(bw, bw1)
     per_token = float(np.median(times))
     bound = weight_bytes / bw
     return {"generate_s": gen_s, "s_per_token": per_token, "weight_bytes": weight_bytes, "bandwidth_GBps": bw / 1e9,
             "bandwidth_1thread_GBps": bw1 / 1e9, "bound_s": bound, "ratio": per_token / bound,
-            "ratio_1thread": per_token / (weight_bytes / bw1),
+            "ratio_1thread": per_token / (weight_bytes / bw1), "matvec": native_kind,
+            "numpy_s_per_token": float(np.median(numpy_times)) if numpy_times else None,
             "peak_rss_GiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
