@@ -64,6 +64,22 @@ def test_saved_trees_follow_edits_and_resizes_like_full_rebuilds(dtype, n, edits
         assert hasher.roots([("kv", x, None), ("other", x[:100], 37)]) == [_expected(x, None), _expected(x[:100], 37)]
 
 
+@settings(deadline=None)
+@given(arrays, st.lists(st.integers(0, 14000), min_size=1, max_size=6), st.integers(1, 3))
+def test_prefix_roots_read_off_the_whole_arrays_tree_equal_full_rebuilds(spec, keeps, tokens):
+    # matmul tiles: prefixes of an output queued before the output itself, over several batches
+    hasher = batch.NodeRoots()
+    dtype, n, seed = spec
+    for t in range(tokens):
+        x = _array(dtype, n, seed + t)
+        whole = hasher.count + len(keeps)
+        for i, k in enumerate(keeps):
+            hasher.add(f"tile{i}", x, k, prefix_of=whole)
+        hasher.add("out", x)
+        got = batch.split_roots(hasher.run(hasher.take()))
+        assert got == [_expected(x, k) for k in keeps] + [_expected(x, None)]
+
+
 def test_non_integer_arrays_are_refused_in_one_line():
     with pytest.raises(ValueError, match="only integer tensors"):
         batch.NodeRoots().roots([("f", np.zeros(3, np.float32), None)])

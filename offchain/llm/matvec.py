@@ -20,6 +20,8 @@ if _lib is not None:
     _lib.opml_matvec_i8_portable.argtypes = _lib.opml_matvec_i8.argtypes
     _lib.opml_matvec_i8_portable.restype = None
     _lib.opml_matvec_i8_kind.restype = ctypes.c_char_p
+    _lib.opml_read_words.argtypes = [ctypes.c_void_p, ctypes.c_uint64]
+    _lib.opml_read_words.restype = ctypes.c_uint64
 
 NATIVE = _lib is not None
 KIND = _lib.opml_matvec_i8_kind().decode() if _lib is not None else "numpy"
@@ -33,3 +35,9 @@ def matvec_rows(w: np.ndarray, x: np.ndarray, out: np.ndarray, r0: int, r1: int,
     forces the scalar C path (tests use it to cover that path on SIMD hosts)."""
     assert _lib is not None
     (_lib.opml_matvec_i8_portable if portable else _lib.opml_matvec_i8)(w.ctypes.data, x.ctypes.data, w.shape[1], r0, r1, out.ctypes.data)
+
+
+def read_words(buf: np.ndarray) -> int:
+    """XOR of a C-contiguous uint64 array, read at memory speed (benches time it for the bound)."""
+    assert _lib is not None
+    return int(_lib.opml_read_words(buf.ctypes.data, buf.size))

@@ -107,3 +107,14 @@ const char *opml_matvec_i8_kind(void) {
 #endif
     return "portable";
 }
+
+/* XOR of the 64-bit words of buf[0 .. n): a plain streaming read, which the benches time to get
+ * the memory-bandwidth bound that the matvec is compared with (same compiler, same flags). */
+uint64_t opml_read_words(const uint64_t *buf, uint64_t n) {
+    uint64_t acc[8] = {0};
+    uint64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] ^= buf[i + j];
+    for (; i < n; i++) acc[0] ^= buf[i];
+    return acc[0] ^ acc[1] ^ acc[2] ^ acc[3] ^ acc[4] ^ acc[5] ^ acc[6] ^ acc[7];
+}

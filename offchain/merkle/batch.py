@@ -48,7 +48,7 @@ if _lib is not None:
     _lib.opml_node_roots_wait.argtypes = [ctypes.c_uint64]
     _lib.opml_node_roots_wait.restype = None
 
-_NODE_FIELDS = 7  # struct opml_node in keccak_tree.c: src, nbytes, keep, itemsize, leaves, levels, valid
+_NODE_FIELDS = 8  # struct opml_node in keccak_tree.c: src, nbytes, keep, itemsize, leaves, levels, valid, base
 SAVED_TREE_MIN_LEAVES = 64  # below this a full rebuild is cheaper than keeping a tree
 
 
@@ -83,7 +83,7 @@ class NodeRoots:
         import numpy as np  # local: the pure-bytes functions above stay numpy-free
 
         self._np = np
-        # key -> (nbytes, dtype, leaves, tree); tree = [buffer, address, built] or None, where
+        # key -> (nbytes, dtype, leaves, tree, itemsize); tree = [buffer, address, built] or None, where
         # `built` is set once a batch that (re)builds it has been taken
         self._meta: dict[str, tuple] = {}
         self._scratch = np.zeros(32 * 64, np.uint8)
@@ -91,31 +91,50 @@ class NodeRoots:
         self._alive: list[object] = []
         self._most = 1
 
-    def add(self, key: str, x: "object", keep: int | None = None) -> None:
-        """Queue array `x` (its first `keep` canonical bytes) for the next batch, under `key`."""
+    def add(self, key: str, x: "object", keep: int | None = None, prefix_of: int | None = None) -> None:
+        """Queue array `x` (its first `keep` canonical bytes) for the next batch, under `key`.
+
+        `prefix_of`: the batch position (see `count`) of this same array queued whole (it may
+        come later in the batch); the prefix's root is then read off that node's tree in
+        O(log size) hashes. Without it, or if that node keeps no tree, it is hashed in full."""
         if not x.flags.c_contiguous:  # type: ignore[attr-defined]
             x = self._np.ascontiguousarray(x)
-        nbytes, dt = x.nbytes, x.dtype  # type: ignore[attr-defined]
+        nbytes = x.nbytes  # type: ignore[attr-defined]
+        if prefix_of is not None:  # no tree of its own: it is read off the whole array's
+            m = self._prefix_meta(key, nbytes, x.dtype)  # type: ignore[attr-defined]
+            self._alive.append(x)
+            self._rows.append((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, prefix_of + 1))
+            return
         m = self._meta.get(key)
-        if m is None or m[0] != nbytes or m[1] is not dt:
-            m = self._describe(key, nbytes, dt)
-        tree = m[3]
+        if m is None or m[0] != nbytes or m[1] is not x.dtype:  # type: ignore[attr-defined]
+            m = self._describe(key, nbytes, x.dtype)  # type: ignore[attr-defined]
         self._alive.append(x)
-        keep = nbytes if keep is None else keep
+        tree = m[3]
         if tree is None:
-            self._rows.append((_address(x), nbytes, keep, dt.itemsize, m[2], 0, 0))
+            self._rows.append((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, 0))
         else:
-            self._rows.append((_address(x), nbytes, keep, dt.itemsize, m[2], tree[1], tree[2]))
+            self._rows.append((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], tree[1], tree[2], 0))
             tree[2] = 1  # this batch builds it; later batches (run after it) patch it
 
-    def _describe(self, key: str, nbytes: int, dt: "object") -> tuple:
+    @property
+    def count(self) -> int:
+        """Arrays queued for the next batch so far."""
+        return len(self._rows)
+
+    def _prefix_meta(self, key: str, nbytes: int, dt: "object") -> tuple:
+        m = self._meta.get(key)
+        if m is None or m[0] != nbytes or m[1] is not dt:
+            m = self._describe(key, nbytes, dt, keep_tree=False)
+        return m
+
+    def _describe(self, key: str, nbytes: int, dt: "object", keep_tree: bool = True) -> tuple:
         if dt.kind not in "iu":  # type: ignore[attr-defined]
             raise ValueError(f"only integer tensors have a canonical encoding, got {dt}")
         leaves = 1 << (max(1, -(-nbytes // LEAF_BYTES)) - 1).bit_length()
         if leaves > 1 << REGION_HEIGHT:
             raise ValueError(f"a {nbytes}-byte tensor does not fit in one {LEAF_BYTES << REGION_HEIGHT}-byte region")
         tree = None
-        if leaves >= SAVED_TREE_MIN_LEAVES:
+        if keep_tree and leaves >= SAVED_TREE_MIN_LEAVES:
             old = self._meta.get(key)
             if old is not None and old[3] is not None and old[2] == leaves:
                 tree = old[3]  # same tree shape (e.g. the dtype changed): patching stays exact
@@ -123,7 +142,7 @@ class NodeRoots:
                 buf = self._np.zeros(32 * (2 * leaves - 1), self._np.uint8)
                 tree = [buf, buf.ctypes.data, 0]
         self._most = max(self._most, leaves)
-        m = self._meta[key] = (nbytes, dt, leaves, tree)
+        m = self._meta[key] = (nbytes, dt, leaves, tree, dt.itemsize)  # type: ignore[attr-defined]
         return m
 
     def take(self) -> "_Batch":
@@ -160,6 +179,7 @@ class NodeRoots:
         return b.out.raw
 
     def roots(self, items: "list[tuple[str, object, int | None]]") -> list[bytes]:
+        """Roots of (key, array, keep) items, each hashed in full (see `add`)."""
         for key, x, keep in items:
             self.add(key, x, keep)
         return split_roots(self.run(self.take()))

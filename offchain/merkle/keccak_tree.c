@@ -92,6 +92,8 @@ struct opml_node {
     uint64_t leaves;
     uint64_t levels;   /* 0, or the address of this node's saved tree: 2·leaves − 1 nodes of 32 bytes */
     uint64_t valid;    /* 1 if the saved tree holds the previous call's bytes (same leaves) */
+    uint64_t base;     /* 0, or 1 + the index of a node of the same batch over the same array, with
+                          a saved tree: this node is a prefix of it (a matmul tile, SPEC §4.6) */
 };
 
 /* Leaf `i` of a node's canonical, prefix-kept, zero-padded bytes. */
@@ -174,37 +176,80 @@ static void hash_levels(uint8_t *lv, uint64_t n, uint64_t nz, uint8_t *dirty) {
     }
 }
 
+/* One node, hashed from its bytes: into its saved tree if it has one, else in scratch. */
+static void node_root(struct opml_node *nd, uint8_t *scratch, uint8_t out[32]) {
+    uint64_t leaves = nd->leaves, nz = live_leaves(nd);
+    if (nz > leaves) nz = leaves;
+    uint8_t *lv = (uint8_t *)(uintptr_t)nd->levels;
+    if (!lv) {
+        for (uint64_t j = 0; j < nz; j++) encode_leaf(nd, j, scratch + 32 * j);
+        sparse_root(scratch, leaves, nz, out);
+        return;
+    }
+    if (nd->valid) {
+        uint8_t leaf[32];
+        for (uint64_t j = 0; j < leaves; j++) {
+            if (j < nz) encode_leaf(nd, j, leaf);
+            else memset(leaf, 0, 32);
+            scratch[j] = memcmp(leaf, lv + 32 * j, 32) != 0;
+            if (scratch[j]) memcpy(lv + 32 * j, leaf, 32);
+        }
+        hash_levels(lv, leaves, nz, scratch);
+    } else {
+        for (uint64_t j = 0; j < leaves; j++) {
+            if (j < nz) encode_leaf(nd, j, lv + 32 * j);
+            else memset(lv + 32 * j, 0, 32);
+        }
+        hash_levels(lv, leaves, nz, 0);
+        nd->valid = 1;
+    }
+    memcpy(out, lv + 32 * (2 * leaves - 2), 32);
+}
+
+/* Root of the first min(keep, nbytes) bytes of a node whose whole tree `full` (saved levels, same
+ * bytes) is built: a node wholly inside the kept bytes is the full tree's, one wholly past them is
+ * a zero root, so only the path above the boundary leaf is hashed (log2(leaves) hashes, not
+ * leaves). Tiles of a matmul output are such prefixes, thousands per token on the 7B shape. */
+static void prefix_root(const struct opml_node *nd, const uint8_t *full, uint8_t out[32]) {
+    uint64_t leaves = nd->leaves, lim = nd->keep < nd->nbytes ? nd->keep : nd->nbytes, b = lim / 32;
+    if (b >= leaves) { /* everything kept */
+        memcpy(out, full + 32 * (2 * leaves - 2), 32);
+        return;
+    }
+    uint8_t pair[64], cur[32];
+    if (lim % 32) encode_leaf(nd, b, cur); /* the boundary leaf, cut at `keep` */
+    else memcpy(cur, Z[0], 32);
+    const uint8_t *lv = full;
+    unsigned h = 0;
+    for (uint64_t n = leaves; n > 1; n >>= 1, h++, b >>= 1) {
+        if (b & 1) { /* the left sibling lies wholly inside the kept bytes */
+            memcpy(pair, lv + 32 * (b - 1), 32);
+            memcpy(pair + 32, cur, 32);
+        } else { /* the right sibling lies wholly past them */
+            memcpy(pair, cur, 32);
+            memcpy(pair + 32, Z[h], 32);
+        }
+        keccak64(pair, cur);
+        lv += 32 * n;
+    }
+    memcpy(out, cur, 32);
+}
+
 /* out[32 i ..] = tensor root of node i, for i < n. `scratch` holds at least 32·leaves bytes of
- * the largest node. A node with a saved tree updates it (and sets valid). */
+ * the largest node. A node with a saved tree updates it (and sets valid); prefix nodes (base)
+ * are done after every other node, from their base's fresh tree. */
 void opml_node_roots(uint64_t n, struct opml_node *nodes, uint8_t *scratch, uint8_t *out) {
+    for (uint64_t i = 0; i < n; i++)
+        if (!nodes[i].base) node_root(&nodes[i], scratch, out + 32 * i);
     for (uint64_t i = 0; i < n; i++) {
         struct opml_node *nd = &nodes[i];
-        uint64_t leaves = nd->leaves, nz = live_leaves(nd);
-        if (nz > leaves) nz = leaves;
-        uint8_t *lv = (uint8_t *)(uintptr_t)nd->levels;
-        if (!lv) {
-            for (uint64_t j = 0; j < nz; j++) encode_leaf(nd, j, scratch + 32 * j);
-            sparse_root(scratch, leaves, nz, out + 32 * i);
-            continue;
-        }
-        if (nd->valid) {
-            uint8_t leaf[32];
-            for (uint64_t j = 0; j < leaves; j++) {
-                if (j < nz) encode_leaf(nd, j, leaf);
-                else memset(leaf, 0, 32);
-                scratch[j] = memcmp(leaf, lv + 32 * j, 32) != 0;
-                if (scratch[j]) memcpy(lv + 32 * j, leaf, 32);
-            }
-            hash_levels(lv, leaves, nz, scratch);
-        } else {
-            for (uint64_t j = 0; j < leaves; j++) {
-                if (j < nz) encode_leaf(nd, j, lv + 32 * j);
-                else memset(lv + 32 * j, 0, 32);
-            }
-            hash_levels(lv, leaves, nz, 0);
-            nd->valid = 1;
-        }
-        memcpy(out + 32 * i, lv + 32 * (2 * leaves - 2), 32);
+        if (!nd->base) continue;
+        const struct opml_node *full = &nodes[nd->base - 1];
+        if (full->levels && !full->base && full->keep >= full->nbytes && full->leaves == nd->leaves &&
+            full->src == nd->src && full->nbytes == nd->nbytes && full->itemsize == nd->itemsize)
+            prefix_root(nd, (const uint8_t *)(uintptr_t)full->levels, out + 32 * i);
+        else
+            node_root(nd, scratch, out + 32 * i);
     }
 }
 

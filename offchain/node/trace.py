@@ -75,20 +75,29 @@ def trace_task(
         if name == "embed":  # the first node of every token
             flush()
             pos += 1
+        if hasher is not None and outputs is None and name not in tiles:  # the common case, kept lean
+            names.append(name)
+            positions.append(pos)
+            hasher.add(name, x if x.base is None else x.copy())
+            return
         data = ops.canonical_bytes(x) if hasher is None or outputs is not None else b""
-        for d in tiles.get(name, ()):
+        ds = tiles.get(name, ())
+        if hasher is not None:
+            x = x if x.base is None else x.copy()
+        whole = hasher.count + len(ds) if hasher is not None else None  # where x itself will be queued
+        for d in ds:  # a tile's output is a prefix of the whole output: its root is read off x's tree
             end = d.prefix[0] + d.prefix[1] * (pos + 1)
-            record(d.name, x, data, end)
-        record(name, x, data, None)
+            record(d.name, x, data, end, whole)
+        record(name, x, data, None, None)
 
-    def record(name: str, x: np.ndarray, data: bytes, end: int | None) -> None:
+    def record(name: str, x: np.ndarray, data: bytes, end: int | None, whole: int | None) -> None:
         names.append(name)
         positions.append(pos)
         kept = data if end is None else data[:end] + bytes(max(0, len(data) - end))
         if outputs is not None:
             outputs.append(kept)
         if hasher is not None:
-            hasher.add(name, x if x.base is None else x.copy(), end)
+            hasher.add(name, x, end, prefix_of=whole)
         else:
             roots.append(trees.setdefault(name, TensorTree()).update(kept)[0])
 
