@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs kernels kernels-check
+.PHONY: help setup build test test-sol test-py demo bench perf-report snapshot fuzz clean programs kernels kernels-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -64,8 +64,11 @@ fuzz: build ## long differential fuzzing run (thousands of examples per property
 demo: build ## the best end-to-end slice available, on a local anvil chain
 	$(PY) -m offchain.demo
 
-bench: build ## benchmarks: writes bench/results.json and prints a table
+bench: build ## benchmarks: bench/results.json + a table (<= 15 min; OPML_BENCH_7B=1, OPML_BENCH_PEERS=1 add the heavy ones)
 	$(PY) -m bench
+
+perf-report: setup ## regenerate docs/PERFORMANCE.md and docs/perf/*.png from bench/results.json
+	$(PY) scripts/perf_report.py
 
 accuracy: setup ## regenerate docs/ACCURACY.md (integer runner vs float reference; ~2 min)
 	$(PY) scripts/accuracy_report.py

@@ -106,7 +106,7 @@ def main(argv: list[str]) -> int:
 
     rows = [("metric", "value", "unit", "anchor / target")]
     for e in metrics:
-        value = _fmt(e["value"]) if e["value"] is not None else e["conditions"]
+        value = _fmt(e["value"]) if e["value"] is not None else e["conditions"][:60]
         rows.append((e["name"], value, e["unit"], e["anchor"][:70]))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for i, r in enumerate(rows):

@@ -61,11 +61,11 @@ def read_weights(runner: Any) -> float:
         return time.perf_counter() - t0
 
 
-def synthetic_model(seed: int = 0):  # noqa: ANN201 - returns IntModel
+def synthetic_model(seed: int = 0, shape: dict[str, int] | None = None):  # noqa: ANN201 - returns IntModel
     from offchain.llm.model import ARCH_LLAMA, Config, IntModel, tensor_specs
     from offchain.llm.quant import exp_table, rope_tables
 
-    s = SHAPE
+    s = shape or SHAPE
     et = exp_table()
     cfg = Config(arch=ARCH_LLAMA, dim=s["dim"], hidden_dim=s["hidden_dim"], n_layers=s["n_layers"],
                  n_heads=s["n_heads"], n_kv_heads=s["n_heads"], vocab_size=s["vocab_size"],
@@ -131,10 +131,16 @@ def child() -> dict[str, Any]:
     # The protocol trace on the same model: graph build, every node's root, the accumulator.
     from offchain.node.trace import trace_task
 
-    prompt, n_new = [1, 2, 3], 2
+    # Same task both ways, back to back: plain generate, then the trace (which builds its graph
+    # and its own runner too).
+    prompt, n_new = [1, 2, 3], 3
+    t1 = time.perf_counter()
+    r.generate(prompt, n_new)
+    plain_task = time.perf_counter() - t1
     t1 = time.perf_counter()
     tr = trace_task(m, prompt, n_new)
-    trace_per_token = (time.perf_counter() - t1) / (len(prompt) + n_new - 1)
+    trace_task_s = time.perf_counter() - t1
+    trace_per_token = trace_task_s / (len(prompt) + n_new - 1)
     bw1, bw = stream_bandwidth()
     bw = max(bw, bw1, weight_bytes / min(reads))
     per_token = float(np.median(times))
@@ -142,7 +148,7 @@ def child() -> dict[str, Any]:
     return {"generate_s": gen_s, "s_per_token": per_token, "weight_bytes": weight_bytes, "bandwidth_GBps": bw / 1e9,
             "bandwidth_1thread_GBps": bw1 / 1e9, "bound_s": bound, "ratio": per_token / bound,
             "ratio_1thread": per_token / (weight_bytes / bw1), "matvec": native_kind,
-            "trace_s_per_token": trace_per_token, "trace_nodes_per_token": len(tr.roots) // (len(prompt) + n_new - 1),
+            "trace_s_per_token": trace_per_token, "trace_ratio": trace_task_s / plain_task, "trace_nodes_per_token": len(tr.roots) // (len(prompt) + n_new - 1),
             "numpy_s_per_token": float(np.median(numpy_times)) if numpy_times else None,
             "peak_rss_GiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
@@ -164,16 +170,17 @@ def run() -> dict[str, Any]:
         "native_speedup_over_numpy": {"value": r["numpy_s_per_token"] / r["s_per_token"]
                                       if r["numpy_s_per_token"] else None, "unit": "x"},
         "trace_s_per_token": {"value": r["trace_s_per_token"], "unit": "s",
-                              "note": f"trace_task, 3 prompt + 2 new tokens, {r['trace_nodes_per_token']} nodes per "
+                              "note": f"trace_task, 3 prompt + 3 new tokens, {r['trace_nodes_per_token']} nodes per "
                                       "token, graph build included"},
-        "trace_overhead": {"value": r["trace_s_per_token"] / r["s_per_token"], "unit": "x plain",
-                           "anchor": "trace_target"},
+        "trace_overhead": {"value": r["trace_ratio"], "unit": "x plain", "anchor": "trace_target",
+                           "note": "wall, the same 5-step task run plain then traced, back to back"},
         "bandwidth_bound_s": {"value": r["bound_s"], "unit": "s",
                               "note": f"{r['weight_bytes'] / 1e9:.2f} GB read at {r['bandwidth_GBps']:.1f} GB/s "
                                       "(best of a 1 GiB stream and reads of the weights between the steps)"},
         "ratio_to_bound": {"value": r["ratio"], "unit": "x", "target": "<= 3", "anchor": "decode_bound"},
         "ratio_to_1thread_bound": {"value": r["ratio_1thread"], "unit": "x",
                                    "note": f"one-thread read bandwidth {r['bandwidth_1thread_GBps']:.1f} GB/s"},
+        "weight_bytes": {"value": r["weight_bytes"], "unit": "bytes", "note": "int8 matrices read per decode step"},
         "peak_rss": {"value": r["peak_rss_GiB"], "unit": "GiB", "target": "<= 12", "anchor": "peak_memory_7b"},
         "weight_generation": {"value": r["generate_s"], "unit": "s"},
     }

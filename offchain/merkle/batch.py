@@ -2,6 +2,7 @@
 
 import ctypes
 import sys
+from array import array
 from pathlib import Path
 
 from offchain.constants import LEAF_BYTES, REGION_HEIGHT
@@ -87,7 +88,7 @@ class NodeRoots:
         # `built` is set once a batch that (re)builds it has been taken
         self._meta: dict[str, tuple] = {}
         self._scratch = np.zeros(32 * 64, np.uint8)
-        self._rows: list[tuple[int, ...]] = []
+        self._rows = array("Q")  # the rows of the next call's table, _NODE_FIELDS words each
         self._alive: list[object] = []
         self._most = 1
 
@@ -103,7 +104,7 @@ class NodeRoots:
         if prefix_of is not None:  # no tree of its own: it is read off the whole array's
             m = self._prefix_meta(key, nbytes, x.dtype)  # type: ignore[attr-defined]
             self._alive.append(x)
-            self._rows.append((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, prefix_of + 1))
+            self._rows.extend((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, prefix_of + 1))
             return
         m = self._meta.get(key)
         if m is None or m[0] != nbytes or m[1] is not x.dtype:  # type: ignore[attr-defined]
@@ -111,15 +112,15 @@ class NodeRoots:
         self._alive.append(x)
         tree = m[3]
         if tree is None:
-            self._rows.append((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, 0))
+            self._rows.extend((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, 0))
         else:
-            self._rows.append((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], tree[1], tree[2], 0))
+            self._rows.extend((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], tree[1], tree[2], 0))
             tree[2] = 1  # this batch builds it; later batches (run after it) patch it
 
     @property
     def count(self) -> int:
         """Arrays queued for the next batch so far."""
-        return len(self._rows)
+        return len(self._rows) // _NODE_FIELDS
 
     def _prefix_meta(self, key: str, nbytes: int, dt: "object") -> tuple:
         m = self._meta.get(key)
@@ -153,23 +154,22 @@ class NodeRoots:
         alive = self._alive
         alive.append(self._scratch)
         alive.extend(m[3][0] for m in self._meta.values() if m[3] is not None)
-        table = np.array(self._rows, np.uint64).reshape(-1, _NODE_FIELDS)
-        b = _Batch(len(self._rows), table, self._scratch.ctypes.data, ctypes.create_string_buffer(32 * len(self._rows)),
-                   alive)
-        self._rows, self._alive = [], []
+        n = self.count
+        b = _Batch(n, self._rows, self._scratch.ctypes.data, ctypes.create_string_buffer(32 * n), alive)
+        self._rows, self._alive = array("Q"), []
         return b
 
     @staticmethod
     def run(b: "_Batch") -> bytes:
         """The concatenated 32-byte roots of a prepared batch."""
-        _lib.opml_node_roots(b.n, b.table.ctypes.data, b.scratch, b.out)
+        _lib.opml_node_roots(b.n, b.table_at, b.scratch, b.out)
         return b.out.raw
 
     @staticmethod
     def start(b: "_Batch") -> "_Batch":
-        b.ticket = _lib.opml_node_roots_submit(b.n, b.table.ctypes.data, b.scratch, b.out)
+        b.ticket = _lib.opml_node_roots_submit(b.n, b.table_at, b.scratch, b.out)
         if b.ticket == 0:  # no thread could be started: hash it now
-            _lib.opml_node_roots(b.n, b.table.ctypes.data, b.scratch, b.out)
+            _lib.opml_node_roots(b.n, b.table_at, b.scratch, b.out)
         return b
 
     @staticmethod
@@ -188,8 +188,9 @@ class NodeRoots:
 class _Batch:
     """A prepared native call: its table, buffers and everything they point into."""
 
-    def __init__(self, n: int, table: object, scratch: int, out: object, alive: list[object]) -> None:
+    def __init__(self, n: int, table: array, scratch: int, out: object, alive: list[object]) -> None:
         self.n, self.table, self.scratch, self.out, self.alive = n, table, scratch, out, alive
+        self.table_at = table.buffer_info()[0]  # the native thread may write it (valid flags)
         self.ticket = 0
 
 
