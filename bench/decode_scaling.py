@@ -37,15 +37,16 @@ def run() -> dict[str, Any]:
             r.step(pos, pos)
             times.append(time.perf_counter() - t0)
             reads.append(read_weights(r))
-        per_token, bound = float(np.median(times)), float(min(reads))
+        per_token, bound = float(np.median(times)), float(np.median(reads))
+        paired = float(np.median([t / rd for t, rd in zip(times, reads)]))
         series.append({"weight_bytes": weight_bytes, "s_per_token": per_token, "bound_s": bound})
         key = f"d{shape['dim']}_l{shape['n_layers']}"
         out[f"{key}_s_per_token"] = {"value": per_token, "unit": "s",
                                      "note": f"{weight_bytes / 1e6:.0f} MB of int8 weights, median of 5 steps, "
                                              f"matvec {matvec.KIND}"}
-        out[f"{key}_ratio_to_bound"] = {"value": per_token / bound, "unit": "x", "anchor": "decode_bound",
-                                        "note": f"bound {bound * 1e3:.1f} ms: the fastest plain read of the same "
-                                                "weights between the steps"}
+        out[f"{key}_ratio_to_bound"] = {"value": paired, "unit": "x", "anchor": "decode_bound",
+                                        "note": f"bound {bound * 1e3:.1f} ms (median plain read of the same weights); "
+                                                "median of step / the read right after it"}
         del r, m
     out["series"] = {"value": len(series), "unit": "shapes", "data": series,
                      "note": "weight bytes, s/token and bound per shape, for the decode figure"}

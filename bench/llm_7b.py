@@ -142,11 +142,14 @@ def child() -> dict[str, Any]:
     trace_task_s = time.perf_counter() - t1
     trace_per_token = trace_task_s / (len(prompt) + n_new - 1)
     bw1, bw = stream_bandwidth()
-    bw = max(bw, bw1, weight_bytes / min(reads))
     per_token = float(np.median(times))
-    bound = weight_bytes / bw
+    # Each step against the read of the same weights right after it (same load, same moment);
+    # the 1 GiB stream, measured once at the end, is shown for reference.
+    paired = float(np.median([t / rd for t, rd in zip(times, reads)]))
+    bound = float(np.median(reads))
     return {"generate_s": gen_s, "s_per_token": per_token, "weight_bytes": weight_bytes, "bandwidth_GBps": bw / 1e9,
-            "bandwidth_1thread_GBps": bw1 / 1e9, "bound_s": bound, "ratio": per_token / bound,
+            "bandwidth_1thread_GBps": bw1 / 1e9, "bound_s": bound, "ratio": paired,
+            "read_GBps": weight_bytes / bound / 1e9,
             "ratio_1thread": per_token / (weight_bytes / bw1), "matvec": native_kind,
             "trace_s_per_token": trace_per_token, "trace_ratio": trace_task_s / plain_task, "trace_nodes_per_token": len(tr.roots) // (len(prompt) + n_new - 1),
             "numpy_s_per_token": float(np.median(numpy_times)) if numpy_times else None,
@@ -175,9 +178,10 @@ def run() -> dict[str, Any]:
         "trace_overhead": {"value": r["trace_ratio"], "unit": "x plain", "anchor": "trace_target",
                            "note": "wall, the same 5-step task run plain then traced, back to back"},
         "bandwidth_bound_s": {"value": r["bound_s"], "unit": "s",
-                              "note": f"{r['weight_bytes'] / 1e9:.2f} GB read at {r['bandwidth_GBps']:.1f} GB/s "
-                                      "(best of a 1 GiB stream and reads of the weights between the steps)"},
-        "ratio_to_bound": {"value": r["ratio"], "unit": "x", "target": "<= 3", "anchor": "decode_bound"},
+                              "note": f"median read of the {r['weight_bytes'] / 1e9:.2f} GB of weights between the steps "
+                                      f"({r['read_GBps']:.1f} GB/s; a 1 GiB stream read {r['bandwidth_GBps']:.1f} GB/s)"},
+        "ratio_to_bound": {"value": r["ratio"], "unit": "x", "target": "<= 3", "anchor": "decode_bound",
+                           "note": "median over the steps of (step time / the weight read right after it)"},
         "ratio_to_1thread_bound": {"value": r["ratio_1thread"], "unit": "x",
                                    "note": f"one-thread read bandwidth {r['bandwidth_1thread_GBps']:.1f} GB/s"},
         "weight_bytes": {"value": r["weight_bytes"], "unit": "bytes", "note": "int8 matrices read per decode step"},

@@ -191,6 +191,16 @@ def render(results: dict[str, Any], figures: Path) -> str:
         *headline_rows(by_name, skipped),
         "",
     ]
+    out += [
+        "How to read the trace rows: `llm.trace_overhead` is wall time, which on a shared 2-core machine "
+        "depends on whether the hashing thread finds a free core; `llm.trace_overhead_main_thread` is the "
+        "CPU time of the thread that runs the model, i.e. the wall ratio when the hashing thread has a core "
+        "of its own; `llm.trace_overhead_cpu` is all CPU work; `llm.trace_overhead_python_hashing` is the "
+        "same trace without the native helper (the path before issue 10). The 7B bound is the time to merely "
+        "read the model's int8 matrices (natively, one thread per core), measured between the decode steps, "
+        "or a 1 GiB stream if that is faster.",
+        "",
+    ]
     drawn = []
     for name, title, draw, note in (
         ("decode.png", "Decode time against model size", decode_figure,
