@@ -17,7 +17,7 @@ ANCHORS: dict[str, tuple[str, str, float | None, str]] = {
                    "prove 28.8 s median (setup 24 s, verify 0.2 s)", 28.8, "s"),
     "ezkl_overhead": ("EZKL proof time / plain MNIST inference (43 us), measured", "6.7e5x", 6.7e5, "x"),
     "trace_target": ("issue 10 target: the trace (all commitments) / plain inference", "<= 1.2x", 1.2, "x"),
-    "decode_bound": ("memory-bandwidth bound: weight bytes / streaming read bandwidth, same run",
+    "decode_bound": ("memory-bandwidth bound: the time to merely read the same int8 weights, same run",
                      "issue 10 target <= 3x the bound (aim <= 2x); 9.4x before (3.89 s vs 0.415 s)", 3.0, "x"),
     "decode_before": ("before issue 10: 7B-shaped decode on the float-BLAS path, quiet run", "3.89 s/token", 3.89,
                       "s"),

@@ -182,7 +182,7 @@ def render(results: dict[str, Any], figures: Path) -> str:
         "",
         f"Measured on {meta.get('cpu', '?')}, {meta.get('cores', '?')} cores, {meta.get('memory_GiB', '?')} GiB, "
         f"Python {meta.get('python', '?')}, at {meta.get('time', '?')} (commit {meta.get('commit', '?')}; "
-        f"{flags}). Load average when the run started: {meta.get('load_avg_start', '?')} (the machine is shared: "
+        f"{flags}). Load average when the run started: {float(meta.get('load_avg_start', 0)):.1f} (the machine is shared: "
         "timings that compare are ratios within this one run; absolute seconds are for this machine).",
         f"The whole bench took {meta.get('total_seconds', '?')} s.",
         "",
@@ -196,9 +196,11 @@ def render(results: dict[str, Any], figures: Path) -> str:
         "depends on whether the hashing thread finds a free core; `llm.trace_overhead_main_thread` is the "
         "CPU time of the thread that runs the model, i.e. the wall ratio when the hashing thread has a core "
         "of its own; `llm.trace_overhead_cpu` is all CPU work; `llm.trace_overhead_python_hashing` is the "
-        "same trace without the native helper (the path before issue 10). The 7B bound is the time to merely "
-        "read the model's int8 matrices (natively, one thread per core), measured between the decode steps, "
-        "or a 1 GiB stream if that is faster.",
+        "same trace without the native helper (the path before issue 10). The decode bound is the time to "
+        "merely read the model's int8 matrices (natively, one thread per core), measured right after each "
+        "decode step; the ratio is the median over the steps of step / read, so a busy moment slows both "
+        "sides alike. `llm_7b.decode_numpy_fallback_s_per_token` is the float-BLAS path on the same weights "
+        "in the same run (the path before issue 10).",
         "",
     ]
     drawn = []
