@@ -80,6 +80,25 @@ def entries(module: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def merge(argv: list[str], meta: dict[str, Any], metrics: list[dict[str, Any]],
+          path: Path = HERE / "results.json") -> list[dict[str, Any]]:
+    """A run of named modules replaces only their entries in an existing results.json (its meta
+    kept, this run noted in meta["partial_runs"]); a full run replaces the file."""
+    if not argv or not path.exists():
+        return metrics
+    try:
+        old = json.loads(path.read_text())
+        old_meta, old_metrics = old["meta"], old["metrics"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return metrics
+    kept = [e for e in old_metrics if e["name"].split(".")[0] not in argv]
+    old_meta.setdefault("partial_runs", []).append({"modules": argv, **{k: meta[k] for k in ("time", "commit")},
+                                                     "load_avg_start": meta["load_avg_start"]})
+    meta.clear()
+    meta.update(old_meta)
+    return kept + metrics
+
+
 def main(argv: list[str]) -> int:
     names = argv or sorted(m.name for m in pkgutil.iter_modules([str(HERE)])
                            if not m.name.startswith("_") and m.name not in NOT_BENCHES)
@@ -102,6 +121,7 @@ def main(argv: list[str]) -> int:
                         "conditions": "wall time of this benchmark module", "anchor": ""})
         print(f"bench: {name} took {dt:.1f}s", file=sys.stderr, flush=True)
     meta["total_seconds"] = round(time.perf_counter() - t_all, 1)
+    metrics = merge(argv, meta, metrics)
     (HERE / "results.json").write_text(json.dumps({"meta": meta, "metrics": metrics}, indent=1, default=str) + "\n")
 
     rows = [("metric", "value", "unit", "anchor / target")]

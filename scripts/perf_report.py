@@ -70,8 +70,12 @@ def headline_rows(by_name: dict[str, dict[str, Any]], skipped: dict[str, str]) -
         what, figure, value, _unit = ANCHORS[anchor_id]
         e = by_name.get(metric)
         if e is None or e.get("value") is None:
-            module = metric.split(".")[0]
+            module, local = metric.split(".", 1)
             why = skipped.get(module, "not measured in this run")
+            for name, entry in by_name.items():  # a peer's own reason, e.g. peers.ezkl_skipped
+                prefix = name[len(module) + 1 : -len("_skipped")]
+                if name.startswith(module + ".") and name.endswith("_skipped") and local.startswith(prefix):
+                    why = entry["conditions"]
             rows.append(f"| {_cell(claim)} | missing: {_cell(why)} | | {_cell(figure)} ({_cell(what)}) | |")
             continue
         ratio = f"{e['value'] / value:.3g}" if value and isinstance(e["value"], (int, float)) else ""
