@@ -93,7 +93,7 @@ def ezkl() -> dict[str, Any]:
 
 def run() -> dict[str, Any]:
     if not os.environ.get("OPML_BENCH_PEERS"):
-        return {"skipped": "set OPML_BENCH_PEERS=1 (installs EZKL into bench/.peers; a few minutes)"}
+        return {"skipped": "set OPML_BENCH_PEERS=1 (installs EZKL into bench/.peers; ~20 min on a busy 2-core machine)"}
     out: dict[str, Any] = {}
     try:
         out.update(ezkl())

@@ -189,6 +189,9 @@ def render(results: dict[str, Any], figures: Path) -> str:
         f"{flags}). Load average when the run started: {float(meta.get('load_avg_start', 0)):.1f} (the machine is shared: "
         "timings that compare are ratios within this one run; absolute seconds are for this machine).",
         f"The whole bench took {meta.get('total_seconds', '?')} s.",
+        *[f"Merged from a later run of {', '.join(p['modules'])} alone, at {p['time']} (commit {p['commit']}, "
+          f"load average {float(p['load_avg_start']):.1f}): its figures compare with the rest across runs, not "
+          "within one." for p in meta.get("partial_runs", [])],
         "",
         "## Against the anchors",
         "",
