@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py slither demo deploy bench snapshot fuzz clean programs kernels kernels-check vectors
+.PHONY: help setup build test test-sol test-py slither demo deploy bench perf-report snapshot fuzz clean programs kernels kernels-check vectors
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -89,8 +89,11 @@ demo: build ## the best end-to-end slice available, on a local anvil chain
 deploy: build ## deploy the contracts and register the shipped models (NETWORK=choice ACCOUNT=alias; default: the embedded anvil)
 	ape run deploy $(if $(NETWORK),--network $(NETWORK)) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(FRESH),--fresh)
 
-bench: build ## benchmarks: writes bench/results.json and prints a table
+bench: build ## benchmarks: bench/results.json + a table (<= 15 min; OPML_BENCH_7B=1, OPML_BENCH_PEERS=1 add the heavy ones)
 	$(PY) -m bench
+
+perf-report: setup ## regenerate docs/PERFORMANCE.md and docs/perf/*.png from bench/results.json
+	$(PY) scripts/perf_report.py
 
 accuracy: setup ## regenerate docs/ACCURACY.md (integer runner vs float reference; ~2 min)
 	$(PY) scripts/accuracy_report.py

@@ -53,7 +53,7 @@ def _story_metrics(prefix: str, s: Story) -> dict[str, Any]:
     out[f"{prefix}.wall"] = {"value": round(s.wall["dispute"], 2), "unit": "s",
                              "target": "≤ 30 s" if prefix == "llama" else "≤ 12 s",
                              "note": "post the task → game resolved, both agents in one process",
-                             "anchor": "opml_challenge" if prefix == "mnist" else ""}
+                             "anchor": "opml_challenge" if prefix == "mnist" else "dispute_target"}
     return out
 
 
@@ -94,6 +94,7 @@ def run() -> dict[str, Any]:
                            "log2n_plus_log2m": math.ceil(math.log2(n)) + math.ceil(math.log2(max(steps, 2))),
                            "moves": sum(t.phase in ("phase 2", "phase 1") for t in dispute),
                            "gas": sum(t.gas for t in dispute), "wall_s": round(time.perf_counter() - t0, 2)})
+        out["gas_vs_nodes"] = {"value": len(series), "unit": "runs", "note": "one whole dispute per (n, m)", "data": series}
         out["scaling.rounds"] = {"value": max(r["rounds_phase2"] + r["rounds_phase1"] for r in series), "unit": "rounds",
                                  "note": "largest of the runs; data: per run n, m, rounds and the bound ⌈log2 n⌉ + ⌈log2 m⌉",
                                  "data": series}

@@ -46,6 +46,20 @@ def run() -> dict[str, Any]:
         "note": f"{vm.step_count:,} steps in {dt:.2f}s incl. setup and copy-back; native hooks: {_native() is not None}",
     }
 
+    # Speed against program length: what a per-run setup costs, and where each engine levels off.
+    series = []
+    for n in (10_000, 100_000, 1_000_000):
+        series.append({"engine": "stepper", "steps": n, "M_steps_per_s": _stepper("long_O2", n)[0] / 1e6})
+    for n in (1_000_000, 10_000_000, 100_000_000, 150_000_000):
+        vm = VM.from_elf(long)
+        t0 = time.perf_counter()
+        fast_forward(vm, n)
+        series.append({"engine": "fast-forward", "steps": vm.step_count,
+                       "M_steps_per_s": vm.step_count / (time.perf_counter() - t0) / 1e6})
+    out["speed_vs_length"] = {"value": len(series), "unit": "runs", "data": series,
+                              "note": "long_O2 (int8 matmul kernel): exact stepper and unicorn fast-forward, "
+                                      "load + run, one run each"}
+
     t0 = time.perf_counter()
     vm = VM.from_elf(long)
     fast_forward(vm, 100_000_000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from fractions import Fraction
@@ -71,7 +72,6 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     prompt = tok.encode(args.prompt)
     if tok.bos >= 0:
         prompt = [tok.bos, *prompt]
-    runner = Runner(m)
     show = sys.stderr.isatty() or args.progress
     t0 = time.perf_counter()
     done = [0]
@@ -82,15 +82,18 @@ def _cmd_infer(args: argparse.Namespace) -> int:
             rate = done[0] / max(time.perf_counter() - t0, 1e-9)
             print(f"\r  {done[0]}/{args.tokens} tokens  {rate:.1f} tok/s", end="", file=sys.stderr, flush=True)
 
-    emit = None
     if args.trace:
-        from offchain.llm.trace import TraceRecorder
+        # the protocol's trace (what a submitter commits): one JSON line per node, in global order
+        from offchain.node.trace import trace_task
 
-        trace_file = open(args.trace, "w")  # noqa: SIM115 - closed below
-        emit = TraceRecorder(out=trace_file)
-    out = runner.generate(prompt, args.tokens, progress, emit=emit)
-    if emit is not None:
-        trace_file.close()
+        with open(args.trace, "w") as f:  # opened first: a bad path fails before the run, not after
+            tr = trace_task(m, prompt, args.tokens, on_token=progress)
+            out = tr.tokens
+            for i, (name, pos, root) in enumerate(zip(tr.names, tr.positions, tr.roots)):
+                f.write(json.dumps({"i": i, "t": pos, "node": name, "root": "0x" + root.hex()}) + "\n")
+            f.write(json.dumps({"final_state": "0x" + tr.final_state.hex(), "nodes": len(tr.roots)}) + "\n")
+    else:
+        out = Runner(m).generate(prompt, args.tokens, progress)
     if show:
         print(file=sys.stderr)
     print(args.prompt + tok.decode(out))
@@ -125,5 +128,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--prompt", required=True)
     f.add_argument("--tokens", type=int, default=64)
     f.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
-    f.add_argument("--trace", metavar="FILE", help="write every node output's tensor root as JSON lines")
+    f.add_argument("--trace", metavar="FILE", help="also commit to every node output (the protocol trace, SPEC §5) "
+                   "and write each node's tensor root, then the final state S_n, as JSON lines")
     f.set_defaults(func=_cmd_infer)

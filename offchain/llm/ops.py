@@ -1,8 +1,9 @@
 """The integer ops of the forward pass (docs/SPEC.md §3), as pure functions over numpy int arrays.
 
 Every op here is defined with int32/int64 arithmetic only, so that a freestanding C kernel can
-reproduce it byte for byte. Where numpy would be slow in integers (the matmuls) we use float BLAS
-only on inputs for which every partial sum is an integer of magnitude < 2^24 (float32) or < 2^53
+reproduce it byte for byte. The int8 matmuls run in a small C helper (offchain/llm/matvec_i8.c)
+when a compiler works. Elsewhere, where numpy would be slow in integers, we use float BLAS only on
+inputs for which every partial sum is an integer of magnitude < 2^24 (float32) or < 2^53
 (float64): then every summation order, with or without FMA, gives the same exact integer.
 """
 
@@ -12,6 +13,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
+from offchain.llm import matvec
 
 # Fixed-point conventions shared by every model (SPEC §3.1).
 RES_FRAC = 12  # residual stream and logits: value = int / 2^12
@@ -68,18 +71,41 @@ def isqrt(n: np.ndarray) -> np.ndarray:
 
 
 _POOL: ThreadPoolExecutor | None = None
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 PARALLEL_MIN_ELEMENTS = 1 << 22  # below this a thread hand-off costs more than it saves
 
 
 def _pool() -> ThreadPoolExecutor:
     global _POOL
     if _POOL is None:
-        _POOL = ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="matmul")
+        _POOL = ThreadPoolExecutor(WORKERS, thread_name_prefix="matmul")
     return _POOL
 
 
 def matmul_i8(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Exact int32 y[n] = Σ_k w[n,k]·x[k] for int8 w [N, K] and int8 x [K].
+
+    Natively (offchain/llm/matvec_i8.c, integer SIMD) when a C compiler works, else through float
+    BLAS (matmul_i8_numpy); both equal matmul_i8_reference bit for bit. Large matrices spread
+    row ranges over threads; each writes only its own rows, so scheduling cannot change the result.
+    """
+    if not matvec.NATIVE or w.dtype != I8 or x.dtype != I8 or w.ndim != 2 or x.shape != (w.shape[1],):
+        return matmul_i8_numpy(w, x)
+    n = w.shape[0]
+    w = np.ascontiguousarray(w)
+    x = np.ascontiguousarray(x)
+    out = np.empty(n, dtype=I32)
+    if n * w.shape[1] < PARALLEL_MIN_ELEMENTS or WORKERS == 1 or n < 2 * WORKERS:
+        matvec.matvec_rows(w, x, out, 0, n)
+        return out
+    step = -(-n // WORKERS)
+    bounds = [(r0, min(n, r0 + step)) for r0 in range(0, n, step)]
+    list(_pool().map(lambda b: matvec.matvec_rows(w, x, out, b[0], b[1]), bounds))
+    return out
+
+
+def matmul_i8_numpy(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """matmul_i8 through float32 BLAS: the fallback where no C compiler works.
 
     Rows are processed in tiles (so the float copy of a tile stays in cache), and K in chunks of
     at most 1024 (so each chunk's float32 dot product is exact); chunk results are summed in int64.

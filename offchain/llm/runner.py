@@ -2,8 +2,9 @@
 
 `Runner.step` computes the per-token graph and, when given an `emit` callback, hands it every node
 output (name, int array) in graph order; `ops.canonical_bytes` turns each into the bytes that a
-commitment hashes. Weights are stored int8; small models may keep a float32 copy of each weight
-matrix for speed (an exact copy: int8 values are exact in float32).
+commitment hashes. Weights are stored int8 and multiplied natively (ops.matmul_i8); without a C
+compiler, small models keep a float32 copy of each weight matrix for speed (an exact copy: int8
+values are exact in float32).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from offchain.llm import ops
+from offchain.llm import matvec, ops
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, IntModel
 
 Emit = Callable[[str, np.ndarray], None]
@@ -37,8 +38,10 @@ class _Linear:
 
     def __init__(self, w: np.ndarray, rq: np.ndarray, keep_float: bool):
         self.w, self.rq = w, rq
-        # K <= 1024: one float32 product is exact, so a cached float copy makes it one BLAS call
-        self.wf = w.astype(np.float32) if keep_float and w.shape[1] <= ops.F32_EXACT_TERMS else None
+        # Fallback only (no C compiler): with K <= 1024 one float32 product is exact, so a cached
+        # float copy makes it one BLAS call. The native product reads int8 directly and is faster.
+        small = keep_float and w.shape[1] <= ops.F32_EXACT_TERMS
+        self.wf = w.astype(np.float32) if small and not matvec.NATIVE else None
 
     def acc(self, x: np.ndarray) -> np.ndarray:
         if self.wf is not None:

@@ -6,6 +6,7 @@ the tensor root of its canonical bytes (SPEC §1.1), and S_i commits to the firs
 """
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,8 @@ import numpy as np
 from offchain.llm import ops
 from offchain.llm.model import IntModel
 from offchain.llm.runner import Runner
+from offchain.merkle import batch
+from offchain.merkle.batch import NodeRoots, split_roots
 from offchain.merkle.tensor import TensorTree
 from offchain.node.graph import Graph, build_graph
 from offchain.merkle.accumulator import Accumulator
@@ -53,29 +56,56 @@ def trace_task(
     roots: list[bytes] = []
     outputs: list[bytes] | None = [] if keep_outputs else None
     pos = -1
-    # One incremental tree per node name: a KV cache changes by one row per token, so its root
-    # costs a few dozen hashes instead of a full rebuild; other nodes fall back to a full build.
+    # Natively, a token's node outputs are queued as (name, array, kept bytes) and hashed in one
+    # call on a native background thread while the runner computes the next token: hashing then
+    # costs wall time only where it is slower than inference. Views (the KV caches, which the
+    # runner writes again next token) are copied; every other emitted array is fresh and never
+    # written again. A KV cache keeps its tree and rehashes only the paths above its new row.
+    hasher = NodeRoots() if batch.NATIVE else None
+    started: list[Any] = []
+    # Without it: one incremental tree per node name, updated from the canonical bytes.
     trees: dict[str, TensorTree] = {}
+
+    def flush() -> None:
+        if hasher is not None and names:
+            started.append(hasher.start(hasher.take()))
 
     def emit(name: str, x: np.ndarray) -> None:
         nonlocal pos
         if name == "embed":  # the first node of every token
+            flush()
             pos += 1
-        data = ops.canonical_bytes(x)
-        tree = trees.get(name)
-        if tree is None:
-            tree = trees[name] = TensorTree()
-        for d in tiles.get(name, ()):
+        if hasher is not None and outputs is None and name not in tiles:  # the common case, kept lean
+            names.append(name)
+            positions.append(pos)
+            hasher.add(name, x if x.base is None else x.copy())
+            return
+        data = ops.canonical_bytes(x) if hasher is None or outputs is not None else b""
+        ds = tiles.get(name, ())
+        if hasher is not None:
+            x = x if x.base is None else x.copy()
+        whole = hasher.count + len(ds) if hasher is not None else None  # where x itself will be queued
+        for d in ds:  # a tile's output is a prefix of the whole output: its root is read off x's tree
             end = d.prefix[0] + d.prefix[1] * (pos + 1)
-            record(d.name, data[:end] + bytes(len(data) - end), tree)
-        record(name, data, tree)
+            record(d.name, x, data, end, whole)
+        record(name, x, data, None, None)
 
-    def record(name: str, data: bytes, tree: TensorTree) -> None:
+    def record(name: str, x: np.ndarray, data: bytes, end: int | None, whole: int | None) -> None:
         names.append(name)
         positions.append(pos)
-        roots.append(tree.update(data)[0])
+        kept = data if end is None else data[:end] + bytes(max(0, len(data) - end))
         if outputs is not None:
-            outputs.append(data)
+            outputs.append(kept)
+        if hasher is not None:
+            hasher.add(name, x, end, prefix_of=whole)
+        else:
+            roots.append(trees.setdefault(name, TensorTree()).update(kept)[0])
 
-    tokens = Runner(model).generate(list(prompt), n_new, on_token=on_token, emit=emit)
+    try:
+        tokens = Runner(model).generate(list(prompt), n_new, on_token=on_token, emit=emit)
+        flush()
+    finally:  # also on error: the native thread must be done with every buffer before they go
+        done = [NodeRoots.finish(b) for b in started]
+    for raw in done:
+        roots.extend(split_roots(raw))
     return Trace(names, positions, roots, tokens, Accumulator(roots), outputs)

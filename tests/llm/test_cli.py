@@ -89,3 +89,19 @@ def test_convert_mlp_from_the_command_line(tmp_path: Path, capsys: pytest.Captur
                  "--calib-input", str(IMAGE)]) == 0
     root = re.search(r"weight_root (0x[0-9a-f]{64})", capsys.readouterr().out).group(1)
     assert root == read_model(MODELS / "mnist.opml").meta["weight_root"]
+
+
+def test_infer_trace_writes_the_protocol_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from offchain.node.trace import trace_task
+
+    path = tmp_path / "trace.jsonl"
+    assert main(["infer", "--prompt", "ROMEO:\n", "--tokens", "5", "--trace", str(path)]) == 0
+    m = read_model(DEFAULT_MODEL)
+    tr = trace_task(m, list(b"ROMEO:\n"), 5)
+    assert capsys.readouterr().out.startswith("ROMEO:\n" + bytes(tr.tokens).decode("utf-8", "replace"))
+    *nodes, last = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(n["i"], n["t"], n["node"], n["root"]) for n in nodes] == [
+        (i, t, name, "0x" + r.hex()) for i, (name, t, r) in enumerate(zip(tr.names, tr.positions, tr.roots))]
+    assert last == {"final_state": "0x" + tr.final_state.hex(), "nodes": len(tr.roots)}

@@ -143,14 +143,3 @@ def test_context_and_vocabulary_limits(tiny: IntModel) -> None:
         r.generate([1] * 30, 4)
     with pytest.raises(ValueError, match="token 48 is outside the vocabulary"):
         r.step(48, 0)
-
-
-def test_trace_recorder_roots_match_the_bytes(tiny: IntModel) -> None:
-    from offchain.llm.trace import TraceRecorder
-    from offchain.merkle import tensor_root
-
-    rec = TraceRecorder(keep_bytes=True)
-    Runner(tiny).generate([3, 4], 2, emit=rec)
-    per_token = 1 + 17 * tiny.config.n_layers + 3
-    assert [n.step for n in rec.nodes] == [t for t in range(3) for _ in range(per_token)]
-    assert all(n.root == tensor_root(n.data)[0] and n.nbytes == len(n.data) for n in rec.nodes)

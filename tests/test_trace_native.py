@@ -1,0 +1,118 @@
+"""Native node roots (one call per token, saved trees for KV caches) equal offchain.merkle's."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from offchain.llm import ops
+from offchain.merkle import batch, tensor_root
+from offchain.merkle.hashing import hash_pair
+from offchain.merkle.tensor import tensor_height
+from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph
+from offchain.node.trace import trace_task
+from offchain.llm.quant import quantize_llama
+from tests.llm.helpers import tiny_llama
+
+pytestmark = pytest.mark.skipif(not batch.NATIVE, reason="no working C compiler on this host")
+
+DTYPES = [np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64]
+
+
+def _expected(x: np.ndarray, keep: int | None) -> bytes:
+    data = np.ascontiguousarray(x, dtype=x.dtype.newbyteorder(">")).tobytes()
+    if x.dtype.itemsize in (1, 4, 8):
+        assert data == ops.canonical_bytes(x)
+    if keep is not None:
+        data = data[:keep] + bytes(max(0, len(data) - keep))
+    return _pysha3_root(data)
+
+
+def _pysha3_root(data: bytes) -> bytes:
+    """The tensor root by its definition (SPEC §1.1), hashed pair by pair with pysha3 alone, so
+    that the native helper is never checked against itself."""
+    height = tensor_height(len(data))
+    level = data + bytes((32 << height) - len(data))
+    while len(level) > 32:
+        level = b"".join(hash_pair(level[i : i + 32], level[i + 32 : i + 64]) for i in range(0, len(level), 64))
+    root = level
+    assert root == tensor_root(data)[0]
+    return root
+
+
+arrays = st.tuples(st.sampled_from(DTYPES), st.integers(0, 3000), st.integers(0, 2**32 - 1))
+
+
+def _array(dtype, n: int, seed: int) -> np.ndarray:
+    info = np.iinfo(dtype)
+    return np.random.default_rng(seed).integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+
+
+@given(st.lists(st.tuples(arrays, st.one_of(st.none(), st.integers(0, 13000))), min_size=1, max_size=12))
+def test_a_batch_of_node_roots_equals_tensor_roots_of_canonical_bytes(specs):
+    items, want = [], []
+    for i, ((dtype, n, seed), keep) in enumerate(specs):
+        x = _array(dtype, n, seed)
+        items.append((f"n{i}", x, keep))
+        want.append(_expected(x, keep))
+    assert batch.NodeRoots().roots(items) == want
+
+
+@settings(deadline=None)
+@given(
+    dtype=st.sampled_from(DTYPES),
+    n=st.integers(2048, 12000),
+    edits=st.lists(st.tuples(st.integers(0, 12000), st.integers(1, 300), st.integers(-2, 2)), min_size=1, max_size=8),
+)
+def test_saved_trees_follow_edits_and_resizes_like_full_rebuilds(dtype, n, edits):
+    # a KV cache changes one row per token; a resize (the last field) must rebuild, not patch
+    hasher = batch.NodeRoots()
+    x = _array(dtype, n, n)
+    assert hasher.roots([("kv", x, None)]) == [_expected(x, None)]
+    for seed, (at, length, grow) in enumerate(edits):
+        x = x.copy()
+        at = min(at, x.size)
+        x[at : at + length] = _array(dtype, len(x[at : at + length]), seed)
+        if grow:
+            x = np.concatenate([x, _array(dtype, 2048 * grow, seed)]) if grow > 0 else x[: max(1, x.size + 2048 * grow)]
+        assert hasher.roots([("kv", x, None), ("other", x[:100], 37)]) == [_expected(x, None), _expected(x[:100], 37)]
+
+
+@settings(deadline=None)
+@given(arrays, st.lists(st.integers(0, 14000), min_size=1, max_size=6), st.integers(1, 3))
+def test_prefix_roots_read_off_the_whole_arrays_tree_equal_full_rebuilds(spec, keeps, tokens):
+    # matmul tiles: prefixes of an output queued before the output itself, over several batches
+    hasher = batch.NodeRoots()
+    dtype, n, seed = spec
+    for t in range(tokens):
+        x = _array(dtype, n, seed + t)
+        whole = hasher.count + len(keeps)
+        for i, k in enumerate(keeps):
+            hasher.add(f"tile{i}", x, k, prefix_of=whole)
+        hasher.add("out", x)
+        got = batch.split_roots(hasher.run(hasher.take()))
+        assert got == [_expected(x, k) for k in keeps] + [_expected(x, None)]
+
+
+def test_non_integer_arrays_are_refused_in_one_line():
+    with pytest.raises(ValueError, match="only integer tensors"):
+        batch.NodeRoots().roots([("f", np.zeros(3, np.float32), None)])
+
+
+def _model(seed: int):  # type: ignore[no-untyped-def]
+    return quantize_llama(tiny_llama(seed=seed), list(range(40)))
+
+
+@pytest.mark.parametrize("tiled", [False, True], ids=["untiled", "matmul-tiles"])
+@pytest.mark.parametrize("keep", [True, False], ids=["outputs-kept", "roots-only"])
+def test_the_native_trace_equals_the_python_trace_root_for_root(monkeypatch, tiled, keep):
+    model = _model(5)
+    graph = build_graph(model.config, max_steps=4000 if tiled else DEFAULT_MAX_STEPS)
+    assert bool(graph.tiles_before()) == tiled
+    native = trace_task(model, [1, 2, 3], 5, keep_outputs=keep, graph=graph)
+    monkeypatch.setattr(batch, "NATIVE", False)
+    python = trace_task(model, [1, 2, 3], 5, keep_outputs=True, graph=graph)
+    assert native.names == python.names and native.positions == python.positions
+    assert native.outputs == (python.outputs if keep else None)
+    assert native.roots == python.roots == [tensor_root(o)[0] for o in python.outputs]
+    assert native.final_state == python.final_state
