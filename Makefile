@@ -10,6 +10,8 @@ ROOT := $(CURDIR)
 VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 STAMPS := $(ROOT)/.stamps
+SLITHER_VENV := $(ROOT)/.venv-slither
+SLITHER_OUT := $(ROOT)/cache/slither
 export PATH := $(ROOT)/node_modules/.bin:$(VENV)/bin:$(PATH)
 # forge resolves foundry.toml's relative `solc` path against the cwd; pin it absolutely.
 export FOUNDRY_SOLC := $(ROOT)/tools/solc
@@ -18,12 +20,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py demo bench snapshot fuzz clean programs kernels kernels-check
+.PHONY: help setup build test test-sol test-py slither demo bench snapshot fuzz clean programs kernels kernels-check vectors
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/apt ## install everything (idempotent; a second run is instant)
+setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/apt $(STAMPS)/slither ## install everything (idempotent; a second run is instant)
 
 $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
@@ -35,6 +37,13 @@ $(STAMPS)/venv: requirements.txt requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements.lock 2> >(grep -v "is ignored: it is neither" >&2)
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e . 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+# slither gets its own venv: its solc-select dependency installs a `solc` executable, and $(VENV)/bin is on PATH.
+$(STAMPS)/slither: requirements-slither.txt
+	@mkdir -p $(STAMPS)
+	@test -x $(SLITHER_VENV)/bin/python || python3 -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-slither.txt 2> >(grep -v "is ignored: it is neither" >&2)
 	@touch $@
 
 $(STAMPS)/apt:
@@ -55,7 +64,20 @@ test-sol: build ## forge tests only
 test-py: build kernels-check ## Python tests only (unit, property and differential against anvil)
 	$(PY) -m pytest tests
 
-test: test-sol test-py ## all tests: forge test + pytest
+# A full src/-only build each time src/ changes: crytic-compile reads every build-info file in the out
+# folder, and incremental builds would leave stale ones beside the new. Unchanged src/: only the gate runs.
+# The folders too, so that deleting a file re-runs the analysis.
+SOL_SRC := $(shell find src -name '*.sol' -o -type d 2>/dev/null)
+$(SLITHER_OUT)/findings.json: $(SOL_SRC) slither.config.json foundry.toml $(STAMPS)/npm $(STAMPS)/slither
+	rm -rf $(SLITHER_OUT) && mkdir -p $(SLITHER_OUT)
+	forge build --force --build-info --skip './test/**' './script/**' --out $(SLITHER_OUT)/out --cache-path $(SLITHER_OUT)/cache
+	$(SLITHER_VENV)/bin/slither . --config-file slither.config.json --fail-none --json - > $@.tmp 2> $(SLITHER_OUT)/slither.log || { cat $(SLITHER_OUT)/slither.log >&2; exit 1; }
+	mv $@.tmp $@
+
+slither: $(SLITHER_OUT)/findings.json $(STAMPS)/venv ## static analysis of src/; fails on a high/medium finding not triaged in docs/SLITHER.md
+	$(PY) scripts/slither_gate.py $< docs/SLITHER.md
+
+test: test-sol test-py slither ## all tests: forge test + pytest + slither
 
 fuzz: build ## long differential fuzzing run (thousands of examples per property)
 	OPML_FUZZ=1 $(PY) -m pytest tests
@@ -69,6 +91,9 @@ bench: build ## benchmarks: writes bench/results.json and prints a table
 
 accuracy: setup ## regenerate docs/ACCURACY.md (integer runner vs float reference; ~2 min)
 	$(PY) scripts/accuracy_report.py
+
+vectors: setup ## regenerate the forge game vectors test/vectors/game_*.json (deterministic)
+	$(PY) scripts/make_game_vectors.py
 
 snapshot: build ## record gas in .gas-snapshot (forge snapshot)
 	forge snapshot

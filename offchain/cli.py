@@ -41,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("file", metavar="FILE", help="raw tensor bytes (canonical encoding: big-endian, row-major)")
     t.set_defaults(func=_cmd_tensor_root)
     __import__("offchain.llm.cli", fromlist=["register"]).register(sub)
+    __import__("offchain.game.cli", fromlist=["register"]).register(sub)  # `model verify`
     __import__("offchain.node.cli", fromlist=["register"]).register(sub)
     __import__("offchain.llm.kernels.__main__", fromlist=["register"]).register(sub)
+    __import__("offchain.agents.cli", fromlist=["register"]).register(sub)
     return p
 
 
@@ -54,9 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, *__import__("offchain.agents.cli", fromlist=["errors"]).errors()) as e:
         print(f"opml: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("opml: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -171,6 +171,20 @@ class Artifact:
                 art.errors[keccak(_signature(item).encode())[:4]] = item
         return art
 
+    def encode_call(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        """The calldata of `fn(*args)` and the function's ABI item."""
+        item = self.functions.get(fn)
+        if item is None:
+            raise AttributeError(f"{self.name} has no function {fn}")
+        types = [_canonical_type(p) for p in item["inputs"]]
+        return keccak(_signature(item).encode())[:4] + abi_encode(types, list(args)), item
+
+    @staticmethod
+    def decode_output(item: dict[str, Any], out: bytes) -> Any:
+        """A call's return data: the single output, or a tuple of several."""
+        decoded = abi_decode([_canonical_type(p) for p in item["outputs"]], out)
+        return decoded[0] if len(decoded) == 1 else decoded
+
     def decode_revert(self, data: bytes) -> ContractRevert:
         item = self.errors.get(data[:4])
         if item is None:
@@ -179,7 +193,8 @@ class Artifact:
         return ContractRevert(data, item["name"], tuple(abi_decode(types, data[4:])))
 
 
-def _revert_data(err: RpcError) -> bytes | None:
+def revert_data(err: RpcError) -> bytes | None:
+    """The revert payload of a failed eth_call, or None if the error is not a revert."""
     data = err.data
     if isinstance(data, dict):
         data = data.get("data")
@@ -197,11 +212,7 @@ class Contract:
         self.rpc, self.address, self.artifact, self.sender = rpc, address, artifact, sender
 
     def _calldata(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
-        item = self.artifact.functions.get(fn)
-        if item is None:
-            raise AttributeError(f"{self.artifact.name} has no function {fn}")
-        types = [_canonical_type(p) for p in item["inputs"]]
-        return keccak(_signature(item).encode())[:4] + abi_encode(types, list(args)), item
+        return self.artifact.encode_call(fn, args)
 
     def _tx(self, data: bytes, gas: int | None = None) -> dict[str, Any]:
         tx: dict[str, Any] = {"from": self.sender, "to": self.address, "data": "0x" + data.hex()}
@@ -215,16 +226,59 @@ class Contract:
         try:
             out = bytes.fromhex(self.rpc.request("eth_call", [self._tx(data), "latest"])[2:])
         except RpcError as e:
-            rd = _revert_data(e)
+            rd = revert_data(e)
             if rd is None:
                 raise
             raise self.artifact.decode_revert(rd) from None
-        decoded = abi_decode([_canonical_type(p) for p in item["outputs"]], out)
-        return decoded[0] if len(decoded) == 1 else decoded
+        return self.artifact.decode_output(item, out)
 
     def estimate_gas(self, fn: str, *args: Any) -> int:
         data, _ = self._calldata(fn, args)
         return int(self.rpc.request("eth_estimateGas", [self._tx(data)]), 16)
+
+    def calldata(self, fn: str, *args: Any) -> bytes:
+        """The ABI-encoded call of `fn` (for gas accounting: calldata tokens)."""
+        return self._calldata(fn, args)[0]
+
+    def as_sender(self, sender: str) -> "Contract":
+        """The same contract, with transactions sent from `sender` (an unlocked anvil account)."""
+        return Contract(self.rpc, self.address, self.artifact, sender)
+
+    def send(self, fn: str, *args: Any, value: int = 0, gas: int = 30_000_000) -> dict[str, Any]:
+        """Mine a transaction calling `fn`; returns its receipt, or raises ContractRevert (decoded
+        from an eth_call of the same transaction) without mining anything if it would revert."""
+        data, _ = self._calldata(fn, args)
+        tx = self._tx(data, gas)
+        tx["value"] = hex(value)
+        try:
+            self.rpc.request("eth_call", [tx, "latest"])
+        except RpcError as e:
+            rd = revert_data(e)
+            if rd is None:
+                raise
+            raise self.artifact.decode_revert(rd) from None
+        txh = self.rpc.request("eth_sendTransaction", [tx])
+        deadline = time.monotonic() + 30
+        while (receipt := self.rpc.request("eth_getTransactionReceipt", [txh])) is None:
+            if time.monotonic() > deadline:
+                raise RpcConnectionError(f"transaction {txh} not mined within 30s")
+            time.sleep(0.01)
+        if int(receipt["status"], 16) != 1:
+            raise ContractRevert(b"", None, ("mined but reverted: the state changed between call and send",))
+        return receipt
+
+    def logs(self, receipt: dict[str, Any], event: str) -> list[tuple[Any, ...]]:
+        """Decoded non-indexed data of this contract's `event` logs in a receipt (indexed topics
+        are prepended as raw 32-byte values)."""
+        item = next(i for i in self.artifact.abi if i["type"] == "event" and i["name"] == event)
+        topic = "0x" + keccak(_signature(item).encode()).hex()
+        plain = [_canonical_type(p) for p in item["inputs"] if not p["indexed"]]
+        out = []
+        for log in receipt["logs"]:
+            if log["address"].lower() == self.address.lower() and log["topics"][0] == topic:
+                idx = tuple(bytes.fromhex(t[2:]) for t in log["topics"][1:])
+                out.append(idx + tuple(abi_decode(plain, bytes.fromhex(log["data"][2:]))))
+        return out
 
 
 class Chain:
@@ -235,6 +289,19 @@ class Chain:
         self.rpc = anvil.rpc
         self.sender = self.rpc.request("eth_accounts")[0]
 
+    def accounts(self) -> list[str]:
+        """The node's unlocked accounts."""
+        return list(self.rpc.request("eth_accounts"))
+
+    def increase_time(self, seconds: int) -> None:
+        """Advance the chain's clock and mine a block (anvil)."""
+        self.rpc.request("evm_increaseTime", [seconds])
+        self.rpc.request("evm_mine")
+
+    def at(self, name: str, address: str, source: str | None = None) -> Contract:
+        """An already deployed contract of artifact `name`."""
+        return Contract(self.rpc, address, Artifact.load(name, source), self.sender)
+
     def wait_for_receipt(self, txh: str, timeout: float = 30.0) -> dict[str, Any]:
         """Poll for a mined receipt; anvil automines, but the receipt can lag the send by a moment."""
         deadline = time.monotonic() + timeout
@@ -244,9 +311,12 @@ class Chain:
             time.sleep(0.02)
         return receipt
 
-    def deploy(self, name: str, source: str | None = None) -> Contract:
+    def deploy(self, name: str, *args: Any, source: str | None = None) -> Contract:
+        """Deploy forge's artifact `name` with constructor arguments `args`."""
         art = Artifact.load(name, source)
-        tx = {"from": self.sender, "data": "0x" + art.bytecode.hex(), "gas": hex(30_000_000)}
+        ctor = next((i for i in art.abi if i["type"] == "constructor"), None)
+        encoded = abi_encode([_canonical_type(p) for p in ctor["inputs"]], list(args)) if ctor else b""
+        tx = {"from": self.sender, "data": "0x" + (art.bytecode + encoded).hex(), "gas": hex(30_000_000)}
         receipt = self.wait_for_receipt(self.rpc.request("eth_sendTransaction", [tx]))
         if int(receipt["status"], 16) != 1:
             raise RuntimeError(f"deploying {name} failed: {receipt}")

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from offchain.llm.convert import load_float  # noqa: E402
 from offchain.llm.format import read_model  # noqa: E402
+from offchain.llm.kernels.mnist import IMAGE  # noqa: E402
 from offchain.llm.quant import quantize_mlp  # noqa: E402
 from offchain.llm.reference import FloatRunner  # noqa: E402
 from offchain.llm.runner import Runner, run_mlp  # noqa: E402
@@ -76,7 +77,7 @@ def shakespeare() -> dict:
 
 def mnist() -> dict:
     m = read_model(ROOT / "models" / "mnist.opml")
-    img = np.frombuffer((ROOT.parent / "shared" / "data" / "opml-mnist" / "input_7").read_bytes(), np.uint8)
+    img = np.frombuffer(IMAGE.read_bytes(), np.uint8)
     logits, digit = run_mlp(m, img)
     return {"digit": digit, "logits": (logits / 4096.0).round(2).tolist(), "root": m.meta["weight_root"]}
 

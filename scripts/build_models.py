@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from offchain.llm.convert import convert_mlp, load_float  # noqa: E402
 from offchain.llm.format import write_model  # noqa: E402
+from offchain.llm.kernels.mnist import IMAGE, STATE_DICT  # noqa: E402
 from offchain.llm.quant import quantize_llama  # noqa: E402
 from train_shakespeare import corpus_bytes, split  # noqa: E402
 
-MNIST = ROOT.parent / "shared" / "data" / "opml-mnist"
 CALIB_WINDOWS = 24
 
 
@@ -40,8 +40,8 @@ def main() -> int:
     model = quantize_llama(fm, calibration_tokens(train, fm.max_seq_len), {"kind": "bytes"},
                            {"source": "shakespeare-float.pt", "trained_by": "scripts/train_shakespeare.py"})
     print("shakespeare.opml weight_root 0x" + write_model(ROOT / "models" / "shakespeare.opml", model).hex())
-    img = np.frombuffer((MNIST / "input_7").read_bytes(), np.uint8)
-    mlp = convert_mlp(MNIST / "mnist_model.state_dict", 1 / 255, 255, img[None, :])
+    img = np.frombuffer(IMAGE.read_bytes(), np.uint8)
+    mlp = convert_mlp(STATE_DICT, 1 / 255, 255, img[None, :])
     print("mnist.opml weight_root 0x" + write_model(ROOT / "models" / "mnist.opml", mlp).hex())
     return 0
 

@@ -20,6 +20,9 @@ import {ITaskGame, Outcome} from "./lib/ITaskGame.sol";
 ///         Every value a decision uses (indices, lengths, depths, roots) is in game storage,
 ///         the registries, or proven by NodeLink; callers supply only claims and witnesses.
 contract DisputeGame {
+    // Narrowing casts store ids, node counts and timestamps bounded by the registry (ids and
+    // n ≤ 2^32, timestamps < 2^64) into the packed game slots.
+    // forge-lint: disable-start(unsafe-typecast)
     /// @notice Semantic version of this contract.
     string public constant version = "0.1.0";
 
@@ -45,25 +48,26 @@ contract DisputeGame {
     uint8 public constant LEVEL_NODES = 0;
     uint8 public constant LEVEL_STEPS = 1;
 
-    /// @notice A game's state, packed into six slots.
+    /// @notice A game's state. The fields every move reads and writes (stage, round, clocks)
+    ///         share one slot, so a bisection move touches three slots at most.
     struct Game {
-        address challenger;
-        uint64 resultId;
         Stage stage;
         uint8 level;
         bool midPending;
-        address submitter;
         uint32 round;
         uint64 lastMove;
-        uint64 lo;
-        uint64 hi;
         uint64 submitterClock;
         uint64 challengerClock;
+        address challenger;
+        uint64 resultId;
+        address submitter;
+        uint64 taskId;
+        uint64 lo;
+        uint64 hi;
+        uint64 node;
         bytes32 loHash;
         bytes32 hiHash;
         bytes32 midHash;
-        uint64 taskId;
-        uint64 node;
     }
 
     /// @notice The registry that opens games and settles their bonds.
@@ -326,4 +330,5 @@ contract DisputeGame {
         emit GameResolved(gameId, outcome, reason);
         registry.settleGame(g.resultId, g.challenger, challengerWon ? Outcome.ChallengerWon : Outcome.SubmitterWon);
     }
+    // forge-lint: disable-end(unsafe-typecast)
 }

@@ -65,6 +65,7 @@ contract TaskRegistry is ITaskGame {
         uint32 pendingResults;
         uint64 winningResult;
         uint128 reward;
+        uint32 vocab;
         uint128 submitterBond;
         uint128 challengerBond;
         bytes32 model;
@@ -245,7 +246,7 @@ contract TaskRegistry is ITaskGame {
         uint256 existing = resultOf[taskId][msg.sender];
         if (existing != 0) revert AlreadySubmitted(existing);
         if (tokens.length != 4 * uint256(t.newTokens)) revert InvalidInput(0);
-        uint256 vocab = models.model(t.model).vocab;
+        uint256 vocab = t.vocab;
         for (uint256 k = 0; k < tokens.length; k += 4) {
             if (uint32(bytes4(tokens[k:k + 4])) >= vocab) revert InvalidInput(1);
         }
@@ -439,6 +440,7 @@ contract TaskRegistry is ITaskGame {
         if (nodes > MAX_NODES) revert InvalidInput(2);
         t.promptLength = uint32(p);
         t.nodes = uint64(nodes);
+        t.vocab = m.vocab;
         (t.inputRoot,) = MerkleMemory.tensorRoot(input);
     }
 

@@ -9,7 +9,7 @@ from offchain.llm.kernels.registry import Op
 from offchain.llm.quant import quantize_llama, quantize_mlp
 from offchain.llm.runner import run_mlp
 from offchain.merkle import tensor_root
-from offchain.node.graph import PROGRAMS, Ref, build_graph, estimate_steps, node_at, token_bytes
+from offchain.node.graph import PROGRAMS, Descriptor, InputRef, Ref, build_graph, estimate_steps, node_at, token_bytes
 from offchain.node.start import check_end
 from offchain.node.trace import trace_task
 from tests.llm.helpers import tiny_llama
@@ -59,13 +59,47 @@ def test_references_point_backwards_or_to_the_previous_position(model):
     graph = build_graph(model.config)
     for j, d in enumerate(graph.descriptors):
         assert d.program < len(PROGRAMS)
-        for kind, idx in d.inputs:
+        for kind, idx, _, _ in d.inputs:
             if kind == Ref.SAME_TOKEN:
                 assert idx < j, d.name
             elif kind == Ref.PREV_TOKEN:
                 assert idx < graph.n_f
             elif kind == Ref.WEIGHT:
                 assert idx < len(graph.weight_names)
+
+
+def test_every_reference_commits_the_length_of_what_it_points_at(model):
+    graph = build_graph(model.config)
+    for d in graph.descriptors:
+        for ref in d.inputs:
+            if ref.kind in (Ref.SAME_TOKEN, Ref.PREV_TOKEN):
+                src = graph.descriptors[ref.index]
+                assert (ref.len_base, ref.len_per_pos) == (src.out_base, src.out_per_pos), d.name
+            elif ref.kind == Ref.WEIGHT:
+                assert (ref.len_base, ref.len_per_pos) == (graph.weight_bytes[ref.index], 0), d.name
+            else:
+                assert (ref.len_base, ref.len_per_pos) == (4, 0), d.name
+
+
+def test_a_descriptor_is_4_times_31_plus_p_bytes_and_decodes_to_itself(model):
+    graph = build_graph(model.config, max_steps=4000)
+    for d in graph.descriptors:
+        data = d.encode()
+        assert len(data) == 4 * (31 + len(d.params))
+        back = Descriptor.decode(data, d.name)
+        assert back.encode() == data and back.inputs == d.inputs and back.output_region == d.output_region
+    kv = graph.descriptors[graph.index("layers.0.k_cache")]
+    assert kv.encode()[20:24] == (2).to_bytes(4, "big")  # in place: the output region word is 2
+    assert graph.descriptors[0].encode()[20:24] == (8).to_bytes(4, "big")
+
+
+def test_prev_token_lengths_use_the_previous_position(model):
+    graph = build_graph(model.config)
+    j = graph.index("layers.0.scores")
+    per = graph.descriptors[j].out_per_pos
+    ref = InputRef(Ref.PREV_TOKEN, j, 0, per)
+    assert [ref.length(t) for t in (0, 1, 2)] == [per, per, 2 * per]
+    assert [InputRef(Ref.SAME_TOKEN, j, 0, per).length(t) for t in (0, 1, 2)] == [per, 2 * per, 3 * per]
 
 
 def test_the_mlp_graph_reproduces_a_small_mlp_run_in_the_vm():
@@ -82,6 +116,11 @@ def test_the_mlp_graph_reproduces_a_small_mlp_run_in_the_vm():
         header = graph.header(j, 0)
         vm = run(node_at(graph, m, j, 0, outs, pixels.tobytes()), exact=True)
         assert check_end(vm, tensor_root(outs[j])[0], header) is None, d.name
+    single = build_graph(m.config, single_phase=True)
+    assert single.n_f == 1 and single.j_argmax == 0 and single.weight_names[-1] == "mlp_full.packed"
+    vm = run(node_at(single, m, 0, 0, [], pixels.tobytes()))
+    assert check_end(vm, tensor_root(outs[-1])[0], single.header(0, 0)) is None
+    assert vm.step_count <= estimate_steps(single.descriptors[0], m.config)
 
 
 def test_check_node_cli_reports_matching_roots_and_steps(tmp_path, capsys):

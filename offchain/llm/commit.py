@@ -3,13 +3,15 @@
 The weight tree is a binary Merkle tree whose leaf w is the tensor root of the model's w-th tensor
 (canonical order of `model.tensor_specs`), zero-padded to a power of two leaves and hashed like VM
 memory. Leaves are 32 bytes and are not hashed, so the weight root is exactly the tensor root of
-the concatenated tensor roots.
+the concatenated tensor roots. An MLP's tree has one derived leaf after its stored tensors, the
+packed weights of the single-phase node (`PACKED_MLP`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from offchain.llm.model import ARCH_MLP, PACKED_MLP, IntModel
 from offchain.llm.ops import canonical_bytes
 from offchain.merkle import tensor_root
 
@@ -24,3 +26,17 @@ def weight_root(tensor_roots: list[bytes]) -> bytes:
     if any(len(r) != 32 for r in tensor_roots):
         raise ValueError("a tensor root is 32 bytes")
     return tensor_root(b"".join(tensor_roots))[0]
+
+
+def leaf_bytes(model: IntModel, name: str) -> bytes:
+    """The canonical bytes of weight leaf `name`: a stored tensor, or the derived packed leaf."""
+    if name == PACKED_MLP:
+        from offchain.llm.kernels.registry import pack_mlp  # the one definition of the packing
+
+        return pack_mlp(model.tensors, list(model.config.dims))
+    return canonical_bytes(model.tensors[name])
+
+
+def derived_roots(model: IntModel) -> list[bytes]:
+    """Roots of the leaves that follow the stored tensors (an MLP's packed weights; none for LLaMA)."""
+    return [tensor_root(leaf_bytes(model, PACKED_MLP))[0]] if model.config.arch == ARCH_MLP else []

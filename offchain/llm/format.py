@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from offchain.llm.commit import root_of, weight_root
+from offchain.llm.commit import derived_roots, root_of, weight_root
 from offchain.llm.model import NP_DTYPES, Config, IntModel, tensor_specs
 from offchain.llm.ops import canonical_bytes
 from offchain.merkle import tensor_root
@@ -35,7 +35,8 @@ class ModelFormatError(ValueError):
 
 
 def write_model(path: str | Path, model: IntModel) -> bytes:
-    """Write `model` to `path`; returns its weight commitment."""
+    """Write `model` to `path`; returns its weight commitment (the full weight tree's root, with
+    the derived leaves of SPEC §3.6)."""
     model.check()
     entries, blobs, roots, off = [], [], [], 0
     for spec in tensor_specs(model.config):
@@ -47,7 +48,7 @@ def write_model(path: str | Path, model: IntModel) -> bytes:
         pad = -len(b) % ALIGN
         blobs.append(b + bytes(pad))
         off += len(b) + pad
-    wroot = weight_root(roots)
+    wroot = weight_root(roots + derived_roots(model))
     header = {"format": 1, "config": model.config.to_json(), "tokenizer": model.tokenizer,
               "meta": {k: v for k, v in model.meta.items() if k != "weight_root"},  # derived on load
               "tensors": entries, "weight_root": "0x" + wroot.hex()}
@@ -117,18 +118,18 @@ def read_model(path: str | Path, verify: bool = True) -> IntModel:
         tensors[spec.name] = np.frombuffer(raw, dtype=be).astype(NP_DTYPES[spec.dtype]).reshape(spec.shape)
     if len(data) - prev_end >= ALIGN or any(data[prev_end:]):
         raise ModelFormatError(f"{p}: corrupted: trailing bytes or non-zero padding after {prev_name}")
-    wroot = weight_root(roots)
-    if header.get("weight_root") != "0x" + wroot.hex():
-        raise ModelFormatError(f"{p}: corrupted: weight_root in header does not match the tensor roots")
     model = IntModel(config, tensors, header.get("tokenizer", {}), header.get("meta", {}))
     try:
         model.check()
     except ValueError as e:
         raise ModelFormatError(f"{p}: {e}") from None
+    wroot = weight_root(roots + derived_roots(model))
+    if header.get("weight_root") != "0x" + wroot.hex():
+        raise ModelFormatError(f"{p}: corrupted: weight_root in header does not match the tensor roots")
     model.meta = dict(model.meta, weight_root="0x" + wroot.hex())
     return model
 
 
 def model_weight_root(model: IntModel) -> bytes:
-    """Weight commitment of an in-memory model (hashes every tensor)."""
-    return weight_root([root_of(model.tensors[s.name]) for s in tensor_specs(model.config)])
+    """Weight commitment of an in-memory model (hashes every tensor and the derived leaves)."""
+    return weight_root([root_of(model.tensors[s.name]) for s in tensor_specs(model.config)] + derived_roots(model))

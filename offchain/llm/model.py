@@ -129,6 +129,25 @@ def tensor_specs(c: Config) -> list[TensorSpec]:
     return out
 
 
+#: The derived weight-tree leaf of an MLP (SPEC §3.6): the single-phase node's packed weights.
+PACKED_MLP = "mlp_full.packed"
+
+
+def packed_mlp_bytes(dims: tuple[int, ...]) -> int:
+    """Byte length of the packed MLP weights (SPEC §4.6): input.rq, then per layer W padded to 4
+    bytes, the bias and the requant pairs."""
+    return 8 + sum(-(-n * k // 4) * 4 + 4 * n + 8 * n for k, n in zip(dims[:-1], dims[1:]))
+
+
+def weight_leaves(c: Config) -> list[tuple[str, int]]:
+    """(name, byte size) of every leaf of the weight tree, in leaf order: the stored tensors, then
+    for an MLP the derived packed-weights leaf."""
+    out = [(s.name, s.nbytes) for s in tensor_specs(c)]
+    if c.arch == ARCH_MLP:
+        out.append((PACKED_MLP, packed_mlp_bytes(c.dims)))
+    return out
+
+
 @dataclass
 class IntModel:
     """A loaded integer model: config, tensors by name (canonical order), tokenizer description."""

@@ -66,11 +66,17 @@ class Accumulator:
         """Siblings of leaf i, bottom-up, in S_i and S_{i+1} alike (leaves right of i are zero)."""
         if not 0 <= i < self.n:
             raise ValueError(f"node index {i} is outside 0..{self.n - 1}")
+        return self.leaf_path(i, i)
+
+    def leaf_path(self, i: int, state: int) -> list[bytes]:
+        """Siblings of leaf i, bottom-up, in S_state (a leaf an input or a token proof reads)."""
+        if not 0 <= i < 1 << self.depth or not 0 <= state <= self.n:
+            raise ValueError(f"leaf {i} of state {state} is outside the accumulator of {self.n} leaves")
         sibs = []
         for h in range(self.depth):
             j = (i >> h) ^ 1
-            # The sibling subtree covers leaves [j·2^h, (j+1)·2^h); only those below i are set.
-            sibs.append(self._prefix(h, j, i - (j << h)))
+            # The sibling subtree covers leaves [j·2^h, (j+1)·2^h); only those below `state` are set.
+            sibs.append(self._prefix(h, j, state - (j << h)))
         return sibs
 
 

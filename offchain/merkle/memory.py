@@ -29,6 +29,15 @@ class SparseMemory:
         # _nodes[h][i]: hash of the node at height h (1..27), index i. Absent means all-zero.
         self._nodes: list[dict[int, bytes]] = [{} for _ in range(MEMORY_DEPTH + 1)]
 
+    def copy(self) -> "SparseMemory":
+        """An independent copy with the Merkle caches up to date, so the copy's next root()
+        rehashes only what changes after it (a bisection clones checkpoints of long runs)."""
+        self._flush()
+        out = SparseMemory()
+        out._pages = {k: bytearray(v) for k, v in self._pages.items()}
+        out._nodes = [dict(level) for level in self._nodes]
+        return out
+
     # -- bytes -------------------------------------------------------------------------------
     def read(self, addr: int, n: int) -> bytes:
         """`n` bytes from `addr` (wrapping is not allowed)."""

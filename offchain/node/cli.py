@@ -21,7 +21,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     from offchain.node.graph import build_graph, model_commitment, programs_root
 
     m = _load(args.model)
-    g = build_graph(m.config)
+    g = build_graph(m.config, single_phase=args.single_phase)
     groot, proot, wroot = g.root(), programs_root(), model_weight_root(m)
     print(f"nodes per token (n_f) {g.n_f}")
     if args.nodes:
@@ -103,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "the model's full commitment.")
     g.add_argument("--model", default=str(DEFAULT_MODEL), help="integer model file (default: the shipped model)")
     g.add_argument("--nodes", action="store_true", help="also list every node of F")
+    g.add_argument("--single-phase", action="store_true", help="MLP: F is one mlp_full node over the packed weights")
     g.set_defaults(func=_cmd_graph)
 
 

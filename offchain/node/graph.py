@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
 from offchain.llm import ops
 from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
-from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, Config, IntModel, tensor_specs
+from offchain.llm.commit import leaf_bytes
+from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, PACKED_MLP, Config, IntModel, weight_leaves
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
-from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, Header
+from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, OUTPUT_REGION, Header
 
 #: The default step budget per node: a 7B-shaped model's matmuls are split into row tiles that each
 #: stay at or below it (DESIGN.md §5, "node size").
@@ -84,12 +86,35 @@ PROGRAMS: tuple[str, ...] = tuple(sorted(set(PROGRAM_OF.values())))
 
 
 class Ref(IntEnum):
-    """Where a node input comes from (DESIGN.md §5)."""
+    """Where a node input comes from (SPEC §5.1)."""
 
     SAME_TOKEN = 1  # output of node j' at the same position
     PREV_TOKEN = 2  # output of node j' at position t−1; the zero tensor at t = 0
-    WEIGHT = 3  # tensor w of the model, in canonical order
-    TOKEN_IN = 4  # prompt[t] while t < P, else the previous position's argmax output
+    WEIGHT = 3  # leaf w of the weight tree (SPEC §3.6)
+    TOKEN_IN = 4  # prompt[t] while t < P, else the previous position's argmax output; MLP: the input
+
+
+_REF_KINDS = frozenset(int(r) for r in Ref)
+
+
+class InputRef(NamedTuple):
+    """One committed input reference: its source and its byte length `len_base +
+    len_per_pos·(τ + 1)`, τ = t (SAME_TOKEN) or max(t − 1, 0) (PREV_TOKEN). The lengths are in F,
+    so a tensor's height is never the caller's to choose (SPEC §5.1)."""
+
+    kind: Ref
+    index: int
+    len_base: int
+    len_per_pos: int = 0
+
+    def length(self, t: int) -> int:
+        tau = max(t - 1, 0) if self.kind == Ref.PREV_TOKEN else t
+        return self.len_base + self.len_per_pos * (tau + 1)
+
+
+#: Words of a descriptor before its parameters (SPEC §5.1): program, op, positional, out_base,
+#: out_per_pos, output region, 6 references of 4 words, the parameter count.
+DESCRIPTOR_FIXED_WORDS = 6 + 4 * MAX_INPUTS + 1
 
 
 @dataclass(frozen=True)
@@ -99,13 +124,17 @@ class Descriptor:
     name: str  # for people and logs; not committed
     op: Op
     params: tuple[int, ...]
-    inputs: tuple[tuple[Ref, int], ...]
+    inputs: tuple[InputRef, ...]
     out_base: int
     out_per_pos: int = 0
     positional: bool = False  # whether the header's position word carries t (else 0)
     #: For a tile that is not the last of its chain: its output is the chain's full output cut
     #: to `prefix[0] + prefix[1]·(t + 1)` bytes and zero-filled. Derived from the params; not committed.
     prefix: tuple[int, int] = (0, 0)
+    #: The region holding the output at the end: 8, or 2 for an in-place op (SPEC §4.3).
+    region: int = OUTPUT_REGION
+    #: The committed program id; None: the op's kernel (a decoded descriptor keeps what it says).
+    program_id: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.inputs) > MAX_INPUTS or len(self.params) > MAX_PARAMS:
@@ -113,30 +142,59 @@ class Descriptor:
 
     @property
     def program(self) -> int:
-        return PROGRAMS.index(PROGRAM_OF[self.op])
+        return PROGRAMS.index(PROGRAM_OF[self.op]) if self.program_id is None else self.program_id
 
     @property
     def output_region(self) -> int:
-        return output_region(self.op, self.params)
+        return self.region
 
     def out_len(self, t: int) -> int:
         return self.out_base + self.out_per_pos * (t + 1)
 
     def words(self) -> list[int]:
-        """Canonical u32 words: program, op, positional, out_base, out_per_pos, the 6 input
-        references as (kind, index) pairs (unused: 0, 0), the parameter count, the parameters."""
-        refs = [w for kind, idx in self.inputs for w in (int(kind), idx)]
-        refs += [0, 0] * (MAX_INPUTS - len(self.inputs))
-        return [self.program, int(self.op), int(self.positional), self.out_base, self.out_per_pos,
+        """Canonical u32 words (SPEC §5.1): program, op, positional, out_base, out_per_pos, output
+        region, 6 input references (kind, index, len_base, len_per_pos) (unused: zeros), the
+        parameter count, the parameters."""
+        refs = [int(w) for ref in self.inputs for w in ref]
+        refs += [0, 0, 0, 0] * (MAX_INPUTS - len(self.inputs))
+        return [self.program, int(self.op), int(self.positional), self.out_base, self.out_per_pos, self.region,
                 *refs, len(self.params), *self.params]
 
     def encode(self) -> bytes:
         return b"".join(w.to_bytes(4, "big") for w in self.words())
 
+    @staticmethod
+    def decode(data: bytes, name: str = "") -> "Descriptor":
+        """A descriptor from its committed bytes; raises ValueError (one line) if malformed."""
+        if len(data) % 4 or len(data) < 4 * DESCRIPTOR_FIXED_WORDS:
+            raise ValueError(f"descriptor {name}: {len(data)} bytes is not 4·(31 + p)")
+        w = [int.from_bytes(data[k : k + 4], "big") for k in range(0, len(data), 4)]
+        p = w[DESCRIPTOR_FIXED_WORDS - 1]
+        if p > MAX_PARAMS or len(w) != DESCRIPTOR_FIXED_WORDS + p:
+            raise ValueError(f"descriptor {name}: parameter count {p} does not match its {len(data)} bytes")
+        try:
+            op = Op(w[1])
+        except ValueError:
+            raise ValueError(f"descriptor {name}: unknown op id {w[1]}") from None
+        if w[2] > 1:
+            raise ValueError(f"descriptor {name}: positional flag {w[2]} is not 0 or 1")
+        refs: list[InputRef] = []
+        for k in range(MAX_INPUTS):
+            kind, idx, base, per = w[6 + 4 * k : 10 + 4 * k]
+            if kind == 0:
+                if (idx, base, per) != (0, 0, 0) or any(w[10 + 4 * k : 6 + 4 * MAX_INPUTS]):
+                    raise ValueError(f"descriptor {name}: input {k} is unused but a later word is set")
+                break
+            if kind not in _REF_KINDS:
+                raise ValueError(f"descriptor {name}: input {k} has unknown kind {kind}")
+            refs.append(InputRef(Ref(kind), idx, base, per))
+        return Descriptor(name, op, tuple(w[DESCRIPTOR_FIXED_WORDS:]), tuple(refs), w[3], w[4], bool(w[2]),
+                          region=w[5], program_id=w[0])
+
 
 @dataclass(frozen=True)
 class Graph:
-    """F for one model: descriptors in evaluation order, and the weight names they index."""
+    """F for one model: descriptors in evaluation order, and the weight-tree leaves they index."""
 
     descriptors: tuple[Descriptor, ...]
     weight_names: tuple[str, ...]
@@ -153,6 +211,11 @@ class Graph:
     def index(self, name: str) -> int:
         return next(j for j, d in enumerate(self.descriptors) if d.name == name)
 
+    @property
+    def j_argmax(self) -> int:
+        """The node whose output is the next token (the class, for an MLP): the last node."""
+        return self.n_f - 1
+
     def tiles_before(self) -> dict[str, list[Descriptor]]:
         """For each tiled matmul's name, the tiles that precede its last one, in order."""
         out: dict[str, list[Descriptor]] = {}
@@ -162,22 +225,8 @@ class Graph:
         return out
 
     def input_lengths(self, j: int, t: int) -> list[int]:
-        out = []
-        for kind, idx in self.descriptors[j].inputs:
-            if kind == Ref.WEIGHT:
-                out.append(self.weight_bytes[idx])
-            elif kind == Ref.TOKEN_IN:
-                out.append(self.token_bytes)
-            elif kind == Ref.SAME_TOKEN:
-                out.append(self.descriptors[idx].out_len(t))
-            else:
-                out.append(self.descriptors[idx].out_len(max(t - 1, 0)))
-        return out
-
-    @property
-    def token_bytes(self) -> int:
-        first = self.descriptors[0]
-        return 4 if first.op == Op.EMBED else first.params[0]  # MLP: the raw input vector
+        """Byte lengths of node j's inputs at position t, from the committed references alone."""
+        return [ref.length(t) for ref in self.descriptors[j].inputs]
 
     def header(self, j: int, t: int) -> Header:
         """The header the contract derives for node j at position t (SPEC §4.2)."""
@@ -185,26 +234,28 @@ class Graph:
         return Header(int(d.op), t if d.positional else 0, tuple(self.input_lengths(j, t)), d.out_len(t), d.params)
 
 
-def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Graph:
+def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS, single_phase: bool = False) -> Graph:
     """F for a model config (LLaMA per-token graph of SPEC §3.3, or the MLP graph).
 
     A matmul whose estimated steps exceed `max_steps` becomes a chain of full-length row tiles
     (SPEC §4.6): tile k is named `name[k]`, takes the previous tile's output as its last input,
-    and the chain's last tile keeps the plain `name` that later nodes refer to.
+    and the chain's last tile keeps the plain `name` that later nodes refer to. `single_phase`
+    (MLP only): F is one `mlp_full` node over the input and the packed-weights leaf (n_f = 1).
     """
-    specs = tensor_specs(config)
-    names = tuple(s.name for s in specs)
-    sizes = tuple(s.nbytes for s in specs)
+    leaves = weight_leaves(config)
+    names = tuple(n for n, _ in leaves)
+    sizes = tuple(b for _, b in leaves)
     w = {n: i for i, n in enumerate(names)}
     nodes: list[Descriptor] = []
 
-    def same(name: str) -> tuple[Ref, int]:
-        return Ref.SAME_TOKEN, next(j for j, d in enumerate(nodes) if d.name == name)
+    def same(name: str) -> InputRef:
+        j = next(j for j, d in enumerate(nodes) if d.name == name)
+        return InputRef(Ref.SAME_TOKEN, j, nodes[j].out_base, nodes[j].out_per_pos)
 
-    def weight(name: str) -> tuple[Ref, int]:
-        return Ref.WEIGHT, w[name]
+    def weight(name: str) -> InputRef:
+        return InputRef(Ref.WEIGHT, w[name], sizes[w[name]])
 
-    def linear(name: str, wname: str, x: str, mode: LinearMode, n: int, k: int, extra: tuple[Ref, int] | None) -> None:
+    def linear(name: str, wname: str, x: str, mode: LinearMode, n: int, k: int, extra: InputRef | None) -> None:
         ins = [weight(f"{wname}.weight"), same(x), weight(f"{wname}.rq")] + ([extra] if extra else [])
         esz = 1 if mode in (LinearMode.INT8, LinearMode.MLP_RELU) else 4
         rows = tile_rows(n, k, max_steps)
@@ -214,13 +265,13 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
         starts = list(range(0, n, rows))
         for t_idx, r0 in enumerate(starts):
             last = t_idx == len(starts) - 1
-            chain = [(Ref.SAME_TOKEN, len(nodes) - 1)] if t_idx else []
+            chain = [InputRef(Ref.SAME_TOKEN, len(nodes) - 1, esz * n)] if t_idx else []
             end = min(r0 + rows, n)
             nodes.append(Descriptor(name if last else f"{name}[{t_idx}]", Op.LINEAR,
                                     (int(mode), n, k, r0, end - r0, 1), tuple(ins + chain), esz * n,
                                     prefix=(esz * end, 0)))
 
-    def attention(name: str, op: Op, params: tuple[int, ...], ins: list[tuple[Ref, int]], out_base: int,
+    def attention(name: str, op: Op, params: tuple[int, ...], ins: list[InputRef], out_base: int,
               out_per_pos: int, per_head: tuple[int, int], h_all: int, size: int) -> None:
         """An attention node, or a chain of head tiles when `size` heads would exceed the budget."""
         if size >= h_all:
@@ -229,15 +280,21 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
         starts = list(range(0, h_all, size))
         for t_idx, h0 in enumerate(starts):
             end = min(h0 + size, h_all)
-            chain = [(Ref.SAME_TOKEN, len(nodes) - 1)] if t_idx else []
+            chain = [InputRef(Ref.SAME_TOKEN, len(nodes) - 1, out_base, out_per_pos)] if t_idx else []
             last = t_idx == len(starts) - 1
             nodes.append(Descriptor(name if last else f"{name}[{t_idx}]", op, (*params, h0, end - h0, 1),
                                     tuple(ins + chain), out_base, out_per_pos, positional=True,
                                     prefix=(per_head[0] * end, per_head[1] * end)))
 
+    if single_phase and config.arch != ARCH_MLP:
+        raise ValueError("single-phase mode runs MLP models only")
     if config.arch == ARCH_MLP:
         dims = config.dims
-        nodes.append(Descriptor("input", Op.MLP_INPUT, (dims[0],), ((Ref.TOKEN_IN, 0), weight("input.rq")), dims[0]))
+        token = InputRef(Ref.TOKEN_IN, 0, dims[0])  # the raw u8 input vector
+        if single_phase:
+            nodes.append(Descriptor("mlp_full", Op.MLP_FULL, (len(dims), *dims), (token, weight(PACKED_MLP)), 4))
+            return Graph(tuple(nodes), names, sizes)
+        nodes.append(Descriptor("input", Op.MLP_INPUT, (dims[0],), (token, weight("input.rq")), dims[0]))
         prev = "input"
         for i in range(len(dims) - 1):
             last = i == len(dims) - 2
@@ -252,7 +309,7 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
         raise ValueError(f"no graph for architecture {config.arch}")
     c = config
     d, hid, hd, H, G, S, V = c.dim, c.hidden_dim, c.head_dim, c.n_heads, c.n_kv_heads, c.max_seq_len, c.vocab_size
-    nodes.append(Descriptor("embed", Op.EMBED, (V, d), ((Ref.TOKEN_IN, 0), weight("tok_embeddings.weight"),
+    nodes.append(Descriptor("embed", Op.EMBED, (V, d), (InputRef(Ref.TOKEN_IN, 0, 4), weight("tok_embeddings.weight"),
                                                          weight("tok_embeddings.rq")), 4 * d))
     h = "embed"
     for i in range(c.n_layers):
@@ -271,7 +328,8 @@ def build_graph(config: Config, max_steps: int | None = DEFAULT_MAX_STEPS) -> Gr
             # In place (params word 3 = 1): the row lands in the cache's own input region, so a long
             # context costs one row per step, not a copy of the whole cache (SPEC §4.3).
             nodes.append(Descriptor(f"{p}.{cache}", Op.KV_APPEND, (S, G, hd, 1),
-                                    ((Ref.PREV_TOKEN, j), same(f"{p}.{row}")), S * G * hd, positional=True))
+                                    (InputRef(Ref.PREV_TOKEN, j, S * G * hd), same(f"{p}.{row}")), S * G * hd,
+                                    positional=True, region=output_region(Op.KV_APPEND, (S, G, hd, 1))))
         attention(f"{p}.scores", Op.SCORES, (H, G, hd, S), [same(f"{p}.q_rope"), same(f"{p}.k_cache")], 0, 4 * H,
               (0, 4), H, tile_heads(H, lambda n: scores_steps(n, S, hd, H), max_steps))
         attention(f"{p}.probs", Op.SOFTMAX, (H, c.exp_len),
@@ -303,15 +361,16 @@ def resolve_inputs(graph: Graph, model: IntModel, j: int, t: int, outputs: Seque
     (`outputs[i]` for global node i) and the token fed at t (canonical bytes)."""
     n_f = graph.n_f
     out = []
-    for kind, idx in graph.descriptors[j].inputs:
+    for ref in graph.descriptors[j].inputs:
+        kind, idx = ref.kind, ref.index
         if kind == Ref.WEIGHT:
-            out.append(ops.canonical_bytes(model.tensors[graph.weight_names[idx]]))
+            out.append(leaf_bytes(model, graph.weight_names[idx]))
         elif kind == Ref.TOKEN_IN:
             out.append(token_in)
         elif kind == Ref.SAME_TOKEN:
             out.append(outputs[t * n_f + idx])
         elif t == 0:
-            out.append(bytes(graph.descriptors[idx].out_len(0)))
+            out.append(bytes(ref.length(0)))
         else:
             out.append(outputs[(t - 1) * n_f + idx])
     return out
@@ -343,8 +402,8 @@ def model_commitment(weight_root: bytes, graph_root: bytes, prog_root: bytes) ->
 
 
 def estimate_steps(d: Descriptor, c: Config) -> int | None:
-    """Upper estimate of a node's VM steps at the longest context, for the ops that are tiled
-    (None for the others, which are small and linear in their input size)."""
+    """Upper estimate of a node's VM steps at the longest context, for the ops that are tiled and
+    the single-phase MLP (None for the others, which are small and linear in their input size)."""
     tile = len(d.params) > (4 if d.op in (Op.SCORES, Op.ATTN_VALUES) else 2)
     if d.op == Op.LINEAR:
         return linear_steps(d.params[4], d.params[2])
@@ -354,4 +413,13 @@ def estimate_steps(d: Descriptor, c: Config) -> int | None:
         return attn_values_steps(d.params[5] if tile else c.n_heads, c.max_seq_len, c.head_dim, c.n_heads)
     if d.op == Op.SOFTMAX:
         return softmax_steps(d.params[3] if tile else c.n_heads, c.max_seq_len, c.n_heads, c.exp_len)
+    if d.op == Op.MLP_FULL:
+        return mlp_full_steps(d.params[1:])
     return None
+
+
+def mlp_full_steps(widths: Sequence[int]) -> int:
+    """Upper estimate of the single-phase MLP's steps: its layers as linear products, plus the
+    input quantization and the final argmax (a few steps per value)."""
+    layers = sum(linear_steps(n, k) for k, n in zip(widths[:-1], widths[1:]))
+    return layers + 16 * widths[0] + 16 * widths[-1] + LINEAR_STEPS_FIXED

@@ -4,11 +4,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from offchain.llm.kernels.mnist import IMAGE, classify, load_image, load_model
+from offchain.llm.kernels.mnist import classify, load_image, load_model
 from offchain.llm.runner import run_mlp
 from tests.kernels.cases import seeds
-
-pytestmark = pytest.mark.skipif(not IMAGE.exists(), reason="the OPML MNIST data is not on this machine")
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from offchain.cli import main
 from offchain.llm.cli import DEFAULT_MODEL
 from offchain.llm.convert import convert_mlp
 from offchain.llm.format import model_weight_root, read_model
+from offchain.llm.kernels.mnist import IMAGE, STATE_DICT
 from offchain.llm.runner import Runner, run_mlp
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
-MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "opml-mnist"
 
 
 def test_model_info_prints_the_weight_commitment(capsys: pytest.CaptureFixture[str]) -> None:
@@ -57,9 +57,9 @@ def test_bad_model_file_is_a_one_line_error(tmp_path: Path, capsys: pytest.Captu
 
 def test_shipped_mnist_model_reads_7_and_is_reproducible() -> None:
     m = read_model(MODELS / "mnist.opml")
-    img = np.frombuffer((MNIST / "input_7").read_bytes(), np.uint8)
+    img = np.frombuffer(IMAGE.read_bytes(), np.uint8)
     assert run_mlp(m, img)[1] == 7
-    again = convert_mlp(MNIST / "mnist_model.state_dict", 1 / 255, 255, img[None, :])
+    again = convert_mlp(STATE_DICT, 1 / 255, 255, img[None, :])
     assert "0x" + model_weight_root(again).hex() == m.meta["weight_root"]
 
 
@@ -85,7 +85,7 @@ def test_convert_then_info_then_infer(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_convert_mlp_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "mnist.opml"
-    assert main(["model", "convert", str(MNIST / "mnist_model.state_dict"), str(out), "--mlp",
-                 "--calib-input", str(MNIST / "input_7")]) == 0
+    assert main(["model", "convert", str(STATE_DICT), str(out), "--mlp",
+                 "--calib-input", str(IMAGE)]) == 0
     root = re.search(r"weight_root (0x[0-9a-f]{64})", capsys.readouterr().out).group(1)
     assert root == read_model(MODELS / "mnist.opml").meta["weight_root"]

@@ -11,6 +11,7 @@ import pytest
 from offchain.llm import checkpoints as ck
 from offchain.llm.convert import convert_llama, convert_mlp, hf_permute, load_float
 from offchain.llm.format import model_weight_root
+from offchain.llm.kernels.mnist import IMAGE, STATE_DICT
 from offchain.llm.reference import FloatLlama
 from offchain.llm.runner import run_mlp
 from offchain.llm.tokenizer import Tokenizer
@@ -18,7 +19,6 @@ from offchain.llm.tokenizer import Tokenizer
 from .helpers import FIXTURE_ARGS, tiny_llama
 
 DATA = Path(__file__).resolve().parent / "data"  # written by torch: scripts/make_llm_fixtures.py
-MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "opml-mnist"
 HP = {"n_heads": 4, "n_kv_heads": 2, "max_seq_len": 32}
 CALIB = list(range(0, 48, 2))
 
@@ -212,11 +212,11 @@ def test_damaged_checkpoints_name_the_tensor(fm: FloatLlama, tmp_path: Path) -> 
 
 
 def test_mnist_state_dict_saved_on_cuda_converts_and_reads_7() -> None:
-    sd = ck.read_torch(MNIST / "mnist_model.state_dict")
+    sd = ck.read_torch(STATE_DICT)
     assert {k: v.shape for k, v in sd.items()} == {"fc1.weight": (500, 784), "fc1.bias": (500,),
                                                    "fc2.weight": (10, 500), "fc2.bias": (10,)}
-    img = np.frombuffer((MNIST / "input_7").read_bytes(), np.uint8)
-    m = convert_mlp(MNIST / "mnist_model.state_dict", 1 / 255, 255, img[None, :])
+    img = np.frombuffer(IMAGE.read_bytes(), np.uint8)
+    m = convert_mlp(STATE_DICT, 1 / 255, 255, img[None, :])
     logits, digit = run_mlp(m, img)
     assert digit == 7
     fl = sd["fc2.weight"] @ np.maximum(sd["fc1.weight"] @ (img / 255) + sd["fc1.bias"], 0) + sd["fc2.bias"]

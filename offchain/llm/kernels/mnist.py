@@ -19,8 +19,11 @@ from offchain.llm.model import IntModel
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL = ROOT / "models" / "mnist.opml"
-DATA = ROOT.parent / "shared" / "data" / "opml-mnist"
+# The OPML demo's checkpoint and test image, shipped in the repo (models/opml-mnist/README.md); every
+# reader goes through these names so a clone never looks outside itself.
+DATA = ROOT / "models" / "opml-mnist"
 IMAGE = DATA / "input_7"
+STATE_DICT = DATA / "mnist_model.state_dict"
 
 
 def load_model() -> IntModel:
@@ -30,7 +33,7 @@ def load_model() -> IntModel:
         return read_model(MODEL)
     from offchain.llm.convert import convert_mlp
 
-    return convert_mlp(DATA / "mnist_model.state_dict", 1 / 255, 255, load_image()[None, :])
+    return convert_mlp(STATE_DICT, 1 / 255, 255, load_image()[None, :])
 
 
 def load_image(path: Path = IMAGE) -> np.ndarray:

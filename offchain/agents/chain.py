@@ -1,0 +1,145 @@
+"""The agents' view of a chain: a small backend protocol, and contracts bound to it.
+
+Agents decide from chain state alone (as op-challenger does), so all they need is: read (eth_call,
+logs, the head's timestamp) and send a transaction from their account. Two backends implement it:
+`RpcBackend` (JSON-RPC with an unlocked account: anvil, tests) here, and the ape backend
+(`offchain.agents.apechain`: ape's networks and accounts, which sign) for the CLI. ABI encoding
+and custom-error decoding come from forge's artifacts (`offchain.evm.Artifact`) in both.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eth_abi import decode as abi_decode
+
+from offchain.evm import Artifact, ContractRevert, Rpc, RpcConnectionError, RpcError, _canonical_type, _signature, revert_data
+from offchain.merkle.hashing import keccak
+
+
+class Backend(Protocol):
+    """What an agent needs of a chain."""
+
+    sender: str
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC request (reads)."""
+
+    def transact(self, to: str, data: bytes, value: int) -> dict[str, Any]:
+        """Send a transaction from `sender` and return its mined receipt."""
+
+
+@dataclass
+class RpcBackend:
+    """JSON-RPC to a node that holds `sender` unlocked (anvil's test accounts)."""
+
+    rpc: Rpc
+    sender: str
+    gas: int = 30_000_000
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        return self.rpc.request(method, params)
+
+    def transact(self, to: str, data: bytes, value: int) -> dict[str, Any]:
+        tx = {"from": self.sender, "to": to, "data": "0x" + data.hex(), "value": hex(value), "gas": hex(self.gas)}
+        txh = self.rpc.request("eth_sendTransaction", [tx])
+        return wait_receipt(self, txh)
+
+
+def wait_receipt(backend: Backend, txh: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (receipt := backend.request("eth_getTransactionReceipt", [txh])) is None:
+        if time.monotonic() > deadline:
+            raise RpcConnectionError(f"transaction {txh} not mined within {timeout:.0f}s")
+        time.sleep(0.01)
+    return receipt
+
+
+class Bound:
+    """A deployed contract bound to a backend: `call`, `send` (reverts are raised, decoded, before
+    anything is sent), `events`."""
+
+    def __init__(self, backend: Backend, artifact: Artifact, address: str) -> None:
+        self.backend, self.artifact, self.address = backend, artifact, address
+        self._events = {i["name"]: i for i in artifact.abi if i["type"] == "event"}
+
+    def _encode(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
+        return self.artifact.encode_call(fn, args)
+
+    def _eth_call(self, data: bytes, value: int = 0) -> bytes:
+        tx = {"from": self.backend.sender, "to": self.address, "data": "0x" + data.hex(), "value": hex(value)}
+        try:
+            return bytes.fromhex(self.backend.request("eth_call", [tx, "latest"])[2:])
+        except RpcError as e:
+            rd = revert_data(e)
+            if rd is None:
+                raise
+            raise self.artifact.decode_revert(rd) from None
+
+    def call(self, fn: str, *args: Any) -> Any:
+        data, item = self._encode(fn, args)
+        return self.artifact.decode_output(item, self._eth_call(data))
+
+    def send(self, fn: str, *args: Any, value: int = 0) -> dict[str, Any]:
+        """Mine `fn(*args)`; a call that would revert raises ContractRevert and sends nothing."""
+        data, _ = self._encode(fn, args)
+        self._eth_call(data, value)
+        receipt = self.backend.transact(self.address, data, value)
+        if int(receipt["status"], 16) != 1:
+            raise ContractRevert(b"", None, (f"{fn} was mined but reverted (the state changed in between)",))
+        return receipt
+
+    def calldata(self, fn: str, *args: Any) -> bytes:
+        return self._encode(fn, args)[0]
+
+    def topic(self, event: str) -> str:
+        return "0x" + keccak(_signature(self._events[event]).encode()).hex()
+
+    def decode_log(self, event: str, log: dict[str, Any]) -> dict[str, Any]:
+        """An event log as a dict of its fields (indexed ones decoded from their topics)."""
+        item = self._events[event]
+        plain = [p for p in item["inputs"] if not p["indexed"]]
+        values = abi_decode([_canonical_type(p) for p in plain], bytes.fromhex(log["data"][2:]))
+        out: dict[str, Any] = dict(zip((p["name"] for p in plain), values))
+        topics = log["topics"][1:]
+        for p, t in zip((p for p in item["inputs"] if p["indexed"]), topics):
+            out[p["name"]] = abi_decode([_canonical_type(p)], bytes.fromhex(t[2:]))[0]
+        out["blockNumber"] = int(log["blockNumber"], 16)
+        return out
+
+    def events(self, event: str, from_block: int = 0, receipt: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """This contract's `event` logs: from one receipt, or from the chain since `from_block`."""
+        topic = self.topic(event)
+        if receipt is not None:
+            logs = [lg for lg in receipt["logs"] if lg["address"].lower() == self.address.lower() and lg["topics"][0] == topic]
+        else:
+            logs = self.backend.request("eth_getLogs", [{"address": self.address, "topics": [topic],
+                                                         "fromBlock": hex(from_block), "toBlock": "latest"}])
+        return [self.decode_log(event, lg) for lg in logs]
+
+
+def head_timestamp(backend: Backend) -> int:
+    return int(backend.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
+
+
+def head_number(backend: Backend) -> int:
+    return int(backend.request("eth_blockNumber", []), 16)
+
+
+@dataclass(frozen=True)
+class System:
+    """The deployed contracts, bound to one agent's backend."""
+
+    mips: Bound
+    models: Bound
+    link: Bound
+    tasks: Bound
+    games: Bound
+
+    @classmethod
+    def at(cls, backend: Backend, addresses: dict[str, str]) -> "System":
+        names = {"mips": "MIPS", "models": "ModelRegistry", "link": "NodeLink", "tasks": "TaskRegistry",
+                 "games": "DisputeGame"}
+        return cls(**{k: Bound(backend, Artifact.load(v), addresses[v]) for k, v in names.items()})

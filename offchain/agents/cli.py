@@ -1,0 +1,250 @@
+"""`opml request | serve | watch | status | witness | demo`: the roles, from the command line.
+
+Every chain command connects through ape (`--network`, `--account`: ape's networks and accounts,
+and the addresses `ape run deploy` wrote to deployments/) or, for scripts and tests against a
+node that holds unlocked accounts (anvil), through `--rpc URL --deployment FILE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from offchain.evm import ContractRevert, Rpc, RpcConnectionError, RpcError
+
+EPILOG = "Roles and examples: README.md; the protocol: docs/SPEC.md §6."
+
+
+def _chain_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("chain")
+    g.add_argument("--network", help="ape network choice, e.g. ethereum:local:foundry (default: ape's local network)")
+    g.add_argument("--account", help="ape account alias to send from (default locally: test account 0)")
+    g.add_argument("--rpc", metavar="URL", help="instead of ape: a JSON-RPC node with unlocked accounts (anvil)")
+    g.add_argument("--deployment", metavar="FILE", help="with --rpc: the deployments JSON (addresses)")
+    g.add_argument("--from", dest="sender", metavar="ADDRESS", help="with --rpc: the unlocked account (default: the node's first)")
+
+
+@contextlib.contextmanager
+def connect(args: argparse.Namespace) -> Iterator[Any]:
+    """The System (bound contracts) for the command's account, through --rpc or ape."""
+    from offchain.agents.chain import RpcBackend, System
+
+    if args.rpc:
+        if not args.deployment:
+            raise ValueError("--rpc needs --deployment FILE (the addresses written by the deployment)")
+        try:
+            dep = json.loads(Path(args.deployment).read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{args.deployment}: cannot read the deployment ({e})") from None
+        rpc = Rpc(args.rpc)
+        accounts = rpc.request("eth_accounts")
+        sender = args.sender or (accounts[0] if accounts else None)
+        if sender is None:
+            raise ValueError(f"{args.rpc} holds no unlocked account; pass --from or use ape's --account")
+        yield System.at(RpcBackend(rpc, sender), dep["contracts"] if "contracts" in dep else dep)
+        return
+    from offchain.agents.apechain import connect as ape_connect
+
+    with ape_connect(args.network, args.account) as (_backend, system, _dep):
+        yield system
+
+
+def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from offchain.agents.catalog import SHIPPED, Catalog
+
+    return Catalog(tuple(args.model) if getattr(args, "model", None) else SHIPPED)
+
+
+def _cmd_request(args: argparse.Namespace) -> int:
+    from offchain.agents.catalog import load_entry, SHIPPED
+    from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task, validate
+    from offchain.agents.views import ResultStatus, TaskStatus
+
+    ref = {"shakespeare": SHIPPED[0], "mnist": SHIPPED[1], "mnist-single": SHIPPED[1], "mnist-two-phase": SHIPPED[2]}.get(args.model, args.model)
+    if not Path(ref.partition("#")[0]).exists() and not (Path(__file__).resolve().parents[2] / ref.partition("#")[0]).exists():
+        raise ValueError(f"unknown model {args.model!r}: shakespeare, mnist, mnist-two-phase or a model file path")
+    entry = load_entry(ref)
+    data = encode_input(entry, Path(args.input).read_bytes() if args.input else args.prompt)
+    validate(entry, data, args.tokens)
+    terms = Terms(reward=args.reward, window=args.window, clock=args.clock)
+    with connect(args) as system:
+        if not system.models.call("exists", entry.id):
+            raise ValueError(f"model {entry.name} (0x{entry.id.hex()[:16]}…) is not registered on this chain: run `ape run deploy`")
+        task_id = post_task(system, entry, data, args.tokens, terms)
+        print(f"task {task_id}: {entry.name}, {args.tokens} new token(s), reward {args.reward / 1e18:g} ETH")
+        if not args.wait:
+            return 0
+        while True:
+            tv, results = outcome(system, task_id)
+            tokens = finalized_tokens(system, task_id)
+            if tokens is not None:
+                r = next(r for rid, r, _ in results if rid == tv.winning_result)
+                print(f"finalized: {decode_tokens(entry, tokens)!r}")
+                print(f"commitment S_n 0x{r.final_state.hex()}")
+                return 0
+            if tv.status == TaskStatus.REFUNDED:
+                print("refunded: no result survived before the deadline")
+                return 1
+            for rid, r, _ in results:
+                if r.status == ResultStatus.REJECTED and not getattr(args, f"_seen{rid}", False):
+                    setattr(args, f"_seen{rid}", True)
+                    print(f"result {rid} by {r.submitter} was rejected (it lost a dispute or a token proof)")
+            time.sleep(args.poll)
+
+
+def _daemon(args: argparse.Namespace, role: str) -> int:
+    from offchain.agents.agent import Challenger, Submitter
+    from offchain.agents.store import Store
+    from offchain.agents.strategy import CHALLENGER_STRATEGIES, SUBMITTER_STRATEGIES, Strategy
+
+    strategy = Strategy.parse(args.dishonest, SUBMITTER_STRATEGIES if role == "serve" else CHALLENGER_STRATEGIES)
+    catalog = _catalog(args)
+    with connect(args) as system:
+        state = Path(args.state) / f"{role}-{system.tasks.backend.sender.lower()}.sqlite"
+        cls = Submitter if role == "serve" else Challenger
+        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True))
+        agent.from_block = int(args.from_block)
+        names = ", ".join(e.name for e in catalog.entries)
+        print(f"{role}: {agent.me} serving {names}" + ("" if strategy.honest else f" (DISHONEST: {strategy.name}, for tests)"),
+              flush=True)
+        idle, backoff = 0, 0.5
+        while True:
+            try:
+                acted = agent.tick()
+                if args.withdraw:
+                    agent.withdraw()
+                backoff = 0.5
+            except (RpcConnectionError, ConnectionError) as e:
+                print(f"{role}: rpc unreachable ({e}); retrying in {backoff:.1f}s", flush=True)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            except ContractRevert as e:
+                print(f"{role}: a move was refused ({e}); re-deriving from chain state", flush=True)
+                acted = 1
+            idle = 0 if acted else idle + 1
+            if args.once or (args.exit_idle and idle >= args.exit_idle):
+                return 0
+            time.sleep(args.poll)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from offchain.agents.status import game_timeline, overview, task_report
+
+    with connect(args) as system:
+        if args.game:
+            lines = game_timeline(system, args.game)
+        elif args.task:
+            lines = task_report(system, args.task)
+        else:
+            lines = overview(system)
+    print("\n".join(lines))
+    return 0
+
+
+def _cmd_witness(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from offchain.agents.catalog import load_entry
+    from offchain.agents.requester import encode_input
+    from offchain.game.task import trace
+    from offchain.game.transition import build, node_run
+
+    entry = load_entry(args.model)
+    data = encode_input(entry, args.prompt)
+    prompt = [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
+    if len(prompt) + args.tokens - 1 > entry.spec.context:
+        raise ValueError(f"a prompt of {len(prompt)} tokens plus {args.tokens} exceeds the context of {entry.spec.context}")
+    task = trace(entry.model, entry.graph, prompt, args.tokens)
+    if not 0 <= args.node < task.n:
+        raise ValueError(f"node {args.node} is outside this task's {task.n} nodes")
+    run = node_run(task, args.node)
+    final = run.final()
+    proof = build(task, task.honest(), args.node, final)
+    out: dict[str, Any] = {"node": args.node, "name": entry.graph.descriptors[args.node % entry.graph.n_f].name,
+                           "position": args.node // entry.graph.n_f, "S_i": "0x" + task.honest().state(args.node).hex(),
+                           "S_i+1": "0x" + task.honest().state(args.node + 1).hex(), "transition": proof.to_json(),
+                           "startState": "0x" + run.vm_at(0).pack().hex(), "startHash": "0x" + run.state_hash(0).hex(),
+                           "finalState": "0x" + final.pack().hex(), "steps": final.step_count}
+    if args.step is not None:
+        w = run.witness(args.step)
+        out["step"] = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in asdict(w).items()}
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from offchain.agents.demo import main
+
+    return main(args.demo_args)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("request", help="post a task (requester) and optionally wait for its final text",
+                       description="Post a task on chain: a prompt for the LLaMA (or --input FILE for the MLP), "
+                       "N new tokens, a reward. With --wait, print the finalized text and its commitment S_n, or why "
+                       "the results were rejected.", epilog=EPILOG)
+    r.add_argument("--prompt", default="", help="prompt text (LLaMA)")
+    r.add_argument("--input", metavar="FILE", help="raw input bytes (MLP, e.g. models/opml-mnist/input_7)")
+    r.add_argument("--tokens", type=int, default=1, metavar="N", help="new tokens (1 for an MLP)")
+    r.add_argument("--model", default="shakespeare", help="shakespeare (default), mnist, mnist-two-phase, or PATH[#single]")
+    r.add_argument("--reward", type=int, default=10**17, help="reward in wei (default 0.1 ETH)")
+    r.add_argument("--window", type=int, default=600, help="challenge window per result, seconds")
+    r.add_argument("--clock", type=int, default=600, help="each game party's chess clock, seconds")
+    r.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
+    r.add_argument("--poll", type=float, default=1.0, help="seconds between checks with --wait")
+    _chain_args(r)
+    r.set_defaults(func=_cmd_request)
+    for role, helptext in (("serve", "the submitter daemon: answer tasks, defend every game"),
+                           ("watch", "the challenger daemon: re-run every result, dispute any that is wrong")):
+        d = sub.add_parser(role, help=helptext, epilog=EPILOG,
+                           description=helptext + ". Every decision is re-derived from chain state on each tick; "
+                           "traces are cached in --state, so a restarted daemon resumes its games.")
+        d.add_argument("--model", action="append", metavar="PATH[#single|#two-phase]",
+                       help="a model to serve (repeatable; default: the shipped models); each is verified first")
+        d.add_argument("--dishonest", metavar="STRATEGY[:ARG]",
+                       help="FOR TESTS AND DEMOS ONLY: play a losing strategy (see docs/SPEC.md §6 and README)")
+        d.add_argument("--state", default=".opml/agents", help="where traces and the journal live (default %(default)s)")
+        d.add_argument("--poll", type=float, default=1.0, help="seconds between ticks")
+        d.add_argument("--from-block", type=int, default=0, help="scan events from this block")
+        d.add_argument("--once", action="store_true", help="one tick, then exit")
+        d.add_argument("--exit-idle", type=int, default=0, metavar="TICKS", help="exit after this many idle ticks (tests)")
+        d.add_argument("--no-withdraw", dest="withdraw", action="store_false", help="leave credits in the registry")
+        _chain_args(d)
+        d.set_defaults(func=lambda a, role=role: _daemon(a, role))
+    s = sub.add_parser("status", help="tasks, results and games; a game's move-by-move timeline", epilog=EPILOG,
+                       description="Without options: every task. --task ID: its results and games. --game ID: the "
+                       "game's timeline, move by move.")
+    s.add_argument("--task", type=int)
+    s.add_argument("--game", type=int)
+    _chain_args(s)
+    s.set_defaults(func=_cmd_status)
+    w = sub.add_parser("witness", help="the challenger's witness for one node of a task, as JSON", epilog=EPILOG,
+                       description="Run the task natively, then print what the game's transition and final step "
+                       "would send for node I: descriptor, program and input proofs, start and final state, and "
+                       "with --step K the step-K witness. Needs no chain.")
+    w.add_argument("--prompt", required=True)
+    w.add_argument("--tokens", type=int, required=True, metavar="N")
+    w.add_argument("--node", type=int, required=True, metavar="I")
+    w.add_argument("--step", type=int, metavar="K")
+    w.add_argument("--model", default="models/shakespeare.opml", help="PATH[#single|#two-phase] (default %(default)s)")
+    w.set_defaults(func=_cmd_witness)
+    dm = sub.add_parser("demo", help="the end-to-end demo `make demo` runs (opml demo --help for its options)",
+                        add_help=False)
+    dm.add_argument("demo_args", nargs=argparse.REMAINDER)
+    dm.set_defaults(func=_cmd_demo)
+
+
+def errors() -> tuple[type[BaseException], ...]:
+    """Errors that become one-line messages."""
+    return (ContractRevert, RpcConnectionError, RpcError)
+
+
+if __name__ == "__main__":
+    sys.exit(0)

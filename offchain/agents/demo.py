@@ -1,0 +1,200 @@
+"""`opml demo` (what `make demo` runs): real disputes, end to end, on a local anvil chain.
+
+Story 1, two-phase, the shipped LLaMA: a requester asks for a continuation; a dishonest submitter
+posts a result with one wrong intermediate tensor (node I) and a different text; the watcher
+re-runs it, challenges, phase 2 finds node I, the transition is proven on chain, phase 1 finds one
+instruction and MIPS.step decides; bonds move. Then an honest result for the same task finalizes
+after the window and the requester reads the text.
+
+Story 2, single-phase, the OPML demo's MNIST net: a wrong digit is posted and disproven in the VM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field
+from pathlib import Path
+
+from offchain.agents.agent import Challenger, Submitter, Tx, drive
+from offchain.agents.catalog import Catalog
+from offchain.agents.chain import RpcBackend, System
+from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task
+from offchain.agents.store import Store
+from offchain.agents.strategy import Strategy
+from offchain.agents.views import GameView, Stage
+from offchain.deployment import deploy
+from offchain.evm import Anvil, Chain
+
+ETH = 10**18
+
+
+@dataclass
+class Story:
+    title: str
+    model: str
+    prompt: str | bytes
+    n_new: int
+    lie: Strategy
+    txs: list[Tx] = field(default_factory=list)
+    game: int = 0
+    rounds: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    wall: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _credits(system: System, accounts: dict[str, str]) -> dict[str, int]:
+    return {name: int(system.tasks.call("credits", a)) for name, a in accounts.items()}
+
+
+def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalog, story: Story, state: Path,
+               accounts: dict[str, str], say: Callable[[str], None]) -> Story:
+    entry = catalog.named(story.model)
+    requester = system_at(accounts["requester"])
+    data = encode_input(entry, story.prompt)
+    t0 = time.perf_counter()
+    task_id = post_task(requester, entry, data, story.n_new, Terms())
+    say(f"  requester: task {task_id} on {entry.name}, {story.n_new} new token(s), reward 0.1 ETH")
+    liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / f"{story.model}-liar.sqlite"), story.lie,
+                     say=lambda m: say("  liar:      " + m))
+    watcher = Challenger(system_at(accounts["watcher"]), catalog, Store(state / f"{story.model}-watcher.sqlite"),
+                         say=lambda m: say("  watcher:   " + m))
+    before = _credits(requester, accounts)
+    games = requester.games
+
+    def settled() -> bool:
+        _, results = outcome(requester, task_id)
+        return bool(results) and all(r.status != 1 or r.live_games == 0 for _, r, _ in results) and any(
+            tx.fn == "challenge" or tx.fn == "proveTokenMismatch" for tx in watcher.txs)
+
+    drive([liar, watcher], settled)
+    story.txs = liar.txs + watcher.txs
+    opened = games.events("GameOpened")
+    if opened:
+        story.game = opened[-1]["gameId"]
+        story.rounds[0] = [(0, opened[-1]["nodes"])]  # the starting intervals, then one per round
+        for e in games.events("TransitionProven"):
+            if e["gameId"] == story.game:
+                story.rounds[1] = [(0, e["steps"])]
+        for e in games.events("Responded"):
+            if e["gameId"] == story.game:
+                story.rounds.setdefault(e["level"], []).append((e["lo"], e["hi"]))
+        g = GameView.of(games.call("game", story.game))
+        story.notes.append(f"phase 2 found node {g.node} "
+                           f"({entry.graph.descriptors[g.node % entry.graph.n_f].name} at t = {g.node // entry.graph.n_f}); "
+                           f"phase 1 found step {g.lo} of its run")
+        story.notes.append(f"winner: {'the watcher (challenger)' if g.stage == Stage.CHALLENGER_WON else g.stage.name}")
+    moved = {k: v - before[k] for k, v in _credits(requester, accounts).items()}
+    story.notes.append("credits moved: " + ", ".join(f"{k} {v / ETH:+.3f} ETH" for k, v in moved.items() if v))
+    story.wall["dispute"] = time.perf_counter() - t0
+    if story.model == "shakespeare":
+        honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
+                           say=lambda m: say("  honest:    " + m))
+        drive([honest, watcher], lambda: False, limit=3)
+        chain.increase_time(Terms().window + 1)
+        say("  (anvil's clock advanced past the challenge window)")
+        drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
+        tokens = finalized_tokens(requester, task_id)
+        if tokens is None:
+            raise RuntimeError("the honest result did not finalize")
+        text = decode_tokens(entry, tokens)
+        story.notes.append(f"finalized: {story.prompt!r} + {text!r}")
+    return story
+
+
+def summary(story: Story) -> list[str]:
+    phases = ("result", "challenge", "phase 2", "transition", "phase 1", "step", "settle")
+    rows = [f"  {'phase':11s} {'rounds':>6s} {'txs':>4s} {'gas':>10s} {'wall s':>7s}"]
+    dispute = [t for t in story.txs if t.game == story.game or t.phase in ("result", "challenge")]
+    last = min((t.done_at - t.seconds for t in dispute), default=0.0)
+    for ph in phases:
+        txs = [t for t in dispute if t.phase == ph]
+        if not txs:
+            continue
+        end = max(t.done_at for t in txs)
+        level = {"phase 2": 0, "phase 1": 1}.get(ph)
+        rounds = max(0, len(story.rounds.get(level, [])) - 1) if level is not None else ""
+        rows.append(f"  {ph:11s} {rounds!s:>6s} {len(txs):4d} {sum(t.gas for t in txs):10,d} {end - last:7.2f}")
+        last = end
+    game = [t for t in dispute if t.phase != "result"]
+    rows.append(f"  {'dispute':11s} {'':>6s} {len(game):4d} {sum(t.gas for t in game):10,d} {story.wall['dispute']:7.2f}"
+                "   (challenge → step; the result's own gas is the honest path's)")
+    return rows + ["  " + n for n in story.notes]
+
+
+def plot(stories: list[Story], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for s in stories:
+        for level, name in ((0, "phase 2 (nodes)"), (1, "phase 1 (steps)")):
+            widths = [hi - lo for lo, hi in s.rounds.get(level, [])]
+            if len(widths) > 1:
+                ax.plot(range(len(widths)), widths, marker="o", label=f"{s.model}: {name}")
+    ax.set_yscale("log")
+    ax.set_xlabel("round")
+    ax.set_ylabel("disputed interval width")
+    ax.set_title("OPML bisection: interval width per round")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="opml demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--prompt", default="ROMEO:\n", help="the two-phase story's prompt (default %(default)r)")
+    ap.add_argument("--tokens", type=int, default=16, help="new tokens to generate (default %(default)s)")
+    ap.add_argument("--wrong-node", type=int, default=None, metavar="I",
+                    help="the global node whose output the liar corrupts (default: one in the middle)")
+    ap.add_argument("--plot", metavar="FILE.png", help="draw the bisection (interval width per round, both phases)")
+    ap.add_argument("--state", default=".opml/demo", help="where the agents keep their traces (default %(default)s)")
+    ap.add_argument("--only", choices=("llama", "mnist"), help="run one story only")
+    args = ap.parse_args(argv)
+    say = print
+    t_all = time.perf_counter()
+    catalog = Catalog()
+    state = Path(args.state)
+    for f in state.glob("*.sqlite"):
+        f.unlink()
+    with Anvil() as node:
+        chain = Chain(node)
+        d = deploy(chain)
+        accts = chain.accounts()
+        accounts = {"requester": accts[1], "liar": accts[2], "watcher": accts[3], "honest": accts[4]}
+        addresses = d.addresses()
+        for e in catalog.entries:
+            d.models.send("register", astuple(e.spec))
+        say(f"[demo] anvil at {node.url}; contracts deployed, {len(catalog.entries)} models registered")
+
+        def system_at(account: str) -> System:
+            return System.at(RpcBackend(node.rpc, account), addresses)
+
+        stories = []
+        entry = catalog.named("shakespeare")
+        if args.only in (None, "llama"):
+            n = (len(entry.model.tokenizer and encode_input(entry, args.prompt)) // 4 + args.tokens - 1) * entry.graph.n_f
+            wrong = args.wrong_node if args.wrong_node is not None else n // 2 + 5
+            say(f"[demo 1/2] two-phase: {entry.name}, prompt {args.prompt!r}, a lie at node {wrong}")
+            stories.append(play_story(chain, system_at, catalog, Story("two-phase LLaMA", "shakespeare", args.prompt,
+                                      args.tokens, Strategy("wrong-node", wrong)), state, accounts, say))
+            say("\n".join(summary(stories[-1])))
+        if args.only in (None, "mnist"):
+            from offchain.llm.kernels.mnist import IMAGE
+
+            say("[demo 2/2] single-phase: the OPML demo's MNIST net on input_7, a wrong digit posted")
+            stories.append(play_story(chain, system_at, catalog, Story("single-phase MNIST", "mnist-single",
+                                      Path(IMAGE).read_bytes(), 1, Strategy("wrong-node", 0)), state, accounts, say))
+            say("\n".join(summary(stories[-1])))
+    if args.plot:
+        plot(stories, args.plot)
+        say(f"[demo] bisection plot written to {args.plot}")
+    say(f"[demo] done in {time.perf_counter() - t_all:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""The requester's side: post a task, and read its outcome back from the chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from offchain.agents.catalog import Entry
+from offchain.agents.chain import System, head_timestamp
+from offchain.agents.views import ResultStatus, ResultView, TaskStatus, TaskView
+from offchain.game.tokens import task_input
+from offchain.llm.tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A task's economic and timing terms (bounded by TaskRegistry, SPEC §6.3)."""
+
+    reward: int = 10**17
+    submitter_bond: int = 10**17
+    challenger_bond: int = 5 * 10**16
+    window: int = 600
+    clock: int = 600
+    deadline_in: int = 3600
+
+
+def encode_input(entry: Entry, prompt: str | bytes) -> bytes:
+    """The task's canonical input: a byte-level LLaMA's prompt as i32 tokens, an MLP's raw bytes."""
+    if entry.model.config.arch == 2:
+        data = prompt if isinstance(prompt, bytes) else prompt.encode()
+        if len(data) != entry.spec.inputBytes:
+            raise ValueError(f"{entry.name} takes exactly {entry.spec.inputBytes} input bytes, got {len(data)}")
+        return data
+    text = prompt.decode() if isinstance(prompt, bytes) else prompt
+    tokens = Tokenizer.from_json(entry.model.tokenizer).encode(text)
+    if not tokens:
+        raise ValueError("the prompt is empty")
+    return task_input(tokens)
+
+
+def decode_tokens(entry: Entry, tokens: list[int]) -> str:
+    if entry.model.config.arch == 2:
+        return f"class {tokens[0]}"
+    return Tokenizer.from_json(entry.model.tokenizer).decode(tokens)
+
+
+def validate(entry: Entry, data: bytes, n_new: int) -> None:
+    """What createTask would refuse, as a one-line ValueError before anything is sent (SPEC §6.3)."""
+    if n_new < 1:
+        raise ValueError("a task generates at least one token")
+    if entry.model.config.arch == 2:
+        if n_new != 1:
+            raise ValueError(f"{entry.name} is an MLP: a task has exactly one result (--tokens 1)")
+        return
+    p = len(data) // 4
+    if p + n_new - 1 > entry.spec.context:
+        raise ValueError(f"a prompt of {p} tokens plus {n_new} new ones exceeds {entry.name}'s context of {entry.spec.context}")
+
+
+def post_task(system: System, entry: Entry, data: bytes, n_new: int, terms: Terms = Terms()) -> int:
+    """createTask; returns the task id. Bad input is refused with a one-line ValueError first."""
+    validate(entry, data, n_new)
+    receipt = system.tasks.send("createTask", entry.id, data, n_new, head_timestamp(system.tasks.backend) + terms.deadline_in,
+                                terms.window, terms.clock, terms.submitter_bond, terms.challenger_bond, value=terms.reward)
+    return int(system.tasks.events("TaskCreated", receipt=receipt)[0]["taskId"])
+
+
+def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, ResultView, bytes]]]:
+    """The task and every result posted for it, with its tokens (from the ResultSubmitted events)."""
+    tv = TaskView.of(system.tasks.call("task", task_id))
+    results = []
+    for e in system.tasks.events("ResultSubmitted"):
+        if e["taskId"] == task_id:
+            results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
+    return tv, results
+
+
+def finalized_tokens(system: System, task_id: int) -> list[int] | None:
+    tv, results = outcome(system, task_id)
+    if tv.status != TaskStatus.FINALIZED:
+        return None
+    for rid, r, tokens in results:
+        if rid == tv.winning_result and r.status == ResultStatus.FINALIZED:
+            return [int.from_bytes(tokens[k:k + 4], "big") for k in range(0, len(tokens), 4)]
+    return None

@@ -1,0 +1,51 @@
+"""What an agent keeps on disk: only what is expensive to recompute (SPEC-free, agent-local).
+
+Every decision is re-derived from chain state on each tick; the store only saves native traces
+(every node output of a task, the costly part on a large model) and a journal of the agent's own
+transactions, so a daemon killed mid-game and restarted goes on with nothing lost or repeated.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import time
+from pathlib import Path
+
+from offchain.game.task import Task, trace
+from offchain.agents.catalog import Entry
+from offchain.merkle import keccak
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("CREATE TABLE IF NOT EXISTS traces (key BLOB PRIMARY KEY, outputs BLOB, tokens BLOB)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS journal (at REAL, what TEXT, tx TEXT)")
+        self.db.commit()
+        self._tasks: dict[bytes, Task] = {}
+
+    def task(self, entry: Entry, data: bytes, n_new: int) -> Task:
+        """The honest trace of a task (computed once, then read back from disk)."""
+        key = keccak(entry.id + data + n_new.to_bytes(4, "big"))
+        if key in self._tasks:
+            return self._tasks[key]
+        row = self.db.execute("SELECT outputs, tokens FROM traces WHERE key = ?", (key,)).fetchone()
+        if row:
+            tk = Task(entry.model, entry.graph, data, n_new, tuple(pickle.loads(row[0])), tuple(pickle.loads(row[1])))
+        else:
+            prompt = data if entry.model.config.arch == 2 else [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
+            tk = trace(entry.model, entry.graph, prompt, n_new)
+            self.db.execute("INSERT OR REPLACE INTO traces VALUES (?, ?, ?)",
+                            (key, pickle.dumps(list(tk.outputs)), pickle.dumps(list(tk.tokens))))
+            self.db.commit()
+        self._tasks[key] = tk
+        return tk
+
+    def log(self, what: str, tx: str = "") -> None:
+        self.db.execute("INSERT INTO journal VALUES (?, ?, ?)", (time.time(), what, tx))
+        self.db.commit()
+
+    def journal(self) -> list[tuple[float, str, str]]:
+        return list(self.db.execute("SELECT at, what, tx FROM journal ORDER BY at"))

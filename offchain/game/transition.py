@@ -1,0 +1,244 @@
+"""The phase link (SPEC §6.6): the transition proof a submitter sends at `(S_i agreed, S_{i+1}
+disputed)`, and a Python re-implementation of every check the contract makes on it.
+
+`build` assembles the struct's fields from a task, the submitter's claims and node i's final VM
+state; `check` derives, as the contract does, the node's VM start-state hash from committed data
+alone and returns level 1's `(loHash, hiHash)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from offchain.constants import ACC_DEPTH, REGION_BYTES, REGION_LEVELS
+from offchain.game.errors import Revert
+from offchain.game.model import ModelSpec
+from offchain.game.paths import (
+    accumulator_path,
+    check_path,
+    leaves_depth,
+    region_path,
+    tree_path,
+)
+from offchain.game.phase1 import NodeRun, clone_vm
+from offchain.game.task import Claims, Task
+from offchain.game.tokens import prompt_depth, prompt_leaf, token_root
+from offchain.llm.commit import leaf_bytes
+from offchain.llm.kernels import program
+from offchain.llm.model import ARCH_MLP
+from offchain.merkle import ZERO_HASHES, fold_region, tensor_height, tensor_root
+from offchain.merkle.hashing import ZERO_LEAF
+from offchain.mipsemu import STATE_BYTES, VM, hash_packed
+from offchain.node.graph import DESCRIPTOR_FIXED_WORDS, PROGRAMS, Descriptor, Ref
+from offchain.node.layout import MAX_PARAMS, Header
+from offchain.node.start import Program, start_mem_root, start_vm
+
+#: The TransitionProof struct (SPEC §6.6), field by field.
+TRANSITION_ABI = "(bytes32,bytes,bytes,bytes,bytes32,uint32,bytes,bytes32[],bytes[],bytes,bytes)"
+
+
+@dataclass(frozen=True)
+class TransitionProof:
+    outputRoot: bytes  # noqa: N815 - the Solidity field names
+    accPath: bytes  # noqa: N815
+    descriptor: bytes
+    graphPath: bytes  # noqa: N815
+    region0Root: bytes  # noqa: N815
+    entry: int
+    programPath: bytes  # noqa: N815
+    inputLeaves: tuple[bytes, ...]  # noqa: N815
+    inputPaths: tuple[bytes, ...]  # noqa: N815
+    finalState: bytes  # noqa: N815
+    regionPath: bytes  # noqa: N815
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """The struct's fields in ABI order (an argument of `transition(game, round, proof)`)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def abi(self) -> bytes:
+        """`abi.encode(proof)`."""
+        from eth_abi import encode
+
+        return encode([TRANSITION_ABI], [self.as_tuple()])
+
+    def to_json(self) -> dict[str, object]:
+        def enc(v: object) -> object:
+            if isinstance(v, bytes):
+                return "0x" + v.hex()
+            if isinstance(v, tuple):
+                return [enc(x) for x in v]
+            return v
+
+        return {f.name: enc(getattr(self, f.name)) for f in fields(self)}
+
+
+# -- the honest side: start state, final state, and the proof ------------------------------------
+
+
+def start_of(task: Task, i: int) -> VM:
+    """Node i's VM start state (SPEC §4.4), from its honest input bytes."""
+    node = task.node(i)
+    return start_vm(program(node.program), node.header, list(node.inputs))
+
+
+def node_run(task: Task, i: int) -> NodeRun:
+    return NodeRun(start_of(task, i))
+
+
+def claimed_final(task: Task, claims: Claims, i: int, honest_final: VM) -> VM:
+    """The final state a submitter claims for node i: the honest one, with the output region
+    holding the claimed output bytes when they differ from the honest ones."""
+    bad = claims.output(i)
+    if bad is None:
+        return honest_final
+    d = task.graph.descriptors[i % task.graph.n_f]
+    t = i // task.graph.n_f
+    if len(bad) != d.out_len(t):
+        raise ValueError(f"a claimed output of node {i} must be {d.out_len(t)} bytes, got {len(bad)}")
+    vm = clone_vm(honest_final)
+    vm.mem.write(d.output_region * REGION_BYTES, bad)
+    return vm
+
+
+def weight_tree(task: Task) -> bytes:
+    """The weight tree's leaves: each weight-tree leaf's tensor root, in leaf order."""
+    return b"".join(tensor_root(leaf_bytes(task.model, n))[0] for n in task.graph.weight_names)
+
+
+def programs_leaves() -> bytes:
+    return b"".join(tensor_root(program(n).region0_root + program(n).entry.to_bytes(4, "big"))[0] for n in PROGRAMS)
+
+
+def build(task: Task, claims: Claims, i: int, final: VM) -> TransitionProof:
+    """The transition proof of node i for a submitter with `claims`, whose node-i run ends in `final`."""
+    g, n_f = task.graph, task.graph.n_f
+    t, j = divmod(i, n_f)
+    d = g.descriptors[j]
+    acc = claims.accumulator
+    prog = program(PROGRAMS[d.program])
+    leaves, paths = [], []
+    weights = None
+    for ref in d.inputs:
+        if ref.kind == Ref.WEIGHT:
+            weights = weight_tree(task) if weights is None else weights
+            leaves.append(weights[32 * ref.index : 32 * ref.index + 32])
+            paths.append(tree_path(weights, ref.index))
+        elif ref.kind == Ref.TOKEN_IN and task.mlp:
+            leaves.append(tensor_root(task.input)[0])
+            paths.append(b"")
+        elif ref.kind == Ref.TOKEN_IN and t < task.n_prompt:
+            leaf, path = prompt_leaf(task.input, t)
+            leaves.append(leaf)
+            paths.append(path)
+        elif ref.kind == Ref.PREV_TOKEN and t == 0:
+            leaves.append(ZERO_LEAF)
+            paths.append(b"")
+        else:
+            src = {Ref.SAME_TOKEN: t * n_f + ref.index, Ref.PREV_TOKEN: (t - 1) * n_f + ref.index,
+                   Ref.TOKEN_IN: (t - 1) * n_f + g.j_argmax}[ref.kind]
+            leaves.append(acc.levels[0][src])
+            paths.append(accumulator_path(acc, src, i))
+    descs = b"".join(tensor_root(x.encode())[0] for x in g.descriptors)
+    return TransitionProof(
+        outputRoot=claims.leaves[i], accPath=accumulator_path(acc, i, i), descriptor=d.encode(),
+        graphPath=tree_path(descs, j), region0Root=prog.region0_root, entry=prog.entry,
+        programPath=tree_path(programs_leaves(), d.program), inputLeaves=tuple(leaves), inputPaths=tuple(paths),
+        finalState=final.pack(), regionPath=region_path(final.mem, d.output_region))
+
+
+@dataclass
+class Link:
+    """Everything a submitter needs at node i: the proof, the node's run (start state and honest
+    states at every step) and the final state it claims."""
+
+    proof: TransitionProof
+    run: NodeRun
+    final: VM
+
+
+def link(task: Task, claims: Claims, i: int) -> Link:
+    """The transition of node i for a submitter with `claims` (honest or lying)."""
+    run = node_run(task, i)
+    final = claimed_final(task, claims, i, run.final())
+    return Link(build(task, claims, i, final), run, final)
+
+
+# -- the contract's side ---------------------------------------------------------------------------
+
+
+def start_hash(mem_root: bytes, entry: int) -> bytes:
+    """The hash of a start state (SPEC §2.2): only the memory root and the entry point vary."""
+    vm = VM()
+    vm.pc, vm.next_pc = entry, (entry + 4) & 0xFFFFFFFF
+    return hash_packed(mem_root + vm.pack()[32:])
+
+
+def check(spec: ModelSpec, task_input_root: bytes, n_prompt: int, i: int, s_i: bytes, s_next: bytes,
+          p: TransitionProof) -> tuple[bytes, bytes]:
+    """Every check of SPEC §6.6, in the contract's order; returns level 1's (start hash, final
+    hash) or raises Revert naming the custom error."""
+    t, j = divmod(i, spec.nF)
+    try:
+        check_path(s_i, ZERO_LEAF, i, p.accPath, ACC_DEPTH)
+        check_path(s_next, p.outputRoot, i, p.accPath, ACC_DEPTH)
+    except Revert as e:
+        if e.error != "InvalidProof":
+            raise
+        raise Revert("InconsistentTransition", f"the accumulator path of node {i} does not link S_i to S_(i+1)") \
+            from None
+    n_words = len(p.descriptor) // 4
+    if len(p.descriptor) % 4 or not DESCRIPTOR_FIXED_WORDS <= n_words <= DESCRIPTOR_FIXED_WORDS + MAX_PARAMS:
+        raise Revert("InvalidDescriptor", f"a {len(p.descriptor)}-byte descriptor")
+    n_params = int.from_bytes(p.descriptor[4 * (DESCRIPTOR_FIXED_WORDS - 1) : 4 * DESCRIPTOR_FIXED_WORDS], "big")
+    if n_params != n_words - DESCRIPTOR_FIXED_WORDS:
+        raise Revert("InvalidDescriptor", "the parameter count does not match the descriptor's length")
+    check_path(spec.graphRoot, tensor_root(p.descriptor)[0], j, p.graphPath, leaves_depth(spec.nF))
+    try:
+        d = Descriptor.decode(p.descriptor)
+    except ValueError as e:
+        raise Revert("InvalidDescriptor", str(e)) from None
+    prog_leaf = tensor_root(p.region0Root + p.entry.to_bytes(4, "big"))[0]
+    check_path(spec.programsRoot, prog_leaf, d.program, p.programPath, leaves_depth(spec.nPrograms))
+    if len(p.inputLeaves) != len(d.inputs) or len(p.inputPaths) != len(d.inputs):
+        raise Revert("InvalidReference", f"{len(p.inputLeaves)} input proofs for {len(d.inputs)} inputs")
+    roots: list[tuple[bytes, int]] = []
+    for ref, leaf, path in zip(d.inputs, p.inputLeaves, p.inputPaths):
+        height = tensor_height(ref.length(t))
+        if ref.kind == Ref.SAME_TOKEN:
+            if ref.index >= j:
+                raise Revert("InvalidReference", f"SAME_TOKEN({ref.index}) in node {j}")
+            check_path(s_i, leaf, t * spec.nF + ref.index, path, ACC_DEPTH)
+            root = leaf
+        elif ref.kind == Ref.PREV_TOKEN:
+            if t == 0:
+                root = ZERO_HASHES[height]
+            else:
+                check_path(s_i, leaf, (t - 1) * spec.nF + ref.index, path, ACC_DEPTH)
+                root = leaf
+        elif ref.kind == Ref.WEIGHT:
+            check_path(spec.weightRoot, leaf, ref.index, path, leaves_depth(spec.nWeights))
+            root = leaf
+        elif spec.arch == ARCH_MLP:
+            if path != b"" or leaf != task_input_root:
+                raise Revert("InvalidProof", "an MLP input is the task's input root with an empty path")
+            root = leaf
+        elif t < n_prompt:
+            check_path(task_input_root, leaf, t // 8, path, prompt_depth(n_prompt))
+            root = token_root(leaf[4 * (t % 8) : 4 * (t % 8) + 4])
+        else:
+            check_path(s_i, leaf, (t - 1) * spec.nF + spec.jArgmax, path, ACC_DEPTH)
+            root = leaf
+        roots.append((root, height))
+    if len(p.finalState) != STATE_BYTES:
+        raise Revert("InvalidFinalState", f"a {len(p.finalState)}-byte state")
+    exit_code, exited, steps = p.finalState[88], p.finalState[89], int.from_bytes(p.finalState[90:98], "big")
+    if exited != 1 or exit_code != 0:
+        raise Revert("InvalidFinalState", f"exited {exited}, code {exit_code}")
+    if not 1 <= steps <= 1 << spec.stepCap:
+        raise Revert("StepCapExceeded", f"{steps} steps, cap 2^{spec.stepCap}")
+    region_root = fold_region(p.outputRoot, tensor_height(d.out_len(t)))
+    check_path(p.finalState[:32], region_root, d.output_region, p.regionPath, REGION_LEVELS)
+    lengths = tuple(ref.length(t) for ref in d.inputs)
+    header = Header(int(d.op), t if d.positional else 0, lengths, d.out_len(t), d.params)
+    mem_root = start_mem_root(Program("", p.entry, p.region0Root), header, roots)
+    return start_hash(mem_root, p.entry), hash_packed(p.finalState)
