@@ -518,10 +518,14 @@ contract DisputeGame_Level1_Test is GameTestBase {
         }
     }
 
-    function test_forceLevel1_isTheHarnessOnly() public view {
+    function test_harness_keepsTheGamesStateAndBindings() public view {
         DisputeGame.Game memory g = games.game(gameId);
         assertEq(g.level, 0);
+        assertEq(g.hi, 9);
+        assertEq(g.challenger, bob);
         assertEq(address(games.registry()), address(registry));
+        assertEq(address(games.link()), address(link));
+        assertEq(address(games.mips()), address(mips));
     }
 
     function test_level1_bisectionOverStepsEndsInStepNotTransition() public {
