@@ -10,7 +10,7 @@ from dataclasses import astuple, dataclass, fields
 
 from eth_abi import encode as abi_encode
 
-from offchain.llm.format import model_weight_root
+from offchain.llm.commit import weight_leaf_roots, weight_root
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, IntModel
 from offchain.merkle import keccak
 from offchain.node.graph import PROGRAMS, Graph, estimate_steps, model_commitment, programs_root
@@ -60,7 +60,7 @@ def step_cap(graph: Graph, model: IntModel) -> int:
 def model_spec(model: IntModel, graph: Graph, uri: str = "") -> ModelSpec:
     """The ModelSpec of `model` served with F = `graph`."""
     c = model.config
-    wroot, groot, proot = model_weight_root(model), graph.root(), programs_root()
+    wroot, groot, proot = weight_root(weight_leaf_roots(model)), graph.root(), programs_root()
     mlp = c.arch == ARCH_MLP
     if c.arch not in (ARCH_LLAMA, ARCH_MLP):
         raise ValueError(f"no model spec for architecture {c.arch}")

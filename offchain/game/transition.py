@@ -23,7 +23,7 @@ from offchain.game.paths import (
 from offchain.game.phase1 import NodeRun, clone_vm
 from offchain.game.task import Claims, Task
 from offchain.game.tokens import prompt_depth, prompt_leaf, token_root
-from offchain.llm.commit import leaf_bytes
+from offchain.llm.commit import weight_leaf_roots
 from offchain.llm.kernels import program
 from offchain.llm.model import ARCH_MLP
 from offchain.merkle import ZERO_HASHES, fold_region, tensor_height, tensor_root
@@ -102,7 +102,7 @@ def claimed_final(task: Task, claims: Claims, i: int, honest_final: VM) -> VM:
 
 def weight_tree(task: Task) -> bytes:
     """The weight tree's leaves: each weight-tree leaf's tensor root, in leaf order."""
-    return b"".join(tensor_root(leaf_bytes(task.model, n))[0] for n in task.graph.weight_names)
+    return b"".join(weight_leaf_roots(task.model))
 
 
 def programs_leaves() -> bytes:

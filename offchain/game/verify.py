@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from offchain.game.model import MAX_STEP_CAP, ModelSpec, step_cap
-from offchain.llm.format import model_weight_root
+from offchain.llm.commit import weight_leaf_roots, weight_root
 from offchain.llm.kernels.registry import MAX_MLP_WIDTHS, PROGRAM_OF, LinearMode, Op, output_region
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, IntModel, packed_mlp_bytes, weight_leaves
 from offchain.merkle import tensor_root
@@ -209,7 +209,7 @@ def verify(model: IntModel, descriptors: Sequence[bytes], spec: ModelSpec) -> No
     c = model.config
     mlp = c.arch == ARCH_MLP
     groot = tensor_root(b"".join(tensor_root(x)[0] for x in descriptors))[0]
-    wroot, proot = model_weight_root(model), programs_root()
+    wroot, proot = weight_root(weight_leaf_roots(model)), programs_root()
     expect = {
         "arch": c.arch, "weightRoot": wroot, "graphRoot": groot, "programsRoot": proot,
         "commitment": model_commitment(spec.weightRoot, spec.graphRoot, spec.programsRoot),

@@ -40,3 +40,23 @@ def leaf_bytes(model: IntModel, name: str) -> bytes:
 def derived_roots(model: IntModel) -> list[bytes]:
     """Roots of the leaves that follow the stored tensors (an MLP's packed weights; none for LLaMA)."""
     return [tensor_root(leaf_bytes(model, PACKED_MLP))[0]] if model.config.arch == ARCH_MLP else []
+
+
+def weight_leaf_roots(model: IntModel) -> list[bytes]:
+    """Every weight-tree leaf (the tensor root of each stored tensor, then the derived leaves), in
+    leaf order. Computed once per model object and kept on it: the game asks for it at every
+    transition, and a 7B-shaped model's 6.7 GB take minutes to hash. A model's tensors are not
+    changed after it is loaded or built."""
+    cached = model.__dict__.get("_weight_leaves")
+    if cached is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        from offchain.llm.model import tensor_specs
+
+        # The native tree hash releases the GIL: one tensor per core.
+        with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+            cached = list(pool.map(lambda s: root_of(model.tensors[s.name]), tensor_specs(model.config)))
+        cached += derived_roots(model)
+        model.__dict__["_weight_leaves"] = cached
+    return cached
