@@ -77,7 +77,7 @@ $(SLITHER_OUT)/findings.json: $(SOL_SRC) slither.config.json foundry.toml $(STAM
 slither: $(SLITHER_OUT)/findings.json $(STAMPS)/venv ## static analysis of src/; fails on a high/medium finding not triaged in docs/SLITHER.md
 	$(PY) scripts/slither_gate.py $< docs/SLITHER.md
 
-test: test-sol test-py slither ## all tests: forge test + pytest + slither
+test: test-sol slither test-py ## all tests: forge test + pytest + slither
 
 fuzz: build ## long differential fuzzing run (thousands of examples per property)
 	OPML_FUZZ=1 $(PY) -m pytest tests
