@@ -182,3 +182,45 @@ def test_unused_input_slot_with_a_length_exits_2(op, seed, length):
         return
     vm = _run(node, node.header, list(node.inputs), (HEADER_BASE + 4 * (4 + slot), length.to_bytes(4, "big")))
     assert vm.exit_code == EXIT_BAD_INPUT_LENGTH
+
+
+M32 = 1 << 32
+
+
+@settings(max_examples=6)
+@given(v=st.integers(1, 6), d8=st.integers(1, 4), data=st.data())
+def test_embed_lengths_saturate_so_V_plus_2_29_does_not_wrap_to_a_match(v, d8, data):
+    """SPEC §4.6: byte lengths saturate just above one region. V' = V + 2^29 with 8 | d makes
+    V'·d ≡ V·d and V'·8 ≡ V·8 (mod 2^32): a wrapping kernel would accept the header and run."""
+    d = 8 * d8
+    rng = np.random.default_rng(data.draw(seeds, label="seed"))
+    table = rng.integers(-128, 128, (v, d), dtype=np.int8)
+    rq = np.array([[1 << 30, 30]] * v, np.int32)
+    node = R.embed(table, rq, data.draw(st.integers(0, v - 1), label="token"))
+    big = v + (1 << 29)
+    assert ((big * d) % M32, (big * 8) % M32) == (v * d, v * 8) == node.header.input_lengths[1:]
+    assert _run(node, replace(node.header, params=(big, d)), list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
+
+
+@settings(max_examples=6)
+@given(n=st.integers(1, 40), seed=seeds)
+def test_argmax_length_saturates_so_n_plus_2_30_does_not_wrap_to_a_match(n, seed):
+    z = np.random.default_rng(seed).integers(-1000, 1000, n).astype(np.int32)
+    node = R.argmax(z)
+    big = n + (1 << 30)
+    assert (big * 4) % M32 == 4 * n == node.header.input_lengths[0]
+    assert _run(node, replace(node.header, params=(big,)), list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
+
+
+@settings(max_examples=6)
+@given(n=st.integers(1, 8), k4=st.integers(1, 8), seed=seeds)
+def test_linear_lengths_saturate_so_N_plus_2_30_does_not_wrap_to_a_match(n, k4, seed):
+    k = 4 * k4
+    rng = np.random.default_rng(seed)
+    w, x = rng.integers(-128, 128, (n, k), dtype=np.int8), rng.integers(-128, 128, k, dtype=np.int8)
+    node = R.linear(w, x, np.array([[1 << 30, 30]] * n, np.int32), R.LinearMode.INT8)
+    mode, _, _, r0, nr = node.header.params[:5]
+    big = n + (1 << 30)
+    assert ((big * k) % M32, (big * 8) % M32) == (n * k, n * 8) == (node.header.input_lengths[0], node.header.input_lengths[2])
+    header = replace(node.header, params=(mode, big, k, r0, nr, *node.header.params[5:]))
+    assert _run(node, header, list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
