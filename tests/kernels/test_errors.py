@@ -17,6 +17,7 @@ from offchain.node.layout import (EXIT_BAD_HEADER, EXIT_BAD_INPUT_LENGTH, EXIT_B
                                   HEADER_BASE, Header)
 from offchain.node.start import start_vm
 from tests.kernels.cases import CASES, seeds
+from tests.budget import examples
 
 OPS = list(CASES)
 POSITIONAL = {R.Op.ROPE, R.Op.KV_APPEND, R.Op.SCORES, R.Op.ATTN_VALUES}
@@ -43,7 +44,7 @@ def _case(op: R.Op, seed: int) -> R.Node:
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(seed=seeds, word=st.sampled_from([(0, 2), (0, 0), (1, None), (11, 1), (15, 7)]))
 def test_bad_header_word_exits_1(op, seed, word):
     node = _case(op, seed)
@@ -55,7 +56,7 @@ def test_bad_header_word_exits_1(op, seed, word):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(seed=seeds, data=st.data())
 def test_wrong_input_length_exits_2(op, seed, data):
     node = _case(op, seed)
@@ -68,7 +69,7 @@ def test_wrong_input_length_exits_2(op, seed, data):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
+@settings(max_examples=examples(4))
 @given(seed=seeds, extra=st.booleans())
 def test_wrong_input_count_exits_1(op, seed, extra):
     node = _case(op, seed)
@@ -78,7 +79,7 @@ def test_wrong_input_count_exits_1(op, seed, extra):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
+@settings(max_examples=examples(4))
 @given(seed=seeds, delta=st.sampled_from([-1, 1, 4, -4]))
 def test_wrong_output_length_exits_3(op, seed, delta):
     node = _case(op, seed)
@@ -113,7 +114,7 @@ def _bad_params(node: R.Node) -> list[Header]:
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
+@settings(max_examples=examples(4))
 @given(seed=seeds)
 def test_parameter_out_of_range_exits_4(op, seed):
     node = _case(op, seed)
@@ -132,7 +133,7 @@ def _rq_offset(node: R.Node) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("op", list(RQ_AT), ids=lambda op: op.name.lower())
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(seed=seeds, pair=st.sampled_from([(1 << 30, 0), (1 << 30, 63), (-1, 8), (1 << 30, -1)]))
 def test_requant_pair_out_of_range_exits_4(op, seed, pair):
     node = _case(op, seed)
@@ -143,7 +144,7 @@ def test_requant_pair_out_of_range_exits_4(op, seed, pair):
     assert _run(node, node.header, inputs).exit_code == EXIT_BAD_PARAM
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(seed=seeds)
 def test_embed_token_outside_vocabulary_exits_4(seed):
     node = _case(R.Op.EMBED, seed)
@@ -152,7 +153,7 @@ def test_embed_token_outside_vocabulary_exits_4(seed):
     assert _run(node, node.header, inputs).exit_code == EXIT_BAD_PARAM
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(seed=seeds, which=st.sampled_from(["e0", "negative", "spread"]))
 def test_softmax_refuses_tables_and_rows_outside_its_domain(seed, which):
     node = _case(R.Op.SOFTMAX, seed)
@@ -173,7 +174,7 @@ def test_softmax_refuses_tables_and_rows_outside_its_domain(seed, which):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
+@settings(max_examples=examples(4))
 @given(seed=seeds, length=st.sampled_from([1, 4, 1 << 20]))
 def test_unused_input_slot_with_a_length_exits_2(op, seed, length):
     node = _case(op, seed)
@@ -187,7 +188,7 @@ def test_unused_input_slot_with_a_length_exits_2(op, seed, length):
 M32 = 1 << 32
 
 
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(v=st.integers(1, 6), d8=st.integers(1, 4), data=st.data())
 def test_embed_lengths_saturate_so_V_plus_2_29_does_not_wrap_to_a_match(v, d8, data):
     """SPEC §4.6: byte lengths saturate just above one region. V' = V + 2^29 with 8 | d makes
@@ -202,7 +203,7 @@ def test_embed_lengths_saturate_so_V_plus_2_29_does_not_wrap_to_a_match(v, d8, d
     assert _run(node, replace(node.header, params=(big, d)), list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
 
 
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(n=st.integers(1, 40), seed=seeds)
 def test_argmax_length_saturates_so_n_plus_2_30_does_not_wrap_to_a_match(n, seed):
     z = np.random.default_rng(seed).integers(-1000, 1000, n).astype(np.int32)
@@ -212,7 +213,7 @@ def test_argmax_length_saturates_so_n_plus_2_30_does_not_wrap_to_a_match(n, seed
     assert _run(node, replace(node.header, params=(big,)), list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
 
 
-@settings(max_examples=6)
+@settings(max_examples=examples(6))
 @given(n=st.integers(1, 8), k4=st.integers(1, 8), seed=seeds)
 def test_linear_lengths_saturate_so_N_plus_2_30_does_not_wrap_to_a_match(n, k4, seed):
     k = 4 * k4

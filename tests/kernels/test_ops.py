@@ -15,6 +15,7 @@ from offchain.llm.kernels import output, run, start
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
 from tests.kernels.cases import CASES, linear, seeds
+from tests.budget import examples
 
 
 def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[no-untyped-def]
@@ -37,7 +38,7 @@ def test_kernel_matches_numpy(op, seed):
 
 
 @pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
-@settings(max_examples=15)
+@settings(max_examples=examples(15))
 @given(seed=seeds)
 def test_linear_every_mode(mode, seed):
     _check(*linear(np.random.default_rng(seed), mode))
@@ -68,7 +69,7 @@ def test_long_runs_go_through_unicorn_and_agree_with_the_stepper(mode):
 
 
 @pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
-@settings(max_examples=8)
+@settings(max_examples=examples(8))
 @given(seed=seeds)
 def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
     """With `full`, tile k outputs rows [0, end_k) of the product and zeros after; the last tile
@@ -90,7 +91,7 @@ def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
 
 
 @pytest.mark.parametrize("op", [R.Op.SCORES, R.Op.SOFTMAX, R.Op.ATTN_VALUES], ids=["scores", "softmax", "attn_values"])
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(seed=seeds)
 def test_a_chain_of_full_head_tiles_builds_the_whole_attention_output(op, seed):
     """Head tiles of scores / attn_values: tile k outputs heads [0, end_k) and zeros after, a bare
@@ -134,7 +135,7 @@ CASES_REF = {
 }
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds)
 def test_in_place_kv_append_rewrites_only_its_row_of_the_input_region(seed):
     """In place, the cache's own region becomes the output (SPEC §4.3): it must equal the copying

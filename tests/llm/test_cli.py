@@ -10,10 +10,10 @@ from offchain.cli import main
 from offchain.llm.cli import DEFAULT_MODEL
 from offchain.llm.convert import convert_mlp
 from offchain.llm.format import model_weight_root, read_model
+from offchain.llm.kernels.mnist import DATA as MNIST  # the OPML demo data, committed under models/opml-mnist
 from offchain.llm.runner import Runner, run_mlp
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
-MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "opml-mnist"
 
 
 def test_model_info_prints_the_weight_commitment(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ import pytest
 from offchain.llm import checkpoints as ck
 from offchain.llm.convert import convert_llama, convert_mlp, hf_permute, load_float
 from offchain.llm.format import model_weight_root
+from offchain.llm.kernels.mnist import DATA as MNIST
 from offchain.llm.reference import FloatLlama
 from offchain.llm.runner import run_mlp
 from offchain.llm.tokenizer import Tokenizer
@@ -18,7 +19,7 @@ from offchain.llm.tokenizer import Tokenizer
 from .helpers import FIXTURE_ARGS, tiny_llama
 
 DATA = Path(__file__).resolve().parent / "data"  # written by torch: scripts/make_llm_fixtures.py
-MNIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "opml-mnist"
+
 HP = {"n_heads": 4, "n_kv_heads": 2, "max_seq_len": 32}
 CALIB = list(range(0, 48, 2))
 

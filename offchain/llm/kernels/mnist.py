@@ -19,7 +19,7 @@ from offchain.llm.model import IntModel
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL = ROOT / "models" / "mnist.opml"
-DATA = ROOT.parent / "shared" / "data" / "opml-mnist"
+DATA = ROOT / "models" / "opml-mnist"  # the OPML demo's state_dict and test image, committed
 IMAGE = DATA / "input_7"
 
 
