@@ -7,6 +7,7 @@ sample of each op also runs on the exact stepper alone, and the two must end in 
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offchain.constants import REGION_HEIGHT
 from offchain.llm import ops
@@ -14,7 +15,7 @@ from offchain.llm.quant import exp_table
 from offchain.llm.kernels import output, run, start
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
-from tests.kernels.cases import CASES, linear, seeds
+from tests.kernels.cases import CASES, Drawn, linear, seeds
 from tests.budget import examples
 
 
@@ -30,18 +31,18 @@ def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[
 
 
 @pytest.mark.parametrize("op", list(CASES), ids=lambda op: op.name.lower())
-@given(seed=seeds)
-def test_kernel_matches_numpy(op, seed):
-    node, expected = CASES[op](np.random.default_rng(seed))
+@given(data=st.data())
+def test_kernel_matches_numpy(op, data):
+    node, expected = CASES[op](Drawn(data))
     assert node.op == op
     _check(node, expected)
 
 
 @pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
 @settings(max_examples=examples(15))
-@given(seed=seeds)
-def test_linear_every_mode(mode, seed):
-    _check(*linear(np.random.default_rng(seed), mode))
+@given(data=st.data())
+def test_linear_every_mode(mode, data):
+    _check(*linear(Drawn(data), mode))
 
 
 @pytest.mark.parametrize("op", list(CASES), ids=lambda op: op.name.lower())
