@@ -255,8 +255,9 @@ contract MIPS_Step_Test is MIPSTestBase {
     function test_misalignedPC_stillRequiresAn896ByteProof() public {
         VMState memory s = _blank();
         s.pc = PC + 2;
-        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, 896, 1792));
-        mips.step(_pack(s), new bytes(1792), 0);
+        bytes memory proof = new bytes(1792);
+        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, _partsLength(proof, 1), _partsLength(proof, 2)));
+        _callStep(_pack(s), proof);
     }
 
     // -- §2.7 malformed input ---------------------------------------------------------------------
@@ -265,7 +266,7 @@ contract MIPS_Step_Test is MIPSTestBase {
         len = bound(len, 0, 600);
         vm.assume(len != 226);
         vm.expectRevert(abi.encodeWithSelector(MIPSState.InvalidStateLength.selector, len));
-        mips.step(new bytes(len), new bytes(896), 0);
+        _callStep(new bytes(len), new bytes(896));
     }
 
     function testFuzz_step_rejectsAnExitedFlagAbove1(uint8 flag) public {
@@ -273,15 +274,16 @@ contract MIPS_Step_Test is MIPSTestBase {
         bytes memory p = _pack(_blank());
         p[89] = bytes1(flag);
         vm.expectRevert(abi.encodeWithSelector(MIPSState.InvalidExitedFlag.selector, flag));
-        mips.step(p, new bytes(896), 0);
+        _callStep(p, new bytes(896));
     }
 
     function test_step_rejectsAProofShorterThanTheInstructionProof() public {
         bytes memory p = _pack(_blank());
-        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, 896, 0));
-        mips.step(p, "", 0);
-        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, 896, 895));
-        mips.step(p, new bytes(895), 0);
+        // Compact: 36 bytes hold a part's leaf and mask; a zero mask announces all 27 siblings.
+        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, compact ? 36 : 896, 0));
+        _callStep(p, "");
+        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, compact ? 900 : 896, 895));
+        _callStep(p, new bytes(895));
     }
 
     function test_step_rejectsADataProofOnANonMemoryInstruction() public {
@@ -290,8 +292,8 @@ contract MIPS_Step_Test is MIPSTestBase {
         w[0] = Word(PC, NOP);
         s.memRoot = MIPSTestMemory.root(w);
         bytes memory proof = abi.encodePacked(MIPSTestMemory.proof(w, PC), MIPSTestMemory.proof(w, 0));
-        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, 896, 1792));
-        mips.step(_pack(s), proof, 0);
+        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, _partsLength(proof, 1), _partsLength(proof, 2)));
+        _callStep(_pack(s), proof);
     }
 
     function test_step_rejectsAMissingDataProofOnALoad() public {
@@ -299,8 +301,11 @@ contract MIPS_Step_Test is MIPSTestBase {
         Word[] memory w = new Word[](1);
         w[0] = Word(PC, _i(0x23, 0, 1, 0x100)); // lw r1, 0x100(r0)
         s.memRoot = MIPSTestMemory.root(w);
-        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, 1792, 896));
-        mips.step(_pack(s), MIPSTestMemory.proof(w, PC), 0);
+        bytes memory proof = MIPSTestMemory.proof(w, PC);
+        uint256 insnPart = _partsLength(proof, 1);
+        // The data part is missing: full format wants 1792 bytes, compact at least its 36-byte header.
+        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, compact ? insnPart + 36 : 1792, insnPart));
+        _callStep(_pack(s), proof);
     }
 
     function test_step_misalignedLoadTakesNoDataProof() public {
@@ -309,8 +314,9 @@ contract MIPS_Step_Test is MIPSTestBase {
         w[0] = Word(PC, _i(0x23, 0, 1, 0x102)); // lw r1, 0x102(r0): misaligned
         s.memRoot = MIPSTestMemory.root(w);
         bytes memory proof = MIPSTestMemory.proof(w, PC);
-        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, 896, 1792));
-        mips.step(_pack(s), abi.encodePacked(proof, proof), 0);
+        bytes memory twice = abi.encodePacked(proof, proof);
+        vm.expectRevert(abi.encodeWithSelector(MIPS.InvalidProofLength.selector, _partsLength(twice, 1), _partsLength(twice, 2)));
+        _callStep(_pack(s), twice);
         _expectFault(s, _stepRaw(s, proof), 0xF4);
     }
 
@@ -322,7 +328,7 @@ contract MIPS_Step_Test is MIPSTestBase {
         bytes memory proof = MIPSTestMemory.proof(w, PC);
         proof[3] = 0x01; // claim a different instruction word
         vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, PC));
-        mips.step(_pack(s), proof, 0);
+        _callStep(_pack(s), proof);
     }
 
     function test_step_rejectsAWrongDataProof() public {
@@ -334,7 +340,7 @@ contract MIPS_Step_Test is MIPSTestBase {
         bytes memory proof = abi.encodePacked(MIPSTestMemory.proof(w, PC), MIPSTestMemory.proof(w, 0x2000));
         proof[896] = 0x55; // tamper with the data leaf
         vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, uint32(0x2000)));
-        mips.step(_pack(s), proof, 0);
+        _callStep(_pack(s), proof);
     }
 
     function test_step_rejectsADataProofForAnotherAddress() public {
@@ -345,7 +351,7 @@ contract MIPS_Step_Test is MIPSTestBase {
         s.memRoot = MIPSTestMemory.root(w);
         bytes memory proof = abi.encodePacked(MIPSTestMemory.proof(w, PC), MIPSTestMemory.proof(w, 0x4000));
         vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, uint32(0x2000)));
-        mips.step(_pack(s), proof, 0);
+        _callStep(_pack(s), proof);
     }
 
     function test_step_writesNoStorage() public {
@@ -354,5 +360,14 @@ contract MIPS_Step_Test is MIPSTestBase {
         _run(s, NOP);
         (, bytes32[] memory writes) = vm.accesses(address(mips));
         assertEq(writes.length, 0);
+    }
+}
+
+/// @notice The same specification through `stepCompact` (SPEC §2.8): the exited fixed point, the
+///         misaligned pc, malformed state (InvalidStateLength, InvalidExitedFlag) and proof errors.
+contract MIPS_Step_Compact_Test is MIPS_Step_Test {
+    function setUp() public override {
+        super.setUp();
+        compact = true;
     }
 }

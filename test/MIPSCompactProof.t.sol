@@ -159,8 +159,23 @@ contract MIPS_CompactProof_Test is MIPSTestBase {
         vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, DATA));
         mips.stepCompact(packed, bad, 0);
         bad = abi.encodePacked(c);
-        bad[35] ^= 0x01; // flip a mask bit: a zero sibling now read from calldata (or vice versa)
-        vm.expectRevert();
+        // Flip mask bit 0: the instruction leaf's zero sibling is now read from calldata (the next
+        // sibling's bytes), so the instruction walk misses the root.
+        assertEq(uint8(c[35]) & 1, 1, "the sibling at height 0 was omitted");
+        bad[35] ^= 0x01;
+        vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, PC));
+        mips.stepCompact(packed, bad, 0);
+        // Set instead a clear bit (the lowest non-zero sibling): that sibling is taken as zero[h].
+        bad = abi.encodePacked(c);
+        uint32 mask = uint32(bytes4(_slice32(c, 32)));
+        uint256 h;
+        while ((mask >> h) & 1 == 1) h++;
+        assertLt(h, 27, "some sibling is sent");
+        mask |= uint32(1) << uint32(h);
+        for (uint256 i = 0; i < 4; i++) {
+            bad[32 + i] = bytes1(uint8(mask >> (24 - 8 * i)));
+        }
+        vm.expectRevert(abi.encodeWithSelector(MerkleMemory.InvalidMemoryProof.selector, PC));
         mips.stepCompact(packed, bad, 0);
     }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {MIPSTestBase, VMState, Word} from "./harness/MIPSTestBase.sol";
+import {MIPSTestBase, MIPSTestMemory, VMState, Word} from "./harness/MIPSTestBase.sol";
 
 /// @notice Specification of loads and stores, docs/SPEC.md §2.4/§2.7: big-endian sub-word access,
 ///         lwl/lwr/swl/swr merging, ll/sc, alignment faults, and the new memory root of a store.
@@ -164,13 +164,28 @@ contract MIPS_Memory_Test is MIPSTestBase {
 
     function testFuzz_swThenLw_roundTrips(uint32 addr, uint32 value) public {
         addr &= ~uint32(3);
-        vm.assume(addr >> 5 != PC >> 5);
+        vm.assume(addr >> 5 != PC >> 5 && addr >> 5 != (PC + 4) >> 5);
         VMState memory s = _blank();
         s.regs[2] = value;
         s.regs[1] = addr;
-        uint32 insn = _i(0x2B, 1, 2, 0);
-        VMState memory post = _runMem(s, insn, addr, 0);
-        assertEq(post.memRoot, _rootOf(PC, insn, addr, value));
+        uint32 sw = _i(0x2B, 1, 2, 0); // sw r2, 0(r1)
+        uint32 lw = _i(0x23, 1, 3, 0); // lw r3, 0(r1), the next instruction
+        Word[] memory words = new Word[](2);
+        words[0] = Word(PC, sw);
+        words[1] = Word(PC + 4, lw);
+        s.memRoot = MIPSTestMemory.root(words);
+        VMState memory afterSw =
+            _stepRaw(s, abi.encodePacked(MIPSTestMemory.proof(words, PC), MIPSTestMemory.proof(words, addr)));
+        _expectAdvanced(s, afterSw);
+        words = MIPSTestMemory.set(words, addr, value);
+        assertEq(afterSw.memRoot, MIPSTestMemory.root(words), "the store's root holds the value");
+        // The lw runs against the root the sw produced, with proofs from that memory.
+        VMState memory afterLw = _stepRaw(
+            afterSw, abi.encodePacked(MIPSTestMemory.proof(words, PC + 4), MIPSTestMemory.proof(words, addr))
+        );
+        _expectAdvanced(afterSw, afterLw);
+        assertEq(afterLw.regs[3], value, "lw reads back what sw stored");
+        assertEq(afterLw.memRoot, afterSw.memRoot, "a load leaves memory unchanged");
     }
 }
 

@@ -157,6 +157,32 @@ contract MerkleMemoryTest is Test {
         assertEq(root, expected);
     }
 
+    /// @dev A `bytes` whose length word says `length` but whose contents are never allocated:
+    ///      tensorRoot must reject an oversized tensor from its length alone, before touching it.
+    function tensorRootOfLength(uint256 length) external pure returns (bytes32 root, uint256 height) {
+        bytes memory data;
+        assembly {
+            data := mload(0x40)
+            mstore(data, length)
+            mstore(0x40, add(data, 32))
+        }
+        return MerkleMemory.tensorRoot(data);
+    }
+
+    function testFuzz_tensorRoot_rejectsATensorLargerThanARegion(uint256 length) public {
+        length = bound(length, (1 << 28) + 1, 1 << 64);
+        vm.expectRevert(abi.encodeWithSelector(MerkleMemory.TensorTooLarge.selector, length));
+        this.tensorRootOfLength{gas: 5_000_000}(length);
+    }
+
+    function test_tensorHeight_aWholeRegionIs23AndOneByteMoreIs24() public pure {
+        assertEq(MerkleMemory.tensorHeight(1 << 28), 23);
+        assertEq(MerkleMemory.tensorHeight((1 << 28) - 31), 23);
+        assertEq(MerkleMemory.tensorHeight((1 << 28) + 1), 24);
+        assertEq(MerkleMemory.tensorHeight(0), 0);
+        assertEq(MerkleMemory.tensorHeight(33), 1);
+    }
+
     function testFuzz_tensorRoot_ignoresTrailingZeroPaddingWithinItsHeight(bytes memory data, uint8 extra) public view {
         vm.assume(data.length <= 4096);
         (bytes32 r1, uint256 k1) = h.tensorRoot(data);

@@ -112,3 +112,20 @@ def test_out_of_range_accesses_are_refused():
             assert "address space" in str(e)
         else:
             raise AssertionError("expected ValueError")
+
+
+class _Sized:
+    """A byte string known only by its length: the size check must come before any byte is read."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+@pytest.mark.parametrize("n", [(1 << 28) + 1, 1 << 29, (1 << 32) + 5])
+def test_a_tensor_larger_than_a_region_is_refused(n: int) -> None:
+    # SPEC §1.2 TensorTooLarge: Python refuses the same lengths as MerkleMemory.tensorRoot
+    with pytest.raises(ValueError, match=rf"a {n}-byte tensor does not fit in one 268435456-byte region"):
+        tensor_root(_Sized(n))  # type: ignore[arg-type]

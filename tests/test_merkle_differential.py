@@ -80,17 +80,22 @@ def test_a_tampered_proof_is_rejected_by_both(merkle_harness, ws, addr, at, flip
     assert e.value.name == "InvalidMemoryProof" and e.value.args == (addr,)
 
 
-@given(ws=writes, addr=addresses, other=addresses)
-def test_a_proof_for_another_leaf_is_rejected_by_both(merkle_harness, ws, addr, other):
+@given(ws=writes, addr=addresses, delta=st.integers(1, (1 << 27) - 1), low=st.integers(0, 31),
+       marks=st.tuples(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32)).filter(
+           lambda m: m[0] != m[1]))
+def test_a_proof_for_another_leaf_is_rejected_by_both(merkle_harness, ws, addr, delta, low, marks):
+    # Another leaf (index differs by `delta`) holding different bytes: such a proof can only verify
+    # through a hash collision, so every example is a genuine rejection (none is skipped).
+    other = ((((addr >> 5) ^ delta) << 5) | low) & 0xFFFFFFFF
     mem = _memory(ws)
+    mem.write(addr & ~31, marks[0])
+    mem.write(other & ~31, marks[1])
     root, proof = mem.root(), mem.proof(addr)
-    if mem.leaf(addr >> 5) == mem.leaf(other >> 5) and mem.proof(other) == proof:
-        return  # identical paths (e.g. both in the same leaf): the proof is genuinely valid
     with pytest.raises(InvalidMemoryProof):
         verify_leaf(root, other, proof)
     with pytest.raises(ContractRevert) as e:
         merkle_harness.call("readLeaf", root, other, proof)
-    assert e.value.name == "InvalidMemoryProof"
+    assert e.value.name == "InvalidMemoryProof" and e.value.args == (other,)
 
 
 @given(length=st.integers(0, 2000).filter(lambda n: n != PROOF_BYTES))
@@ -108,7 +113,12 @@ def test_unaligned_word_access_is_rejected_by_both(merkle_harness, addr):
         read_word(bytes(32), addr, bytes(PROOF_BYTES))
     with pytest.raises(ContractRevert) as e:
         merkle_harness.call("readWord", bytes(32), addr, bytes(PROOF_BYTES))
-    assert e.value.name == "UnalignedAddress"
+    assert e.value.name == "UnalignedAddress" and e.value.args == (addr,)
+    with pytest.raises(MemoryProofError):
+        write_word(bytes(32), addr, bytes(PROOF_BYTES), 0)
+    with pytest.raises(ContractRevert) as e:
+        merkle_harness.call("writeWord", bytes(32), addr, bytes(PROOF_BYTES), 0)
+    assert e.value.name == "UnalignedAddress" and e.value.args == (addr,)
 
 
 @given(data=st.binary(max_size=3000))
@@ -132,7 +142,16 @@ def test_zero_hashes_agree(merkle_harness):
         assert merkle_harness.call("zeroHash", h) == z
     with pytest.raises(ContractRevert) as e:
         merkle_harness.call("zeroHash", len(ZERO_HASHES))
-    assert e.value.name == "HeightOutOfRange"
+    assert e.value.name == "HeightOutOfRange" and e.value.args == (len(ZERO_HASHES),)
+
+
+@given(height=st.integers(REGION_HEIGHT + 1, 2**64))
+def test_a_fold_from_above_a_region_is_rejected_by_both(merkle_harness, height):
+    with pytest.raises(ValueError, match="outside"):
+        fold_region(bytes(32), height)
+    with pytest.raises(ContractRevert) as e:
+        merkle_harness.call("foldRegion", bytes(32), height)
+    assert e.value.name == "HeightOutOfRange" and e.value.args == (height,)
 
 
 @given(data=st.binary(max_size=2000), region=st.integers(0, REGION_COUNT - 1), addr_in=st.integers(0, 1999))

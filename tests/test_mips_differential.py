@@ -10,7 +10,6 @@ Where the two disagree, docs/SPEC.md §2 decides.
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -22,10 +21,10 @@ from offchain.evm import ContractRevert
 from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import HEAP_START, VM
 from offchain.mipsemu.witness import compact_proof
+from tests.budget import LONG_RUN
 
 M32 = 0xFFFFFFFF
 PROGRAMS = Path(__file__).resolve().parent / "mipsemu" / "programs" / "elf"
-LONG_RUN = bool(os.environ.get("OPML_FUZZ"))
 ZERO_CONTEXT = bytes(32)
 
 

@@ -88,7 +88,14 @@ def read_model(path: str | Path, verify: bool = True) -> IntModel:
         raise ModelFormatError(f"{p}: bad config in header ({e})") from None
     entries = header["tensors"]
     if len(entries) != len(specs):
-        raise ModelFormatError(f"{p}: header lists {len(entries)} tensors, config {len(specs)}")
+        # Name the tensor at fault (SPEC §3.5): the first one the config needs and the header lacks,
+        # else the first one the header lists beyond the config's.
+        listed = [e.get("name") for e in entries]
+        missing = next((s.name for s in specs if s.name not in listed), None)
+        if missing is not None:
+            raise ModelFormatError(f"{p}: tensor {missing}: missing (header lists {len(entries)} tensors, "
+                                   f"config {len(specs)})")
+        raise ModelFormatError(f"{p}: tensor {listed[len(specs)]}: not in the config's {len(specs)} tensors")
     tensors: dict[str, np.ndarray] = {}
     roots = []
     prev_end, prev_name = base, "header"

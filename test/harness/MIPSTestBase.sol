@@ -205,6 +205,22 @@ abstract contract MIPSTestBase is Test {
         }
     }
 
+    /// @notice Call `step`, or `stepCompact` with `proof` (full format) converted, as `compact` says.
+    function _callStep(bytes memory packed, bytes memory proof) internal returns (bytes32) {
+        return compact ? mips.stepCompact(packed, _compactProof(proof), 0) : mips.step(packed, proof, 0);
+    }
+
+    /// @notice The byte length, in the format under test, of the first `parts` 896-byte parts of
+    ///         the full-format `proof`: what InvalidProofLength reports as expected (or actual).
+    function _partsLength(bytes memory proof, uint256 parts) internal view returns (uint256) {
+        if (!compact) return parts * 896;
+        bytes memory head = new bytes(parts * 896);
+        for (uint256 i = 0; i < head.length; i++) {
+            head[i] = proof[i];
+        }
+        return _compactProof(head).length;
+    }
+
     /// @notice Step `s` (memory root taken as given) with `proof`; checks return value and event.
     function _stepRaw(VMState memory s, bytes memory proof) internal returns (VMState memory post) {
         bytes memory packed = _pack(s);

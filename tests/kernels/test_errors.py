@@ -16,7 +16,8 @@ from offchain.mipsemu import VM
 from offchain.node.layout import (EXIT_BAD_HEADER, EXIT_BAD_INPUT_LENGTH, EXIT_BAD_OUTPUT_LENGTH, EXIT_BAD_PARAM,
                                   HEADER_BASE, Header)
 from offchain.node.start import start_vm
-from tests.kernels.cases import CASES, seeds
+from tests.kernels.cases import CASES, Drawn
+from tests.budget import examples
 
 OPS = list(CASES)
 POSITIONAL = {R.Op.ROPE, R.Op.KV_APPEND, R.Op.SCORES, R.Op.ATTN_VALUES}
@@ -38,15 +39,15 @@ def _run(node: R.Node, header: Header, inputs: list[bytes], patch: tuple[int, by
     return vm
 
 
-def _case(op: R.Op, seed: int) -> R.Node:
-    return CASES[op](np.random.default_rng(seed))[0]
+def _case(op: R.Op, draw: st.DataObject) -> R.Node:
+    return CASES[op](Drawn(draw))[0]
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=6)
-@given(seed=seeds, word=st.sampled_from([(0, 2), (0, 0), (1, None), (11, 1), (15, 7)]))
-def test_bad_header_word_exits_1(op, seed, word):
-    node = _case(op, seed)
+@settings(max_examples=examples(6))
+@given(draw=st.data(), word=st.sampled_from([(0, 2), (0, 0), (1, None), (11, 1), (15, 7)]))
+def test_bad_header_word_exits_1(op, draw, word):
+    node = _case(op, draw)
     index, value = word
     if value is None:  # another op's id
         value = OPS[(OPS.index(op) + 1) % len(OPS)]
@@ -55,10 +56,10 @@ def test_bad_header_word_exits_1(op, seed, word):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=6)
-@given(seed=seeds, data=st.data())
-def test_wrong_input_length_exits_2(op, seed, data):
-    node = _case(op, seed)
+@settings(max_examples=examples(6))
+@given(draw=st.data(), data=st.data())
+def test_wrong_input_length_exits_2(op, draw, data):
+    node = _case(op, draw)
     inputs = list(node.inputs)
     i = data.draw(st.integers(0, len(inputs) - 1), label="input")
     delta = data.draw(st.sampled_from([-4, -1, 1, 4, 32]).filter(lambda d: len(inputs[i]) + d >= 0), label="delta")
@@ -68,20 +69,20 @@ def test_wrong_input_length_exits_2(op, seed, data):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
-@given(seed=seeds, extra=st.booleans())
-def test_wrong_input_count_exits_1(op, seed, extra):
-    node = _case(op, seed)
+@settings(max_examples=examples(4))
+@given(draw=st.data(), extra=st.booleans())
+def test_wrong_input_count_exits_1(op, draw, extra):
+    node = _case(op, draw)
     inputs = list(node.inputs) + [b"\x00" * 4] if extra else list(node.inputs)[:-1]
     header = replace(node.header, input_lengths=tuple(len(x) for x in inputs))
     assert _run(node, header, inputs).exit_code == EXIT_BAD_HEADER
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
-@given(seed=seeds, delta=st.sampled_from([-1, 1, 4, -4]))
-def test_wrong_output_length_exits_3(op, seed, delta):
-    node = _case(op, seed)
+@settings(max_examples=examples(4))
+@given(draw=st.data(), delta=st.sampled_from([-1, 1, 4, -4]))
+def test_wrong_output_length_exits_3(op, draw, delta):
+    node = _case(op, draw)
     header = replace(node.header, output_length=max(0, node.header.output_length + delta))
     if header.output_length == node.header.output_length:
         header = replace(header, output_length=header.output_length + 1)
@@ -113,10 +114,10 @@ def _bad_params(node: R.Node) -> list[Header]:
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
-@given(seed=seeds)
-def test_parameter_out_of_range_exits_4(op, seed):
-    node = _case(op, seed)
+@settings(max_examples=examples(4))
+@given(draw=st.data())
+def test_parameter_out_of_range_exits_4(op, draw):
+    node = _case(op, draw)
     for header in _bad_params(node):
         assert _run(node, header, list(node.inputs)).exit_code == EXIT_BAD_PARAM, header
 
@@ -132,10 +133,10 @@ def _rq_offset(node: R.Node) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("op", list(RQ_AT), ids=lambda op: op.name.lower())
-@settings(max_examples=6)
-@given(seed=seeds, pair=st.sampled_from([(1 << 30, 0), (1 << 30, 63), (-1, 8), (1 << 30, -1)]))
-def test_requant_pair_out_of_range_exits_4(op, seed, pair):
-    node = _case(op, seed)
+@settings(max_examples=examples(6))
+@given(draw=st.data(), pair=st.sampled_from([(1 << 30, 0), (1 << 30, 63), (-1, 8), (1 << 30, -1)]))
+def test_requant_pair_out_of_range_exits_4(op, draw, pair):
+    node = _case(op, draw)
     i, off = _rq_offset(node)
     inputs = list(node.inputs)
     word = pair[0].to_bytes(4, "big", signed=True) + pair[1].to_bytes(4, "big", signed=True)
@@ -143,19 +144,19 @@ def test_requant_pair_out_of_range_exits_4(op, seed, pair):
     assert _run(node, node.header, inputs).exit_code == EXIT_BAD_PARAM
 
 
-@settings(max_examples=10)
-@given(seed=seeds)
-def test_embed_token_outside_vocabulary_exits_4(seed):
-    node = _case(R.Op.EMBED, seed)
+@settings(max_examples=examples(10))
+@given(draw=st.data())
+def test_embed_token_outside_vocabulary_exits_4(draw):
+    node = _case(R.Op.EMBED, draw)
     v = node.header.params[0]
     inputs = [v.to_bytes(4, "big"), *node.inputs[1:]]
     assert _run(node, node.header, inputs).exit_code == EXIT_BAD_PARAM
 
 
-@settings(max_examples=10)
-@given(seed=seeds, which=st.sampled_from(["e0", "negative", "spread"]))
-def test_softmax_refuses_tables_and_rows_outside_its_domain(seed, which):
-    node = _case(R.Op.SOFTMAX, seed)
+@settings(max_examples=examples(10))
+@given(draw=st.data(), which=st.sampled_from(["e0", "negative", "spread"]))
+def test_softmax_refuses_tables_and_rows_outside_its_domain(draw, which):
+    node = _case(R.Op.SOFTMAX, draw)
     inputs = list(node.inputs)
     if which == "e0":
         inputs[2] = bytes(4) + inputs[2][4:]
@@ -173,12 +174,54 @@ def test_softmax_refuses_tables_and_rows_outside_its_domain(seed, which):
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
-@settings(max_examples=4)
-@given(seed=seeds, length=st.sampled_from([1, 4, 1 << 20]))
-def test_unused_input_slot_with_a_length_exits_2(op, seed, length):
-    node = _case(op, seed)
+@settings(max_examples=examples(4))
+@given(draw=st.data(), length=st.sampled_from([1, 4, 1 << 20]))
+def test_unused_input_slot_with_a_length_exits_2(op, draw, length):
+    node = _case(op, draw)
     slot = len(node.inputs)
     if slot == 6:
         return
     vm = _run(node, node.header, list(node.inputs), (HEADER_BASE + 4 * (4 + slot), length.to_bytes(4, "big")))
     assert vm.exit_code == EXIT_BAD_INPUT_LENGTH
+
+
+M32 = 1 << 32
+
+
+@settings(max_examples=examples(6))
+@given(v=st.integers(1, 6), d8=st.integers(1, 4), data=st.data())
+def test_embed_lengths_saturate_so_V_plus_2_29_does_not_wrap_to_a_match(v, d8, data):
+    """SPEC §4.6: byte lengths saturate just above one region. V' = V + 2^29 with 8 | d makes
+    V'·d ≡ V·d and V'·8 ≡ V·8 (mod 2^32): a wrapping kernel would accept the header and run."""
+    d = 8 * d8
+    rng = Drawn(data)
+    table = rng.integers(-128, 128, (v, d), dtype=np.int8)
+    rq = np.array([[1 << 30, 30]] * v, np.int32)
+    node = R.embed(table, rq, data.draw(st.integers(0, v - 1), label="token"))
+    big = v + (1 << 29)
+    assert ((big * d) % M32, (big * 8) % M32) == (v * d, v * 8) == node.header.input_lengths[1:]
+    assert _run(node, replace(node.header, params=(big, d)), list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
+
+
+@settings(max_examples=examples(6))
+@given(n=st.integers(1, 40), data=st.data())
+def test_argmax_length_saturates_so_n_plus_2_30_does_not_wrap_to_a_match(n, data):
+    z = Drawn(data).integers(-1000, 1000, n).astype(np.int32)
+    node = R.argmax(z)
+    big = n + (1 << 30)
+    assert (big * 4) % M32 == 4 * n == node.header.input_lengths[0]
+    assert _run(node, replace(node.header, params=(big,)), list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH
+
+
+@settings(max_examples=examples(6))
+@given(n=st.integers(1, 8), k4=st.integers(1, 8), data=st.data())
+def test_linear_lengths_saturate_so_N_plus_2_30_does_not_wrap_to_a_match(n, k4, data):
+    k = 4 * k4
+    rng = Drawn(data)
+    w, x = rng.integers(-128, 128, (n, k), dtype=np.int8), rng.integers(-128, 128, k, dtype=np.int8)
+    node = R.linear(w, x, np.array([[1 << 30, 30]] * n, np.int32), R.LinearMode.INT8)
+    mode, _, _, r0, nr = node.header.params[:5]
+    big = n + (1 << 30)
+    assert ((big * k) % M32, (big * 8) % M32) == (n * k, n * 8) == (node.header.input_lengths[0], node.header.input_lengths[2])
+    header = replace(node.header, params=(mode, big, k, r0, nr, *node.header.params[5:]))
+    assert _run(node, header, list(node.inputs)).exit_code == EXIT_BAD_INPUT_LENGTH

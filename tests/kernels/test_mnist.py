@@ -7,6 +7,13 @@ from hypothesis import given, settings
 from offchain.llm.kernels.mnist import classify, load_image, load_model
 from offchain.llm.runner import run_mlp
 from tests.kernels.cases import seeds
+from tests.budget import examples
+
+
+
+def test_the_mnist_data_is_in_the_repository():
+    # committed under models/opml-mnist: nothing here may skip for want of it
+    assert IMAGE.is_file() and IMAGE.stat().st_size == 784
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +28,7 @@ def test_input_7_gives_7_on_the_stepper_and_the_fast_forward(model):
     assert fast.steps == exact.steps
 
 
-@settings(max_examples=5)
+@settings(max_examples=examples(5))
 @given(seed=seeds)
 def test_perturbed_images_match_the_native_runner(model, seed):
     rng = np.random.default_rng(seed)

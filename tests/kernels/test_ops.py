@@ -7,6 +7,7 @@ sample of each op also runs on the exact stepper alone, and the two must end in 
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offchain.constants import REGION_HEIGHT
 from offchain.llm import ops
@@ -14,7 +15,8 @@ from offchain.llm.quant import exp_table
 from offchain.llm.kernels import output, run, start
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
-from tests.kernels.cases import CASES, linear, seeds
+from tests.kernels.cases import CASES, Drawn, linear, seeds
+from tests.budget import examples
 
 
 def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[no-untyped-def]
@@ -29,18 +31,18 @@ def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[
 
 
 @pytest.mark.parametrize("op", list(CASES), ids=lambda op: op.name.lower())
-@given(seed=seeds)
-def test_kernel_matches_numpy(op, seed):
-    node, expected = CASES[op](np.random.default_rng(seed))
+@given(data=st.data())
+def test_kernel_matches_numpy(op, data):
+    node, expected = CASES[op](Drawn(data))
     assert node.op == op
     _check(node, expected)
 
 
 @pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
-@settings(max_examples=15)
-@given(seed=seeds)
-def test_linear_every_mode(mode, seed):
-    _check(*linear(np.random.default_rng(seed), mode))
+@settings(max_examples=examples(15))
+@given(data=st.data())
+def test_linear_every_mode(mode, data):
+    _check(*linear(Drawn(data), mode))
 
 
 @pytest.mark.parametrize("op", list(CASES), ids=lambda op: op.name.lower())
@@ -68,7 +70,7 @@ def test_long_runs_go_through_unicorn_and_agree_with_the_stepper(mode):
 
 
 @pytest.mark.parametrize("mode", list(R.LinearMode), ids=lambda m: m.name.lower())
-@settings(max_examples=8)
+@settings(max_examples=examples(8))
 @given(seed=seeds)
 def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
     """With `full`, tile k outputs rows [0, end_k) of the product and zeros after; the last tile
@@ -90,7 +92,7 @@ def test_a_chain_of_full_tiles_builds_the_whole_product(mode, seed):
 
 
 @pytest.mark.parametrize("op", [R.Op.SCORES, R.Op.SOFTMAX, R.Op.ATTN_VALUES], ids=["scores", "softmax", "attn_values"])
-@settings(max_examples=12)
+@settings(max_examples=examples(12))
 @given(seed=seeds)
 def test_a_chain_of_full_head_tiles_builds_the_whole_attention_output(op, seed):
     """Head tiles of scores / attn_values: tile k outputs heads [0, end_k) and zeros after, a bare
@@ -134,7 +136,7 @@ CASES_REF = {
 }
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(seed=seeds)
 def test_in_place_kv_append_rewrites_only_its_row_of_the_input_region(seed):
     """In place, the cache's own region becomes the output (SPEC §4.3): it must equal the copying

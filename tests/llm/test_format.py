@@ -1,6 +1,7 @@
 """Model file round trips, the weight commitment, and clear errors for damaged files."""
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -92,3 +93,112 @@ def test_not_a_model_and_broken_header(tmp_path: Path) -> None:
     p.write_bytes(MAGIC + struct.pack(">I", 5) + b"{oops")
     with pytest.raises(ModelFormatError, match="corrupted header"):
         read_model(p)
+
+
+def _rewritten(data: bytes, entries=None, patch: tuple[str, bytes] | None = None, fix_roots: bool = True) -> bytes:  # type: ignore[no-untyped-def]
+    """`data` with tensor `patch[0]`'s bytes replaced (same length) and/or the tensor list edited by
+    `entries(list) -> list`; with `fix_roots` every recorded root and weight_root are recomputed, so
+    only the edit itself is wrong."""
+    header, base = _header(data)
+    body = bytearray(data[base:])
+    by_name = {e["name"]: e for e in header["tensors"]}
+    if patch:
+        e = by_name[patch[0]]
+        body[e["offset"] : e["offset"] + len(patch[1])] = patch[1]
+    if fix_roots:
+        roots = []
+        for e in header["tensors"]:
+            n = int(np.prod(e["shape"])) * (1 if e["dtype"] == "i8" else 4)
+            root = tensor_root(bytes(body[e["offset"] : e["offset"] + n]))[0]
+            e["root"] = "0x" + root.hex()
+            roots.append(root)
+        header["weight_root"] = "0x" + tensor_root(b"".join(roots))[0].hex()
+    if entries:
+        header["tensors"] = entries(header["tensors"])
+    hb = json.dumps(header).encode()
+    return MAGIC + struct.pack(">I", len(hb)) + hb + bytes(body)
+
+
+def _rejects(tmp_path: Path, data: bytes, pattern: str) -> str:
+    bad = tmp_path / "bad.opml"
+    bad.write_bytes(data)
+    with pytest.raises(ModelFormatError, match=pattern) as e:
+        read_model(bad)
+    assert "\n" not in str(e.value), "one line"
+    return str(e.value)
+
+
+def test_the_rewriting_helper_alone_keeps_the_file_valid(model_file: Path, tmp_path: Path) -> None:
+    # the rejections below come from their one edit, not from the re-encoding
+    ok = tmp_path / "ok.opml"
+    ok.write_bytes(_rewritten(model_file.read_bytes()))
+    assert read_model(ok).meta["weight_root"] == read_model(model_file).meta["weight_root"]
+
+
+@pytest.mark.parametrize("victim", ["tok_embeddings.rq", "layers.1.attention.wv.weight", "exp_table"])
+def test_a_missing_tensor_is_named(model_file: Path, tmp_path: Path, victim: str) -> None:
+    data = _rewritten(model_file.read_bytes(), entries=lambda es: [e for e in es if e["name"] != victim])
+    _rejects(tmp_path, data, rf"tensor {re.escape(victim)}: missing")
+
+
+def test_an_extra_tensor_is_named(model_file: Path, tmp_path: Path) -> None:
+    extra = {"name": "bonus.weight", "dtype": "i8", "shape": [1], "offset": 0, "root": "0x" + "00" * 32}
+    _rejects(tmp_path, _rewritten(model_file.read_bytes(), entries=lambda es: es + [extra]),
+             r"tensor bonus\.weight: not in the config's")
+
+
+def test_tensors_out_of_order_are_named(model_file: Path, tmp_path: Path) -> None:
+    def swap(es: list) -> list:  # type: ignore[type-arg]
+        i = next(i for i, e in enumerate(es) if e["name"] == "layers.0.attention.wk.weight")
+        return es[:i] + [es[i + 1], es[i]] + es[i + 2 :]
+
+    _rejects(tmp_path, _rewritten(model_file.read_bytes(), entries=swap),
+             r"tensor layers\.0\.attention\.wk\.weight: expected here, header has 'layers\.0\.attention\.wk\.rq'")
+
+
+def test_the_wrong_dtype_is_named(model_file: Path, tmp_path: Path) -> None:
+    def retype(es: list) -> list:  # type: ignore[type-arg]
+        for e in es:
+            if e["name"] == "norm.weight":
+                e["dtype"] = "i8"
+        return es
+
+    _rejects(tmp_path, _rewritten(model_file.read_bytes(), entries=retype),
+             r"tensor norm\.weight: expected i32\[16\], header has i8\[16\]")
+
+
+@pytest.mark.parametrize("name", ["layers.0.attention.softmax.rq", "layers.1.feed_forward.w2.rq", "output.rq"])
+@pytest.mark.parametrize("pair", [(-1, 20), (1 << 30, 0), (1 << 30, 63), (1 << 30, -5)])
+def test_a_requant_pair_out_of_range_is_named(model_file: Path, tmp_path: Path, name: str, pair: tuple[int, int]) -> None:
+    word = struct.pack(">ii", *pair)
+    msg = _rejects(tmp_path, _rewritten(model_file.read_bytes(), patch=(name, word)),
+                   rf"tensor {re.escape(name)}: requant pair outside m >= 0, 1 <= s <= 62")
+    assert msg.startswith(str(tmp_path))
+
+
+def test_the_boundary_requant_pairs_are_accepted(model_file: Path, tmp_path: Path) -> None:
+    for pair in [(0, 1), ((1 << 31) - 1, 62)]:
+        ok = tmp_path / "edge.opml"
+        ok.write_bytes(_rewritten(model_file.read_bytes(), patch=("output.rq", struct.pack(">ii", *pair))))
+        assert read_model(ok)["output.rq"][0].tolist() == list(pair)
+
+
+def test_a_weight_root_mismatch_is_named(model_file: Path, tmp_path: Path) -> None:
+    data = model_file.read_bytes()
+    header, base = _header(data)
+    root = bytearray.fromhex(header["weight_root"][2:])
+    root[31] ^= 1
+    header["weight_root"] = "0x" + root.hex()
+    hb = json.dumps(header).encode()
+    _rejects(tmp_path, MAGIC + struct.pack(">I", len(hb)) + hb + data[base:],
+             r"corrupted: weight_root in header does not match the tensor roots")
+
+
+def test_a_wrong_recorded_root_is_named_even_when_the_bytes_are_intact(model_file: Path, tmp_path: Path) -> None:
+    def wrong(es: list) -> list:  # type: ignore[type-arg]
+        for e in es:
+            if e["name"] == "rope_sin":
+                e["root"] = "0x" + "11" * 32
+        return es
+
+    _rejects(tmp_path, _rewritten(model_file.read_bytes(), entries=wrong), r"corrupted: tensor rope_sin hashes to")

@@ -69,8 +69,68 @@ def test_softmax_sums_to_about_one_in_q15(scores: np.ndarray, m: int, s: int) ->
     probs = ops.softmax(scores[None, :], np.array([m, s]), exp_table())[0]
     n = scores.shape[0]
     assert (probs >= 0).all()
-    assert abs(int(probs.sum()) - (1 << ops.PROB_FRAC)) <= n // 2 + 1  # each entry rounds by <= 1/2
+    # SPEC §3.2.7: each row sums to 2^15 ± T/2 (every entry rounds by at most 1/2)
+    assert 2 * abs(int(probs.sum()) - (1 << ops.PROB_FRAC)) <= n
     assert probs[int(np.argmax(scores))] == probs.max()  # the largest score gets the largest share
+
+
+def _requant(x: int, m: int, s: int) -> int:
+    return (x * m + (1 << (s - 1))) >> s
+
+
+@given(hnp.arrays(np.int32, st.tuples(st.integers(1, 4), st.integers(1, 30)), elements=st.integers(-(2**20), 2**20)),
+       st.integers(0, 2**31 - 1), st.integers(1, 40))
+def test_softmax_matches_its_definition_in_python_ints(scores: np.ndarray, m: int, s: int) -> None:
+    table = exp_table()
+    got = ops.softmax(scores, np.array([m, s]), table)
+    for h, row in enumerate(scores.tolist()):
+        top = max(row)
+        p = [int(table[min(_requant(top - v, m, s), len(table) - 1)]) for v in row]
+        total = sum(p)
+        assert got[h].tolist() == [((pt << 15) + total // 2) // total for pt in p]
+
+
+@st.composite
+def attention_shapes(draw: st.DrawFn) -> tuple[int, int, int, int, int]:
+    """(H, G, hd, S, T): G divides H, 1 <= T <= S."""
+    g = draw(st.integers(1, 4))
+    h = g * draw(st.integers(1, 4))
+    hd, s = draw(st.integers(1, 48)), draw(st.integers(1, 12))
+    return h, g, hd, s, draw(st.integers(1, s))
+
+
+@given(attention_shapes(), st.data())
+def test_attention_scores_match_the_exact_integer_sum(shape: tuple[int, int, int, int, int], data: st.DataObject) -> None:
+    h, g, hd, s, t = shape
+    q = data.draw(hnp.arrays(np.int8, (h, hd), elements=i8), label="q")
+    k = data.draw(hnp.arrays(np.int8, (s, g, hd), elements=i8), label="k_cache")
+    got = ops.attention_scores(q, k, t)
+    assert got.dtype == np.int32 and got.shape == (h, t)
+    qs, ks = q.tolist(), k.tolist()
+    # SPEC §3.2.6: sc[h, t] = Σ_i q[h, i]·k_cache[t, g(h), i], g(h) = h / (H/G)
+    want = [[sum(qs[hh][i] * ks[tt][hh // (h // g)][i] for i in range(hd)) for tt in range(t)] for hh in range(h)]
+    assert got.tolist() == want
+
+
+def test_attention_scores_worst_case_is_exact() -> None:
+    # every product is (-128)·(-128) = 2^14: the largest sums the float64 path must carry exactly
+    q, k = np.full((2, 4096), -128, np.int8), np.full((3, 1, 4096), -128, np.int8)
+    assert ops.attention_scores(q, k, 3).tolist() == [[4096 << 14] * 3] * 2
+
+
+@given(attention_shapes(), st.data(), st.integers(0, 2**31 - 1), st.integers(1, 40))
+def test_attention_values_match_the_exact_integer_sum(shape: tuple[int, int, int, int, int], data: st.DataObject,
+                                                      m: int, s: int) -> None:
+    h, g, hd, smax, t = shape
+    probs = data.draw(hnp.arrays(np.int32, (h, t), elements=st.integers(0, 1 << 15)), label="probs")
+    v = data.draw(hnp.arrays(np.int8, (smax, g, hd), elements=i8), label="v_cache")
+    got = ops.attention_values(probs, v, np.array([m, s]))
+    assert got.dtype == np.int8 and got.shape == (h * hd,)
+    ps, vs = probs.tolist(), v.tolist()
+    # SPEC §3.2.8: o[h·hd + i] = sat8(requant(Σ_t prob[h, t]·v_cache[t, g(h), i], m, s))
+    want = [max(-128, min(127, _requant(sum(ps[hh][tt] * vs[tt][hh // (h // g)][i] for tt in range(t)), m, s)))
+            for hh in range(h) for i in range(hd)]
+    assert got.tolist() == want
 
 
 def test_softmax_example() -> None:

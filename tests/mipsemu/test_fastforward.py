@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from offchain.mipsemu import VM
 from offchain.mipsemu.fastforward import _native, fast_forward, run_to_exit, scan_words
 from tests.mipsemu.asm import NOP, SYSCALL, exit_with, i_type, li, r_type, vm_with
+from tests.budget import examples
 
 ELF_DIR = Path(__file__).parent / "programs" / "elf"
 # Programs small enough to step exactly in a test (-O0 and -O2; math64 pulls in libgcc's 64-bit
@@ -47,7 +48,7 @@ def test_lockstep_with_the_stepper(name: str):
         assert out == ref_out and vm.exit_code == ref.exit_code
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(st.data())
 def test_fast_forward_from_any_step_to_any_later_step(data: st.DataObject):
     path = str(ELF_DIR / "math64_O0.elf")

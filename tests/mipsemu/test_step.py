@@ -416,6 +416,32 @@ _STORES = {40, 41, 42, 43, 46, 56}
 u32 = st.integers(0, M)
 
 
+def _stored_word(op: int, off: int, old: int, rt: int) -> int:
+    """The aligned word a store leaves, from MIPS32's big-endian byte lanes (byte 0 = bits 31..24),
+    written out independently of the emulator: sb/sh replace their lane(s), swl stores rt's high
+    bytes from `off` to the word's end, swr its low bytes from the word's start up to `off`."""
+    old_b, rt_b = list(old.to_bytes(4, "big")), list(rt.to_bytes(4, "big"))
+    if op == 40:  # sb
+        old_b[off] = rt_b[3]
+    elif op == 41:  # sh (off is 0 or 2 here: odd addresses fault)
+        old_b[off : off + 2] = rt_b[2:]
+    elif op == 42:  # swl
+        old_b[off:] = rt_b[: 4 - off]
+    elif op == 46:  # swr
+        old_b[: off + 1] = rt_b[3 - off :]
+    else:  # sw, sc
+        old_b = rt_b
+    return int.from_bytes(bytes(old_b), "big")
+
+
+def test_stored_word_lanes_by_hand():
+    # the Solidity suite's hand-written vectors (MIPSMemory.t.sol), over 0x8192A3B4 with rt 0x11223344
+    w, rt = 0x8192A3B4, 0x11223344
+    assert [_stored_word(42, o, w, rt) for o in range(4)] == [0x11223344, 0x81112233, 0x81921122, 0x8192A311]
+    assert [_stored_word(46, o, w, rt) for o in range(4)] == [0x4492A3B4, 0x3344A3B4, 0x223344B4, 0x11223344]
+    assert _stored_word(40, 1, w, 0x02) == 0x8102A3B4 and _stored_word(41, 2, w, 0x0304) == 0x81920304
+
+
 @st.composite
 def instruction(draw: st.DrawFn) -> int:
     op = draw(st.sampled_from(_OPS))
@@ -450,6 +476,8 @@ def test_any_step_keeps_the_invariants_and_its_witness_proves_it(word: int, regs
     leaf = verify_leaf(pre_state[:32], PC, proof[:896])
     assert leaf[PC & 31 : (PC & 31) + 4] == struct.pack(">I", word)
     before = snapshot(vm)
+    rt_value = vm.regs[(word >> 16) & 31] if (word >> 16) & 31 else 0  # before sc overwrites rt
+    old_word = vm.mem.read_word(addr) if addr is not None else 0
     vm.step()
     assert vm.step_count == 1 and vm.regs[0] == regs[0]  # the r0 slot is carried
     if vm.exited and not (word == SYSCALL and v0 == 4246):
@@ -458,7 +486,8 @@ def test_any_step_keeps_the_invariants_and_its_witness_proves_it(word: int, regs
     assert len(proof) == (1792 if touched else 896)
     if touched:
         verify_leaf(pre_root, addr, proof[896:])
-        expected_root = write_word(pre_root, addr, proof[896:], vm.mem.read_word(addr)) if op in _STORES else pre_root
+        stored = _stored_word(op, ea & 3, old_word, rt_value) if op in _STORES else None
+        expected_root = write_word(pre_root, addr, proof[896:], stored) if stored is not None else pre_root
         assert vm.mem.root() == expected_root
     elif word != SYSCALL or v0 != 4003:
         assert vm.mem.root() == pre_root

@@ -1,11 +1,10 @@
-/* Tiny freestanding runtime for the VM test programs: raw syscalls and printing. */
+/* Tiny freestanding runtime for the VM test programs: raw syscalls and printing. The integer
+ * types and the entry point (start.S) are the op kernels' own, so there is one MIPS runtime. */
 #ifndef RT_H
 #define RT_H
 
-typedef unsigned int u32;
-typedef int i32;
-typedef unsigned long long u64;
-typedef long long i64;
+#include "../../../offchain/llm/kernels/src/rt.h"
+
 typedef unsigned long size_t;
 
 long sys_write(int fd, const void *buf, size_t n);
