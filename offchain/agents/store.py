@@ -36,12 +36,25 @@ class Store:
             tk = Task(entry.model, entry.graph, data, n_new, tuple(pickle.loads(row[0])), tuple(pickle.loads(row[1])))
         else:
             prompt = data if entry.model.config.arch == 2 else [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
-            tk = trace(entry.model, entry.graph, prompt, n_new)
+            tk = self._traced(entry, prompt, n_new)
             self.db.execute("INSERT OR REPLACE INTO traces VALUES (?, ?, ?)",
                             (key, pickle.dumps(list(tk.outputs)), pickle.dumps(list(tk.tokens))))
             self.db.commit()
         self._tasks[key] = tk
         return tk
+
+    @staticmethod
+    def _traced(entry: Entry, prompt: list[int] | bytes, n_new: int) -> Task:
+        """The native run, with a progress bar on an interactive terminal (a 7B task takes minutes)."""
+        import sys
+
+        if not sys.stderr.isatty() or entry.model.config.arch == 2:
+            return trace(entry.model, entry.graph, prompt, n_new)
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            job = bar.add_task(f"tracing {entry.name}: {n_new} token(s), every node committed", total=n_new)
+            return trace(entry.model, entry.graph, prompt, n_new, on_token=lambda _tok: bar.advance(job))
 
     def log(self, what: str, tx: str = "") -> None:
         self.db.execute("INSERT INTO journal VALUES (?, ?, ?)", (time.time(), what, tx))

@@ -7,7 +7,7 @@ tokens). The dishonest strategies are small functions from the honest claims to 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -92,13 +92,15 @@ class Claims:
         return dict(self.outputs).get(i)
 
 
-def trace(model: IntModel, graph: Graph, prompt: Sequence[int] | bytes, n_new: int) -> Task:
-    """Run a task natively and keep every node's output (LLaMA, or an MLP in either mode)."""
+def trace(model: IntModel, graph: Graph, prompt: Sequence[int] | bytes, n_new: int,
+          on_token: Callable[[int], None] | None = None) -> Task:
+    """Run a task natively and keep every node's output (LLaMA, or an MLP in either mode);
+    `on_token` is called with each generated token (progress for long runs)."""
     data = task_input(prompt)
     if model.config.arch != ARCH_MLP:
         from offchain.node.trace import trace_task
 
-        tr = trace_task(model, list(prompt), n_new, keep_outputs=True, graph=graph)
+        tr = trace_task(model, list(prompt), n_new, keep_outputs=True, graph=graph, on_token=on_token)
         assert tr.outputs is not None
         return Task(model, graph, data, n_new, tuple(tr.outputs), tuple(tr.tokens))
     if n_new != 1:
