@@ -223,13 +223,7 @@ contract DisputeGame {
         ctx.accBefore = g.loHash;
         ctx.accAfter = g.hiHash;
         (bytes32 startHash, bytes32 finalHash, uint64 steps) = link.verify(ctx, proof);
-        g.node = g.lo;
-        g.level = LEVEL_STEPS;
-        g.lo = 0;
-        g.hi = steps;
-        g.loHash = startHash;
-        g.hiHash = finalHash;
-        g.stage = steps == 1 ? Stage.Step : Stage.Bisect;
+        _enterSteps(g, steps, startHash, finalHash);
         g.round = round + 1;
         emit TransitionProven(gameId, ctx.node, proof.outputRoot, startHash, finalHash, steps);
     }
@@ -300,6 +294,19 @@ contract DisputeGame {
         g = _games[gameId];
         if (g.stage == Stage.None) revert UnknownGame(gameId);
         if (uint8(g.stage) >= uint8(Stage.SubmitterWon)) revert GameOver();
+    }
+
+    /// @dev Start level 1 (the steps of node `lo`) over [0, steps], from the derived start state
+    ///      (agreed) to the submitter's final state (disputed).
+    function _enterSteps(Game storage g, uint64 steps, bytes32 startHash, bytes32 finalHash) internal {
+        g.node = g.lo;
+        g.level = LEVEL_STEPS;
+        g.lo = 0;
+        g.hi = steps;
+        g.loHash = startHash;
+        g.hiHash = finalHash;
+        g.midPending = false;
+        g.stage = steps == 1 ? Stage.Step : Stage.Bisect;
     }
 
     /// @dev Whose clock runs: the submitter's when it owes a midpoint or the transition.

@@ -17,14 +17,6 @@ contract GameHarness is DisputeGame {
     /// @notice Level 1 over [0, steps] from `startHash` (agreed) to `finalHash` (disputed), with
     ///         the round, clocks and last move left as they are.
     function forceLevel1(uint256 gameId, uint64 steps, bytes32 startHash, bytes32 finalHash) external {
-        Game storage g = _games[gameId];
-        g.node = g.lo;
-        g.level = LEVEL_STEPS;
-        g.lo = 0;
-        g.hi = steps;
-        g.loHash = startHash;
-        g.hiHash = finalHash;
-        g.midPending = false;
-        g.stage = steps == 1 ? Stage.Step : Stage.Bisect;
+        _enterSteps(_games[gameId], steps, startHash, finalHash);
     }
 }
