@@ -272,8 +272,9 @@ contract DisputeGame {
     /// @param gameId The game.
     /// @return The game.
     function game(uint256 gameId) external view returns (Game memory) {
-        if (_games[gameId].stage == Stage.None) revert UnknownGame(gameId);
-        return _games[gameId];
+        Game storage g = _games[gameId];
+        if (g.stage == Stage.None) revert UnknownGame(gameId);
+        return g;
     }
 
     /// @notice Who moves next: the submitter (true) or the challenger (false).
