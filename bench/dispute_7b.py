@@ -29,10 +29,10 @@ def child() -> dict[str, Any]:
     from offchain.agents.agent import Challenger, Submitter, drive
     from offchain.agents.catalog import Catalog, Entry
     from offchain.agents.chain import RpcBackend, System, head_number
-    from offchain.agents.requester import Terms, outcome, post_task
+    from offchain.agents.requester import Terms, post_task, settled
     from offchain.agents.store import Store
     from offchain.agents.strategy import Strategy
-    from offchain.agents.views import GameView, ResultStatus
+    from offchain.agents.views import GameView
     from offchain.deployment import deploy
     from offchain.evm import Anvil, Chain
     from offchain.game.model import model_spec
@@ -69,12 +69,8 @@ def child() -> dict[str, Any]:
         liar = Submitter(system(acct[2]), catalog, store, Strategy("wrong-node", lie), say=lambda m: None, from_block=start)
         watcher = Challenger(system(acct[3]), catalog, store, say=lambda m: None, from_block=start)
 
-        def settled() -> bool:
-            _, results = outcome(system(acct[0]), task_id)
-            return bool(results) and all(r.status != ResultStatus.PENDING or r.live_games == 0 for _, r, _ in results)
-
         t_game = time.perf_counter()
-        drive([liar, watcher], settled)
+        drive([liar, watcher], lambda: settled(system(acct[0]), task_id))
         txs = sorted(liar.txs + watcher.txs, key=lambda t: t.done_at)
         last = t_game
         for ph in ("result", "challenge", "phase 2", "transition", "phase 1", "step"):

@@ -205,6 +205,17 @@ def revert_data(err: RpcError) -> bytes | None:
     return None
 
 
+def wait_for_receipt(node: Any, txh: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll `node` (anything with `request(method, params)`: an Rpc, an agent's backend) until
+    transaction `txh` has a receipt; anvil automines, but the receipt can lag the send a moment."""
+    deadline = time.monotonic() + timeout
+    while (receipt := node.request("eth_getTransactionReceipt", [txh])) is None:
+        if time.monotonic() > deadline:
+            raise RpcConnectionError(f"transaction {txh} not mined within {timeout:.0f}s")
+        time.sleep(0.01)
+    return receipt
+
+
 class Contract:
     """A deployed contract: `call` for eth_call, `send` for a mined transaction."""
 
@@ -257,12 +268,7 @@ class Contract:
             if rd is None:
                 raise
             raise self.artifact.decode_revert(rd) from None
-        txh = self.rpc.request("eth_sendTransaction", [tx])
-        deadline = time.monotonic() + 30
-        while (receipt := self.rpc.request("eth_getTransactionReceipt", [txh])) is None:
-            if time.monotonic() > deadline:
-                raise RpcConnectionError(f"transaction {txh} not mined within 30s")
-            time.sleep(0.01)
+        receipt = wait_for_receipt(self.rpc, self.rpc.request("eth_sendTransaction", [tx]))
         if int(receipt["status"], 16) != 1:
             raise ContractRevert(b"", None, ("mined but reverted: the state changed between call and send",))
         return receipt
@@ -304,12 +310,7 @@ class Chain:
 
     def wait_for_receipt(self, txh: str, timeout: float = 30.0) -> dict[str, Any]:
         """Poll for a mined receipt; anvil automines, but the receipt can lag the send by a moment."""
-        deadline = time.monotonic() + timeout
-        while (receipt := self.rpc.request("eth_getTransactionReceipt", [txh])) is None:
-            if time.monotonic() > deadline:
-                raise RpcConnectionError(f"transaction {txh} not mined within {timeout:.0f}s")
-            time.sleep(0.02)
-        return receipt
+        return wait_for_receipt(self.rpc, txh, timeout)
 
     def deploy(self, name: str, *args: Any, source: str | None = None) -> Contract:
         """Deploy forge's artifact `name` with constructor arguments `args`."""

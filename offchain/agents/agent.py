@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 from offchain.agents.catalog import Catalog, Entry
@@ -54,6 +54,8 @@ class Agent:
     txs: list[Tx] = field(default_factory=list)
     from_block: int = 0
     role: str = "agent"
+    #: task id → (input, N) from its TaskCreated event
+    inputs: dict[int, tuple[bytes, int]] = field(default_factory=dict)
 
     @property
     def me(self) -> str:
@@ -77,10 +79,13 @@ class Agent:
         entry = self.catalog.get(tv.model)
         if entry is None:
             return tv, None, None
-        ev = [e for e in self.system.tasks.events("TaskCreated", self.from_block) if e["taskId"] == task_id]
-        if not ev:
-            return tv, entry, None
-        return tv, entry, self.store.task(entry, ev[0]["input"], ev[0]["newTokens"])
+        if task_id not in self.inputs:  # a task's input never changes: scan its event once
+            ev = [e for e in self.system.tasks.events("TaskCreated", self.from_block) if e["taskId"] == task_id]
+            if not ev:
+                return tv, entry, None
+            self.inputs[task_id] = (ev[0]["input"], ev[0]["newTokens"])
+        data, n_new = self.inputs[task_id]
+        return tv, entry, self.store.task(entry, data, n_new)
 
     def my_games(self, side: str) -> list[tuple[int, GameView]]:
         out = []
@@ -175,7 +180,7 @@ class Submitter(Agent):
                 proof = build(plan.task, plan.claims, i, plan.final(i))
                 self.say(f"game {gid}: phase 2 ended on node {i} ({plan.task.graph.descriptors[i % plan.task.graph.n_f].name}); "
                          f"proving the transition")
-                self.send(games, "transition", gid, g.round, _astuple(proof), phase="transition", game=gid)
+                self.send(games, "transition", gid, g.round, astuple(proof), phase="transition", game=gid)
                 return 1
             except (ContractRevert, ValueError, IndexError) as e:
                 self.say(f"game {gid}: cannot link node {i}: {e}")
@@ -280,12 +285,6 @@ def drive(agents: list[Agent], done: Callable[[], bool], limit: int = 2000) -> N
         if done() or not acted:
             return
     raise RuntimeError("the agents did not finish within the tick limit")
-
-
-def _astuple(proof: Any) -> tuple:
-    from dataclasses import astuple
-
-    return astuple(proof)
 
 
 __all__ = ["Agent", "Challenger", "Submitter", "Tx", "PHASES", "drive"]

@@ -9,13 +9,12 @@ and custom-error decoding come from forge's artifacts (`offchain.evm.Artifact`) 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eth_abi import decode as abi_decode
 
-from offchain.evm import Artifact, ContractRevert, Rpc, RpcConnectionError, RpcError, _canonical_type, _signature, revert_data
+from offchain.evm import Artifact, ContractRevert, Rpc, RpcError, _canonical_type, _signature, revert_data, wait_for_receipt
 from offchain.merkle.hashing import keccak
 
 
@@ -51,13 +50,9 @@ class RpcBackend:
         return wait_receipt(self, txh)
 
 
-def wait_receipt(backend: Backend, txh: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while (receipt := backend.request("eth_getTransactionReceipt", [txh])) is None:
-        if time.monotonic() > deadline:
-            raise RpcConnectionError(f"transaction {txh} not mined within {timeout:.0f}s")
-        time.sleep(0.01)
-    return receipt
+def wait_receipt(backend: Backend, txh: str) -> dict[str, Any]:
+    """The mined receipt of the agent's transaction `txh` (agents allow a slow node a minute)."""
+    return wait_for_receipt(backend, txh, timeout=60.0)
 
 
 class Bound:

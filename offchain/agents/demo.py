@@ -20,7 +20,7 @@ from pathlib import Path
 from offchain.agents.agent import Challenger, Submitter, Tx, drive
 from offchain.agents.catalog import Catalog
 from offchain.agents.chain import RpcBackend, System
-from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task
+from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, post_task, settled
 from offchain.agents.store import Store
 from offchain.agents.strategy import Strategy
 from offchain.agents.views import GameView, Stage
@@ -63,12 +63,10 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
     before = _credits(requester, accounts)
     games = requester.games
 
-    def settled() -> bool:
-        _, results = outcome(requester, task_id)
-        return bool(results) and all(r.status != 1 or r.live_games == 0 for _, r, _ in results) and any(
-            tx.fn == "challenge" or tx.fn == "proveTokenMismatch" for tx in watcher.txs)
+    def disputed() -> bool:
+        return settled(requester, task_id) and any(tx.fn in ("challenge", "proveTokenMismatch") for tx in watcher.txs)
 
-    drive([liar, watcher], settled)
+    drive([liar, watcher], disputed)
     story.txs = liar.txs + watcher.txs
     opened = games.events("GameOpened")
     if opened:
@@ -176,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         stories = []
         entry = catalog.named("shakespeare")
         if args.only in (None, "llama"):
-            n = (len(entry.model.tokenizer and encode_input(entry, args.prompt)) // 4 + args.tokens - 1) * entry.graph.n_f
+            n = (len(encode_input(entry, args.prompt)) // 4 + args.tokens - 1) * entry.graph.n_f
             wrong = args.wrong_node if args.wrong_node is not None else n // 2 + 5
             say(f"[demo 1/2] two-phase: {entry.name}, prompt {args.prompt!r}, a lie at node {wrong}")
             stories.append(play_story(chain, system_at, catalog, Story("two-phase LLaMA", "shakespeare", args.prompt,

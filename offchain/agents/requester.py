@@ -74,6 +74,13 @@ def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, Res
     return tv, results
 
 
+def settled(system: System, task_id: int) -> bool:
+    """Whether the task has results and none of them can still change: each is decided, or
+    pending with no live game (a finalize or a window away)."""
+    _, results = outcome(system, task_id)
+    return bool(results) and all(r.status != ResultStatus.PENDING or r.live_games == 0 for _, r, _ in results)
+
+
 def finalized_tokens(system: System, task_id: int) -> list[int] | None:
     tv, results = outcome(system, task_id)
     if tv.status != TaskStatus.FINALIZED:

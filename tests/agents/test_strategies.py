@@ -11,7 +11,7 @@ import pytest
 
 from offchain.agents.agent import Challenger, Submitter, drive
 from offchain.agents.chain import head_number
-from offchain.agents.requester import Terms, encode_input, outcome, post_task
+from offchain.agents.requester import Terms, encode_input, outcome, post_task, settled
 from offchain.agents.strategy import CHALLENGER_STRATEGIES, SUBMITTER_STRATEGIES, Strategy
 from offchain.agents.views import GameView, ResultStatus, Stage
 
@@ -21,16 +21,13 @@ PROMPT, N_NEW = "RO", 3  # (2 + 3 − 1) · 72 = 288 nodes
 
 def _post(world, model: str = "shakespeare") -> tuple[int, int]:  # type: ignore[no-untyped-def]
     entry = world.catalog.named(model)
-    start = head_number(world.deployment.tasks.rpc and world.system(world.accounts[1]).tasks.backend) + 1
+    start = head_number(world.system(world.accounts[1]).tasks.backend) + 1
     data = encode_input(entry, PROMPT) if model == "shakespeare" else bytes(range(196)) * 4
     return post_task(world.system(world.accounts[1]), entry, data, N_NEW if model == "shakespeare" else 1, TERMS), start
 
 
 def _settled(world, task_id: int):  # type: ignore[no-untyped-def]
-    def done() -> bool:
-        _, results = outcome(world.system(world.accounts[0]), task_id)
-        return bool(results) and all(r.status != ResultStatus.PENDING or r.live_games == 0 for _, r, _ in results)
-    return done
+    return lambda: settled(world.system(world.accounts[0]), task_id)
 
 
 def _agents(world, start: int, sub: str | None, chal: str | None, sub_acct: int = 2, chal_acct: int = 3):  # type: ignore[no-untyped-def]
