@@ -1,17 +1,18 @@
 """Shared fixtures: one anvil node per test session, with contracts deployed from forge's `out/`."""
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from offchain.evm import Anvil, Chain
+from tests.budget import CI_EXAMPLES, LONG_RUN, examples
 
 # CI runs a bounded number of examples; `make fuzz` sets OPML_FUZZ=1 for a long run.
-settings.register_profile("ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fuzz", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("fuzz" if os.environ.get("OPML_FUZZ") else "ci")
+settings.register_profile("ci", max_examples=CI_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("fuzz", max_examples=examples(CI_EXAMPLES), deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fuzz" if LONG_RUN else "ci")
 
 
 @pytest.fixture(scope="session")

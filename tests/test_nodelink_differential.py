@@ -27,6 +27,7 @@ from offchain.game.tokens import input_root, prompt_leaf
 from offchain.game.transition import weight_tree
 from offchain.llm.format import read_model as load_model
 from offchain.node.graph import Ref, build_graph
+from tests.budget import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT, N_NEW = list(b"ROMEO:\nIs "), 3  # P = 10: TOKEN_IN from the prompt tree at t < 10, from S_i after
@@ -76,7 +77,7 @@ def nodes(kind: str) -> st.SearchStrategy[int]:
 
 @pytest.mark.parametrize("kind", ["llama", "llama-tiled"])
 @given(data=st.data())
-@settings(max_examples=40)
+@settings(max_examples=examples(40))
 def test_on_chain_start_state_equals_the_emulators_llama(link, kind: str, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
     tk = task(kind)
     i = data.draw(nodes(kind))

@@ -94,6 +94,55 @@ def test_prefix_roots_read_off_the_whole_arrays_tree_equal_full_rebuilds(spec, k
         assert got == [_expected(x, k) for k in keeps] + [_expected(x, None)]
 
 
+node_specs = st.tuples(st.sampled_from(DTYPES), st.integers(0, 3000), st.booleans())
+
+
+@settings(deadline=None)
+@given(
+    nodes=st.lists(node_specs, min_size=1, max_size=8),
+    prefixes=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 14000)), max_size=3),
+    changes=st.lists(st.tuples(st.integers(0, 7), node_specs), max_size=4),
+    tokens=st.integers(2, 5),
+    repeat_key=st.booleans(),
+)
+def test_a_token_batch_equals_its_arrays_added_one_by_one(nodes, prefixes, changes, tokens, repeat_key):
+    # add_batch reuses the previous token's rows where keys, sizes and dtypes repeat: every root
+    # must still be that of the array's canonical bytes, token after token, whatever changes
+    hasher = batch.NodeRoots()
+    started, want = [], []
+    specs = list(nodes)
+    for t in range(tokens):
+        if t and changes:  # one node changes size or dtype (or layout) at this token
+            at, spec = changes[t % len(changes)]
+            specs[at % len(specs)] = spec
+        keys, arrays, special, expected = [], [], {}, []
+        for i, (dtype, n, strided) in enumerate(specs):
+            x = _array(dtype, 2 * n if strided else n, 1000 * t + i)
+            x = x[::2] if strided else x  # a non-contiguous array is hashed as its contiguous copy
+            for j, (of, keep) in enumerate(prefixes):
+                keep += 37 * t  # a prefix may grow with the position (attention tiles)
+                if of % len(specs) == i:  # a tile: a prefix of node i, queued just before it
+                    special[len(keys)] = (keep, len(keys) + 1 + sum(1 for o, _ in prefixes[j + 1 :] if o % len(specs) == i))
+                    keys.append(f"tile{j}")
+                    arrays.append(x)
+                    expected.append(_expected(x, keep))
+            keys.append("n0" if repeat_key and i else f"n{i}")  # a repeated key: no template is kept
+            arrays.append(x)
+            expected.append(_expected(x, None))
+        hasher.add_batch(keys, arrays, special)
+        started.append(batch.NodeRoots.start(hasher.take()))
+        want.append(expected)
+    assert [batch.split_roots(batch.NodeRoots.finish(b)) for b in started] == want
+
+
+def test_a_float_array_is_refused_in_one_line_even_where_the_previous_token_had_an_integer_one():
+    hasher = batch.NodeRoots()
+    hasher.add_batch(["a", "b"], [np.zeros(4, np.int32), np.zeros(4, np.int32)])
+    hasher.take()
+    with pytest.raises(ValueError, match="only integer tensors"):
+        hasher.add_batch(["a", "b"], [np.zeros(4, np.int32), np.zeros(4, np.float32)])
+
+
 def test_non_integer_arrays_are_refused_in_one_line():
     with pytest.raises(ValueError, match="only integer tensors"):
         batch.NodeRoots().roots([("f", np.zeros(3, np.float32), None)])

@@ -197,7 +197,7 @@ def attention_scores(q: np.ndarray, k_cache: np.ndarray, n_pos: int) -> np.ndarr
     k = k_cache[:n_pos].astype(np.float64)  # [T, KVH, hd]
     qg = q.astype(np.float64).reshape(kvh, h // kvh, hd)
     sc = np.einsum("gjd,tgd->gjt", qg, k).reshape(h, n_pos)
-    return sc.astype(I32)
+    return sc.astype(I32, order="C")  # einsum's layout is its own; node outputs are C-ordered
 
 
 def softmax(scores: np.ndarray, rq: np.ndarray, exp_table: np.ndarray) -> np.ndarray:

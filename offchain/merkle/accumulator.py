@@ -10,6 +10,7 @@ read off in O(depth), which is what a bisection needs: a few dozen S_i out of mi
 """
 
 from offchain.constants import ACC_DEPTH
+from offchain.merkle.batch import hash_pairs
 from offchain.merkle.hashing import ZERO_HASHES, ZERO_LEAF, hash_pair
 from offchain.merkle.proof import root_from_path
 
@@ -40,7 +41,9 @@ class Accumulator:
             below = self.levels[-1]
             if len(below) % 2:
                 below = below + [self.zeros[h]]
-            self.levels.append([hash_pair(below[k], below[k + 1]) for k in range(0, len(below), 2)])
+            # one native call per level (pysha3 pair by pair without a compiler)
+            above = hash_pairs(b"".join(below))
+            self.levels.append([above[k : k + 32] for k in range(0, len(above), 32)])
 
     @property
     def n(self) -> int:

@@ -49,6 +49,13 @@ if _lib is not None:
     _lib.opml_node_roots_wait.argtypes = [ctypes.c_uint64]
     _lib.opml_node_roots_wait.restype = None
 
+# Addresses of a whole token's arrays in one call (node_table.c, through the buffer protocol);
+# without Python's headers add_batch falls back to add.
+_table = load(Path(__file__).with_name("node_table.c"), ("-O2",), python_api=True) if _lib is not None else None
+if _table is not None:
+    _table.opml_fill_addresses.argtypes = [ctypes.py_object, ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_void_p]
+    _table.opml_fill_addresses.restype = ctypes.c_ssize_t
+
 _NODE_FIELDS = 8  # struct opml_node in keccak_tree.c: src, nbytes, keep, itemsize, leaves, levels, valid, base
 SAVED_TREE_MIN_LEAVES = 64  # below this a full rebuild is cheaper than keeping a tree
 
@@ -91,6 +98,11 @@ class NodeRoots:
         self._rows = array("Q")  # the rows of the next call's table, _NODE_FIELDS words each
         self._alive: list[object] = []
         self._most = 1
+        # add_batch's template: the keys and rows of the last batch it described from scratch
+        self._plan_keys: list[str] | None = None
+        self._batch_keys: set[str] = set()  # keys queued by add in this batch
+        self._template = array("Q")
+        self._bad = (ctypes.c_ssize_t * 0)()
 
     def add(self, key: str, x: "object", keep: int | None = None, prefix_of: int | None = None) -> None:
         """Queue array `x` (its first `keep` canonical bytes) for the next batch, under `key`.
@@ -100,22 +112,83 @@ class NodeRoots:
         O(log size) hashes. Without it, or if that node keeps no tree, it is hashed in full."""
         if not x.flags.c_contiguous:  # type: ignore[attr-defined]
             x = self._np.ascontiguousarray(x)
+        self._alive.append(x)
+        if key in self._batch_keys:  # a key seen before in this batch: its tree is that row's
+            self._rows.extend(self._row_without_tree(x, keep, prefix_of))
+        else:
+            self._batch_keys.add(key)
+            self._rows.extend(self._row(key, x, keep, prefix_of))
+        self._plan_keys = None  # the rows no longer follow a template
+
+    def _row_without_tree(self, x: "object", keep: int | None, prefix_of: int | None) -> tuple[int, ...]:
+        """A row hashed in full, touching no key's saved tree: a tree holds one row's bytes per
+        batch, and a prefix row reads its base's tree after every other row has run."""
+        nbytes, dt = x.nbytes, x.dtype  # type: ignore[attr-defined]
+        leaves = _leaf_count(nbytes, dt)
+        self._most = max(self._most, leaves)
+        base = 0 if prefix_of is None else prefix_of + 1
+        return (_address(x), nbytes, nbytes if keep is None else keep, dt.itemsize, leaves, 0, 0, base)
+
+    def _row(self, key: str, x: "object", keep: int | None, prefix_of: int | None) -> tuple[int, ...]:
+        """The table row of one queued array (struct opml_node); marks a saved tree as built by it."""
         nbytes = x.nbytes  # type: ignore[attr-defined]
+        kept = nbytes if keep is None else keep
         if prefix_of is not None:  # no tree of its own: it is read off the whole array's
             m = self._prefix_meta(key, nbytes, x.dtype)  # type: ignore[attr-defined]
-            self._alive.append(x)
-            self._rows.extend((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, prefix_of + 1))
-            return
+            return (_address(x), nbytes, kept, m[4], m[2], 0, 0, prefix_of + 1)
         m = self._meta.get(key)
         if m is None or m[0] != nbytes or m[1] is not x.dtype:  # type: ignore[attr-defined]
             m = self._describe(key, nbytes, x.dtype)  # type: ignore[attr-defined]
-        self._alive.append(x)
         tree = m[3]
         if tree is None:
-            self._rows.extend((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], 0, 0, 0))
-        else:
-            self._rows.extend((_address(x), nbytes, nbytes if keep is None else keep, m[4], m[2], tree[1], tree[2], 0))
-            tree[2] = 1  # this batch builds it; later batches (run after it) patch it
+            return (_address(x), nbytes, kept, m[4], m[2], 0, 0, 0)
+        valid, tree[2] = tree[2], 1  # this batch builds it; later batches (run after it) patch it
+        return (_address(x), nbytes, kept, m[4], m[2], tree[1], valid, 0)
+
+    def add_batch(self, keys: list[str], arrays: list, special: dict[int, tuple[int, int]] | None = None) -> None:
+        """`add(keys[i], arrays[i], keep, prefix_of)` for each i, in one step, where (keep,
+        prefix_of) is `special.get(i)` (a matmul tile's prefix row; prefix_of counts from this
+        batch's first array) or (None, None).
+
+        A batch with the same keys as the previous one (the next token of a trace) reuses that
+        batch's rows: the native helper fills in the arrays' addresses and new lengths, and flags
+        the rows whose tree shape or dtype changed, which alone are described again. Keys must be
+        distinct for that."""
+        special = special or {}
+        base = self.count
+        if _table is None or base or keys != self._plan_keys:  # describe every row; keep them as the template
+            for i, (key, x) in enumerate(zip(keys, arrays, strict=True)):
+                keep, of = special.get(i, (None, None))
+                self.add(key, x, keep, None if of is None else base + of)
+            if _table is not None and not base and len(set(keys)) == len(keys):
+                # distinct keys: each template row owns its key's saved tree, kept alive by _meta
+                self._plan_keys, self._template = list(keys), self._steady(self._rows)
+            return
+        rows = array("Q", self._template)
+        if len(self._bad) < len(keys):
+            self._bad = (ctypes.c_ssize_t * len(keys))()
+        try:
+            nbad = _table.opml_fill_addresses(arrays, rows.buffer_info()[0], len(keys), self._bad)
+        except (BufferError, ValueError):  # a non-contiguous array: hash a contiguous copy, as add does
+            arrays = [self._np.ascontiguousarray(x) for x in arrays]
+            nbad = _table.opml_fill_addresses(arrays, rows.buffer_info()[0], len(keys), self._bad)
+        for i in self._bad[:nbad]:  # a new size or dtype: described afresh, here and in the template
+            row = array("Q", self._row(keys[i], arrays[i], *special.get(i, (None, None))))
+            rows[_NODE_FIELDS * i : _NODE_FIELDS * (i + 1)] = row
+            self._template[_NODE_FIELDS * i : _NODE_FIELDS * (i + 1)] = self._steady(row)
+        for i, (keep, of) in special.items():  # a prefix's kept length may change with the position
+            rows[_NODE_FIELDS * i + 2], rows[_NODE_FIELDS * i + 7] = keep, of + 1
+        self._rows = rows
+        self._alive.extend(arrays)
+
+    @staticmethod
+    def _steady(rows: array) -> array:
+        """`rows` as the next batch over the same arrays sees them: every saved tree built."""
+        t = array("Q", rows)
+        for i in range(5, len(t), _NODE_FIELDS):  # levels (field 5) set: valid (field 6) is 1 from now on
+            if t[i]:
+                t[i + 1] = 1
+        return t
 
     @property
     def count(self) -> int:
@@ -129,11 +202,7 @@ class NodeRoots:
         return m
 
     def _describe(self, key: str, nbytes: int, dt: "object", keep_tree: bool = True) -> tuple:
-        if dt.kind not in "iu":  # type: ignore[attr-defined]
-            raise ValueError(f"only integer tensors have a canonical encoding, got {dt}")
-        leaves = 1 << (max(1, -(-nbytes // LEAF_BYTES)) - 1).bit_length()
-        if leaves > 1 << REGION_HEIGHT:
-            raise ValueError(f"a {nbytes}-byte tensor does not fit in one {LEAF_BYTES << REGION_HEIGHT}-byte region")
+        leaves = _leaf_count(nbytes, dt)
         tree = None
         if keep_tree and leaves >= SAVED_TREE_MIN_LEAVES:
             old = self._meta.get(key)
@@ -142,6 +211,10 @@ class NodeRoots:
             else:
                 buf = self._np.zeros(32 * (2 * leaves - 1), self._np.uint8)
                 tree = [buf, buf.ctypes.data, 0]
+        old = self._meta.get(key)
+        if old is not None and old[3] is not None and old[3] is not tree:
+            # a row queued earlier in this batch may still point into the replaced tree
+            self._alive.append(old[3][0])
         self._most = max(self._most, leaves)
         m = self._meta[key] = (nbytes, dt, leaves, tree, dt.itemsize)  # type: ignore[attr-defined]
         return m
@@ -157,6 +230,7 @@ class NodeRoots:
         n = self.count
         b = _Batch(n, self._rows, self._scratch.ctypes.data, ctypes.create_string_buffer(32 * n), alive)
         self._rows, self._alive = array("Q"), []
+        self._batch_keys = set()
         return b
 
     @staticmethod
@@ -183,6 +257,16 @@ class NodeRoots:
         for key, x, keep in items:
             self.add(key, x, keep)
         return split_roots(self.run(self.take()))
+
+
+def _leaf_count(nbytes: int, dt: "object") -> int:
+    """Leaves of the tensor tree of an `nbytes`-byte integer array (SPEC §1.1), or ValueError."""
+    if dt.kind not in "iu":  # type: ignore[attr-defined]
+        raise ValueError(f"only integer tensors have a canonical encoding, got {dt}")
+    leaves = 1 << (max(1, -(-nbytes // LEAF_BYTES)) - 1).bit_length()
+    if leaves > 1 << REGION_HEIGHT:
+        raise ValueError(f"a {nbytes}-byte tensor does not fit in one {LEAF_BYTES << REGION_HEIGHT}-byte region")
+    return leaves
 
 
 class _Batch:

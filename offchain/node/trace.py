@@ -63,12 +63,26 @@ def trace_task(
     # written again. A KV cache keeps its tree and rehashes only the paths above its new row.
     hasher = NodeRoots() if batch.NATIVE else None
     started: list[Any] = []
+    # This token's node outputs, queued in one add_batch at the next "embed" (or the end).
+    keys: list[str] = []
+    arrays: list[np.ndarray] = []
+    special: dict[int, tuple[int, int]] = {}  # tile prefix rows: position -> (kept bytes, position of the whole)
     # Without it: one incremental tree per node name, updated from the canonical bytes.
     trees: dict[str, TensorTree] = {}
 
+    done: list[bytes] = []
+
     def flush() -> None:
-        if hasher is not None and names:
+        if hasher is not None and keys:
+            hasher.add_batch(keys, arrays, special)
             started.append(hasher.start(hasher.take()))
+            keys.clear()
+            arrays.clear()  # add_batch copied the list; the batch keeps the arrays alive
+            special.clear()
+            # Collect batches two tokens old (long done, as a token's hashing takes less time than its
+            # inference): their arrays go, so memory stays flat and the runner's buffers stay hot.
+            while len(started) > 2:
+                done.append(NodeRoots.finish(started.pop(0)))
 
     def emit(name: str, x: np.ndarray) -> None:
         nonlocal pos
@@ -78,13 +92,14 @@ def trace_task(
         if hasher is not None and outputs is None and name not in tiles:  # the common case, kept lean
             names.append(name)
             positions.append(pos)
-            hasher.add(name, x if x.base is None else x.copy())
+            keys.append(name)
+            arrays.append(x if x.base is None else x.copy())
             return
         data = ops.canonical_bytes(x) if hasher is None or outputs is not None else b""
         ds = tiles.get(name, ())
         if hasher is not None:
             x = x if x.base is None else x.copy()
-        whole = hasher.count + len(ds) if hasher is not None else None  # where x itself will be queued
+        whole = len(keys) + len(ds)  # where x itself will be queued in this token's batch
         for d in ds:  # a tile's output is a prefix of the whole output: its root is read off x's tree
             end = d.prefix[0] + d.prefix[1] * (pos + 1)
             record(d.name, x, data, end, whole)
@@ -97,7 +112,10 @@ def trace_task(
         if outputs is not None:
             outputs.append(kept)
         if hasher is not None:
-            hasher.add(name, x, end, prefix_of=whole)
+            if end is not None:
+                special[len(keys)] = (end, whole)
+            keys.append(name)
+            arrays.append(x)
         else:
             roots.append(trees.setdefault(name, TensorTree()).update(kept)[0])
 
@@ -105,7 +123,7 @@ def trace_task(
         tokens = Runner(model).generate(list(prompt), n_new, on_token=on_token, emit=emit)
         flush()
     finally:  # also on error: the native thread must be done with every buffer before they go
-        done = [NodeRoots.finish(b) for b in started]
+        done.extend(NodeRoots.finish(b) for b in started)
     for raw in done:
         roots.extend(split_roots(raw))
     return Trace(names, positions, roots, tokens, Accumulator(roots), outputs)

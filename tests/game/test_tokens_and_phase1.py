@@ -27,6 +27,7 @@ from offchain.game.tokens import (
 from offchain.game.transition import start_of
 from offchain.mipsemu import hash_packed
 from offchain.mipsemu.fastforward import fast_forward
+from tests.budget import examples
 
 
 @given(st.lists(st.integers(0, (1 << 31) - 1), min_size=1, max_size=40), st.data())
@@ -63,7 +64,7 @@ def node_run(llama_task):  # type: ignore[no-untyped-def]
     return NodeRun(start_of(llama_task, i)), start_of(llama_task, i)
 
 
-@settings(max_examples=25)
+@settings(max_examples=examples(25))
 @given(st.lists(st.integers(0, 5000), min_size=1, max_size=6))
 def test_state_hashes_from_checkpoints_equal_a_run_from_the_start_in_any_order(node_run, ks):
     run, start = node_run

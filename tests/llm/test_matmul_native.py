@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offchain.llm import matvec, ops
+from tests.budget import examples
 
 EXTREMES = np.array([-128, -127, -1, 0, 1, 126, 127], np.int8)
 native = pytest.mark.skipif(not matvec.NATIVE, reason="no working C compiler on this host")
@@ -32,7 +33,7 @@ def test_native_matvec_equals_the_int64_reference_on_random_shapes(n, k, seed, p
 
 
 @native
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(st.integers(1, 6), st.integers((1 << 16) + 1, (1 << 17) + 40), st.integers(0, 2**32 - 1), st.booleans())
 def test_native_matvec_is_exact_for_k_above_2_16(n, k, seed, portable):
     w, x = _case(n, k, seed)
@@ -64,7 +65,7 @@ def test_native_matvec_writes_exactly_the_requested_rows(n, k, data):
     assert np.array_equal(got, want)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.integers(1, 40), st.integers(1, 5000), st.integers(0, 2**32 - 1))
 def test_numpy_fallback_equals_the_int64_reference(n, k, seed):
     w, x = _case(n, k, seed)
