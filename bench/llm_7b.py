@@ -163,13 +163,37 @@ def child() -> dict[str, Any]:
             "peak_rss_GiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
 
 
+def decode_only(steps: int = 4) -> dict[str, Any]:
+    """Only our decode on the synthetic model, as child() times it (one warm-up step, then the
+    median of `steps`): the lighter figure bench/peers.py sets beside llama.cpp in the same run."""
+    from offchain.llm import matvec
+    from offchain.llm.runner import Runner
+
+    t0 = time.perf_counter()
+    m = synthetic_model()
+    gen_s = time.perf_counter() - t0
+    weight_bytes = sum(a.nbytes for a in m.tensors.values() if a.dtype == np.int8) - m["tok_embeddings.weight"].nbytes
+    r = Runner(m, keep_float=False)
+    r.step(1, 0)  # warm-up
+    times = []
+    for pos in range(1, steps + 1):
+        t1 = time.perf_counter()
+        r.step(pos * 7, pos)
+        times.append(time.perf_counter() - t1)
+    return {"generate_s": gen_s, "s_per_token": float(np.median(times)), "times": times, "weight_bytes": weight_bytes,
+            "matvec": matvec.KIND, "peak_rss_GiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}
+
+
+def child_env() -> dict[str, str]:
+    """One BLAS thread per matmul tile: the runner already spreads tiles over the cores."""
+    return dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+
+
 def run() -> dict[str, Any]:
     if not os.environ.get("OPML_BENCH_7B"):
         return {"skipped": "set OPML_BENCH_7B=1 (needs ~7 GiB RAM, ~1-2 min)"}
-    # one BLAS thread per matmul tile: the runner already spreads tiles over the cores
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-m", "bench.llm_7b", "--child"], check=True, capture_output=True,
-                         text=True, env=env)
+                         text=True, env=child_env())
     r = json.loads(out.stdout.strip().splitlines()[-1])
     return {
         "decode_s_per_token": {"value": r["s_per_token"], "unit": "s",
@@ -202,5 +226,7 @@ def run() -> dict[str, Any]:
 if __name__ == "__main__":
     if "--child" in sys.argv:
         print(json.dumps(child()))
+    elif "--decode-only" in sys.argv:
+        print(json.dumps(decode_only()))
     else:
         print(json.dumps(run(), indent=1))

@@ -77,3 +77,16 @@ def test_a_partial_bench_run_replaces_only_its_modules_entries(tmp_path):
     assert meta["time"] == "t0" and meta["partial_runs"] == [{"modules": ["b"], "time": "t1", "commit": "c1",
                                                               "load_avg_start": 0.5}]
     assert merge([], {}, [{"name": "z", "value": 0}], path) == [{"name": "z", "value": 0}]  # a full run
+
+
+def test_the_llama_cpp_peer_stands_beside_its_anchor_and_on_the_decode_figure(tmp_path):
+    res = _results()
+    res["metrics"] = [e for e in res["metrics"] if not e["name"].startswith("peers.")]
+    res["metrics"] += entries("peers", {
+        "llama_cpp_s_per_token": {"value": 0.6, "unit": "s"}, "ours_s_per_token": {"value": 0.75, "unit": "s"},
+        "llama_cpp_ratio": {"value": 1.25, "unit": "x", "anchor": "llama_cpp"},
+        "ours_weight_bytes": {"value": 6.6e9, "unit": "bytes"}})
+    text = perf_report.render(res, tmp_path)
+    row = next(line for line in text.splitlines() if "llama.cpp Q8_0, same run |" in line)
+    assert "| 1.25 | x |" in row and "missing" not in row
+    assert (tmp_path / "decode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
