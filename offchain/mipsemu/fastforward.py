@@ -25,6 +25,7 @@ code outside region 0 always goes to the exact stepper.
 """
 
 import ctypes
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,8 +190,9 @@ class _Attempt:
         # on TLB fills, which would break the step count).
         uc.ctl_set_cpu_model(mc.UC_CPU_MIPS32_4KM)
         uc.reg_write(mc.UC_MIPS_REG_CP0_STATUS, uc.reg_read(mc.UC_MIPS_REG_CP0_STATUS) & ~_STATUS_ERL)
-        # Region 0 is backed by a numpy array so the copy-back needs no 256 MiB read.
-        self.region0 = np.zeros(REGION0, dtype=np.uint8)
+        # Region 0 is backed by an anonymous mapping of our own (page-aligned, zero until
+        # touched), so the copy-back reads only the pages the kernel says were ever touched.
+        self.region0 = np.frombuffer(mmap.mmap(-1, REGION0), dtype=np.uint8)
         uc.mem_map_ptr(_phys(0), REGION0, UC_PROT_ALL, self.region0.ctypes.data)
         self.chunks: set[int] = set()
         # Outside region 0, memory is mapped and copied a whole chunk at a time; the copies are
@@ -365,7 +367,11 @@ class _Attempt:
         changed = False
         # Region 0: pages that are non-zero now or were present before.
         pages64 = self.region0.view(np.uint64).reshape(-1, 512)
-        candidates = set(np.flatnonzero(pages64.any(axis=1)).tolist())
+        touched = _touched_pages(self.region0.ctypes.data, REGION0)
+        if touched is None:  # no pagemap here: read all 256 MiB (faulting in every zero page)
+            candidates = set(np.flatnonzero(pages64.any(axis=1)).tolist())
+        else:
+            candidates = set(touched[pages64[touched].any(axis=1)].tolist())
         old_pages = {}
         for base, page in mem.pages():
             if base < REGION0:
@@ -399,6 +405,23 @@ class _Attempt:
             vm.exit_code = out.exit_code
 
 
+def _touched_pages(addr: int, nbytes: int) -> np.ndarray | None:
+    """Indices of the 4 KiB pages of the anonymous mapping at `addr` that were ever touched:
+    present or swapped out, by /proc/self/pagemap (bits 63 and 62). Every other page has never
+    been written and is zero. None where pagemap cannot be read or pages are not 4 KiB."""
+    if mmap.PAGESIZE != 4096 or addr % 4096:
+        return None
+    try:
+        with open("/proc/self/pagemap", "rb") as f:
+            f.seek((addr >> 12) * 8)
+            raw = f.read((nbytes >> 12) * 8)
+    except OSError:
+        return None
+    if len(raw) != (nbytes >> 12) * 8:
+        return None
+    return np.flatnonzero(np.frombuffer(raw, dtype="<u8") >> np.uint64(62))
+
+
 def _update_page(mem, addr: int, new: np.ndarray, old: bytes | None) -> bool:  # type: ignore[no-untyped-def]
     """Write the bytes of `new` that differ from `old` (None = zero page); True if any did."""
     old_arr = np.frombuffer(old, dtype=np.uint8) if old is not None else np.zeros(4096, dtype=np.uint8)
@@ -427,8 +450,13 @@ class _OutputGate:
             self.sink(fd, data)
 
 
-def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW) -> None:
-    """Advance `vm` to step_count == target_step (or to its exit), exactly as `vm.run` would."""
+def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW, expect_exit: bool = False) -> None:
+    """Advance `vm` to step_count == target_step (or to its exit), exactly as `vm.run` would.
+
+    `expect_exit`: the target is only a bound and the program may well exit long before it (a
+    kernel run to its end), so the first 5·exact_below steps are tried in the stepper first: a
+    small program then never pays for unicorn's setup. With a target the program reaches (a
+    bisection's step k) that probe would only cost stepper time."""
     gate = _OutputGate(vm.output)
     vm.output = gate
     scan: tuple[list[int], list[int]] | None = None
@@ -437,7 +465,7 @@ def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW) -> No
     stretch = 4096
     try:
         # Short runs (small kernels) finish in the stepper before unicorn's setup (~50 ms) pays off.
-        if target_step - vm.step_count > exact_below:
+        if expect_exit and target_step - vm.step_count > exact_below:
             vm.run(min(5 * exact_below, target_step - vm.step_count))
         while not vm.exited and vm.step_count < target_step:
             remaining = target_step - vm.step_count
@@ -477,4 +505,4 @@ def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW) -> No
 def run_to_exit(vm: VM) -> None:
     """Run until the VM exits (fast-forward, then the exact stepper for the last block)."""
     while not vm.exited:
-        fast_forward(vm, vm.step_count + (1 << 62))
+        fast_forward(vm, vm.step_count + (1 << 62), expect_exit=True)

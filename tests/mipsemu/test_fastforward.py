@@ -2,14 +2,17 @@
 whole packed state (pc, nextPC, registers, hi/lo, heap, step, memory root) and the program's
 output must equal what the stepper alone produces after k steps."""
 
+import mmap
 import random
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offchain.mipsemu import VM
+from offchain.mipsemu import VM, fastforward
 from offchain.mipsemu.fastforward import _native, fast_forward, run_to_exit, scan_words
 from tests.mipsemu.asm import NOP, SYSCALL, exit_with, i_type, li, r_type, vm_with
 from tests.budget import examples
@@ -46,6 +49,32 @@ def test_lockstep_with_the_stepper(name: str):
         fast_forward(vm, k, exact_below=0)
         assert vm.pack() == ref.pack(), f"{name}: state differs after {k} steps"
         assert out == ref_out and vm.exit_code == ref.exit_code
+
+
+@pytest.mark.parametrize("name", ["math64_O2", "sort_O2"])
+def test_the_copy_back_without_pagemap_reads_every_page_and_agrees(monkeypatch, name: str):
+    # the fallback where /proc/self/pagemap cannot be read: the whole region is scanned
+    path = str(ELF_DIR / f"{name}.elf")
+    ref = VM.from_elf(path)
+    ref.run(1 << 40)
+    vm = VM.from_elf(path)
+    monkeypatch.setattr(fastforward, "_touched_pages", lambda addr, n: None)
+    fast_forward(vm, 1 << 40, exact_below=0)
+    assert vm.pack() == ref.pack()
+
+
+@settings(max_examples=examples(25), deadline=None)
+@given(st.sets(st.integers(0, 4095), max_size=40), st.integers(0, 255))
+def test_pagemap_lists_every_written_page_of_a_fresh_mapping(pages, byte):
+    # every page outside the list is untouched, hence zero: the copy-back reads only the list
+    region = np.frombuffer(mmap.mmap(-1, 4096 * 4096), dtype=np.uint8)
+    for p in pages:
+        region[4096 * p + byte * 16] = 1
+    touched = fastforward._touched_pages(region.ctypes.data, region.size)
+    assert touched is not None and set(pages) <= set(touched.tolist())
+    outside = np.ones(4096, dtype=bool)
+    outside[touched] = False
+    assert not region.reshape(4096, 4096)[outside].any()
 
 
 @settings(max_examples=examples(25))

@@ -43,7 +43,7 @@ def run(node: Node, exact: bool = False, max_steps: int = 1 << 40) -> VM:
     else:
         from offchain.mipsemu.fastforward import fast_forward
 
-        fast_forward(vm, max_steps)
+        fast_forward(vm, max_steps, expect_exit=True)
     return vm
 
 
