@@ -42,7 +42,7 @@ def source_files() -> Iterator[tuple[Path, str]]:
         d = stack.pop()
         for p in d.iterdir():
             if p.is_dir():
-                if p.name not in IGNORED_DIRS:
+                if p.name not in IGNORED_DIRS and p.relative_to(ROOT).as_posix() not in IGNORED_DIRS:  # bench/.peers
                     stack.append(p)
             elif p.suffix not in DOC_SUFFIXES and p != THIS:
                 try:
