@@ -103,16 +103,24 @@ def synthetic_model(seed: int = 0, shape: dict[str, int] | None = None):  # noqa
     return m
 
 
-def child() -> dict[str, Any]:
-    from offchain.llm import matvec
+def _decoding_model() -> tuple[Any, float, int, Any]:
+    """(model, seconds to generate it, int8 matrix bytes a decode step reads, a Runner after one
+    warm-up step): what every decode figure here starts from."""
     from offchain.llm.runner import Runner
 
     t0 = time.perf_counter()
     m = synthetic_model()
     gen_s = time.perf_counter() - t0
-    weight_bytes = sum(a.nbytes for name, a in m.tensors.items() if a.dtype == np.int8) - m["tok_embeddings.weight"].nbytes
+    weight_bytes = sum(a.nbytes for a in m.tensors.values() if a.dtype == np.int8) - m["tok_embeddings.weight"].nbytes
     r = Runner(m, keep_float=False)
     r.step(1, 0)  # warm-up
+    return m, gen_s, weight_bytes, r
+
+
+def child() -> dict[str, Any]:
+    from offchain.llm import matvec
+
+    m, gen_s, weight_bytes, r = _decoding_model()
     times, reads = [], []
     for pos in range(1, 5):  # each step beside a plain read of the same weights: same load, same moment
         t1 = time.perf_counter()
@@ -167,14 +175,8 @@ def decode_only(steps: int = 4) -> dict[str, Any]:
     """Only our decode on the synthetic model, as child() times it (one warm-up step, then the
     median of `steps`): the lighter figure bench/peers.py sets beside llama.cpp in the same run."""
     from offchain.llm import matvec
-    from offchain.llm.runner import Runner
 
-    t0 = time.perf_counter()
-    m = synthetic_model()
-    gen_s = time.perf_counter() - t0
-    weight_bytes = sum(a.nbytes for a in m.tensors.values() if a.dtype == np.int8) - m["tok_embeddings.weight"].nbytes
-    r = Runner(m, keep_float=False)
-    r.step(1, 0)  # warm-up
+    _, gen_s, weight_bytes, r = _decoding_model()
     times = []
     for pos in range(1, steps + 1):
         t1 = time.perf_counter()

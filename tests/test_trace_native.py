@@ -135,6 +135,20 @@ def test_a_token_batch_equals_its_arrays_added_one_by_one(nodes, prefixes, chang
     assert [batch.split_roots(batch.NodeRoots.finish(b)) for b in started] == want
 
 
+def test_a_key_added_again_after_a_reused_batch_is_hashed_on_its_own():
+    # a prefix row reads its whole array's tree after every other row: a second row of that key,
+    # added after a batch that reused the previous token's rows, must not rewrite that tree
+    hasher = batch.NodeRoots()
+    first = _array(np.int8, 4096, 0)
+    hasher.add_batch(["tile", "kv"], [first, first], {0: (1000, 1)})
+    hasher.run(hasher.take())
+    kv, again = _array(np.int8, 4096, 1), _array(np.int8, 4096, 2)
+    hasher.add_batch(["tile", "kv"], [kv, kv], {0: (1000, 1)})  # the same keys: the reused rows
+    hasher.add("kv", again)
+    got = batch.split_roots(hasher.run(hasher.take()))
+    assert got == [_expected(kv, 1000), _expected(kv, None), _expected(again, None)]
+
+
 def test_a_float_array_is_refused_in_one_line_even_where_the_previous_token_had_an_integer_one():
     hasher = batch.NodeRoots()
     hasher.add_batch(["a", "b"], [np.zeros(4, np.int32), np.zeros(4, np.int32)])

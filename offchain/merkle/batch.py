@@ -180,6 +180,7 @@ class NodeRoots:
             rows[_NODE_FIELDS * i + 2], rows[_NODE_FIELDS * i + 7] = keep, of + 1
         self._rows = rows
         self._alive.extend(arrays)
+        self._batch_keys = set(keys)  # a later add() of one of these keys must not share its tree
 
     @staticmethod
     def _steady(rows: array) -> array:
@@ -203,15 +204,14 @@ class NodeRoots:
 
     def _describe(self, key: str, nbytes: int, dt: "object", keep_tree: bool = True) -> tuple:
         leaves = _leaf_count(nbytes, dt)
+        old = self._meta.get(key)
         tree = None
         if keep_tree and leaves >= SAVED_TREE_MIN_LEAVES:
-            old = self._meta.get(key)
             if old is not None and old[3] is not None and old[2] == leaves:
                 tree = old[3]  # same tree shape (e.g. the dtype changed): patching stays exact
             else:
                 buf = self._np.zeros(32 * (2 * leaves - 1), self._np.uint8)
                 tree = [buf, buf.ctypes.data, 0]
-        old = self._meta.get(key)
         if old is not None and old[3] is not None and old[3] is not tree:
             # a row queued earlier in this batch may still point into the replaced tree
             self._alive.append(old[3][0])
