@@ -112,7 +112,9 @@ class GgufTokenizer:
     def encode(self, text: str, *, parse_special: bool = True, add_bos: bool = False) -> list[int]:
         """Token ids of `text`. parse_special: control tokens written in the text (<|im_start|>)
         become their ids, else they are tokenized as plain text (user-defined tokens always are
-        matched, as in llama.cpp). add_bos: prepend bos_id (pass `tok.add_bos` for the file's rule)."""
+        matched, as in llama.cpp). add_bos: prepend bos_id (pass `tok.add_bos` for the file's rule).
+        A byte-level vocabulary may lack a token for some byte values (SmolLM2 has none for 0xF1,
+        the lead byte of U+40000…U+7FFFF): such bytes are dropped, exactly as llama.cpp drops them."""
         specials = (self._control + self._user) if parse_special else self._user
         ids: list[int] = []
         if add_bos:

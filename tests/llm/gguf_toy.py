@@ -3,14 +3,31 @@ tokenizer and chat-template tests: a toy vocabulary, a ChatML template, one laye
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import pytest
 from gguf import GGMLQuantizationType as Q
 from gguf import GGUFWriter
 from gguf.quants import quantize
 
+from offchain.llm.gguf_file import GgufInfo, read_info
 from offchain.llm.gguf_tokenizer import _B2U
+from offchain.llm.known_models import SMOLLM2
+
+SMOL = SMOLLM2.path()
+SMOL_ABSENT = f"{SMOL} absent: run `make setup` (scripts/fetch_model.py)"
+needs_smol = pytest.mark.skipif(not SMOL.is_file(), reason=SMOL_ABSENT)
+
+
+@lru_cache(maxsize=1)
+def smol_info() -> GgufInfo:
+    """SmolLM2's header, read once per test session (gguf's reader takes seconds on its 49k-token
+    vocabulary and 49k merges)."""
+    if not SMOL.is_file():
+        pytest.skip(SMOL_ABSENT)
+    return read_info(SMOL)
 
 DIM, HIDDEN, N_HEADS, N_KV, HEAD_DIM = 32, 64, 4, 2, 8
 

@@ -15,10 +15,8 @@ from gguf import GGUFReader
 from offchain.llm.gguf_file import DEFAULT_SUPPORTED_TYPES, GgufError, read_info, tensor_bytes
 from offchain.llm.known_models import SMOLLM2
 
-from .gguf_toy import CHATML, DIM, HEAD_DIM, HIDDEN, N_HEADS, N_KV, write_toy_gguf
+from .gguf_toy import CHATML, DIM, HEAD_DIM, HIDDEN, N_HEADS, N_KV, SMOL, needs_smol, smol_info, write_toy_gguf
 
-SMOL = SMOLLM2.path()
-needs_smol = pytest.mark.skipif(not SMOL.is_file(), reason=f"{SMOL} absent: run `make setup` (scripts/fetch_model.py)")
 
 
 def f32_bits(x: float) -> int:
@@ -132,7 +130,7 @@ def test_shape_against_config(tmp_path: Path) -> None:
 
 @needs_smol
 def test_smollm2_header() -> None:
-    i = read_info(SMOL)
+    i = smol_info()
     assert (i.architecture, i.dim, i.hidden_dim, i.n_layers, i.n_heads, i.n_kv_heads, i.head_dim) == \
            ("llama", 576, 1536, 30, 9, 3, 64)
     assert (i.vocab_size, i.context_length, i.rope_dim, i.rope_type) == (49152, 8192, 64, "norm")
