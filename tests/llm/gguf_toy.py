@@ -114,7 +114,8 @@ def write_toy_gguf(path: Path, *, arch: str = "llama", tokenizer: str = "gpt2", 
         want["output.weight"] = (vocab, DIM)
     for i in range(n_layers):
         want.update({f"blk.{i}.attn_norm.weight": (DIM,), f"blk.{i}.attn_q.weight": (N_HEADS * HEAD_DIM, DIM),
-                       f"blk.{i}.attn_k.weight": (N_KV * HEAD_DIM, DIM), f"blk.{i}.attn_v.weight": (N_KV * HEAD_DIM, DIM),
+                       f"blk.{i}.attn_k.weight": (N_KV * HEAD_DIM, DIM),
+                       f"blk.{i}.attn_v.weight": (N_KV * HEAD_DIM, DIM),
                        f"blk.{i}.attn_output.weight": (DIM, N_HEADS * HEAD_DIM), f"blk.{i}.ffn_norm.weight": (DIM,),
                        f"blk.{i}.ffn_gate.weight": (HIDDEN, DIM), f"blk.{i}.ffn_up.weight": (HIDDEN, DIM),
                        f"blk.{i}.ffn_down.weight": (DIM, HIDDEN)})

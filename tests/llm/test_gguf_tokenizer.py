@@ -47,7 +47,8 @@ TOY_BPE = [
     ("hello world", [262, 266], None),
     ("hello  world 12", [262, 35, 266, 35, 52, 53], None),  # "smollm" splits digits: merge "1 2" never applies
     ("<|im_start|>hi<|im_end|>", [1, 107, 108, 2],
-     [63, 127, 108, 112, 98, 118, 119, 100, 117, 119, 127, 65, 107, 108, 63, 127, 108, 112, 98, 104, 113, 103, 127, 65]),
+     [63, 127, 108, 112, 98, 118, 119, 100, 117, 119, 127, 65, 107, 108,
+      63, 127, 108, 112, 98, 104, 113, 103, 127, 65]),
     ("é hello", [198, 172, 35, 262], None),
     ("world<s>hello", [122, 264, 111, 103, 63, 118, 65, 262], None),
     ("hellohello", [262, 262], None),
@@ -163,8 +164,9 @@ def test_smollm2_specials(smol: GgufTokenizer) -> None:
 
 
 ROUND_TRIPS = ["", " ", "a", "Hello, world!", "  leading and trailing  ", "\n\n\t \r\n", "x" * 300, "0123456789" * 3,
-               "3.14159 2,718 -42 1e-9", "Grüße aus Köln — “quotes” ‘single’", "Привет, мир", "中文和日本語と한국어",
-               "🙂👍🏽👨‍👩‍👧", "\u00a0\u2009\u200b", "<|im_start|><|im_end|><|endoftext|>", "<|im_start", "<<|im_end|>>",
+               "3.14159 2,718 -42 1e-9", "Grüße aus Köln — “quotes” ‘single’", "Привет, мир",
+               "中文和日本語と한국어", "🙂👍🏽👨‍👩‍👧", "\u00a0\u2009\u200b", "<|im_start|><|im_end|><|endoftext|>",
+               "<|im_start", "<<|im_end|>>",
                "$ echo 'hi' | tr a-z A-Z && ls -la ~/", "ﬁﬂ ligatures", "e\u0301 (combining)"]
 
 
