@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .gguf_tokenizer import GgufTokenizer
 
 
 class ChatTemplateError(ValueError):
@@ -72,3 +75,16 @@ def render_chat(template: str, messages: Sequence[Mapping[str, Any]], *, add_gen
                           bos_token=bos_token, eos_token=eos_token, **extra)
     except Exception as e:  # noqa: BLE001 - raise_exception, undefined names, sandbox refusals, type errors
         raise ChatTemplateError(f"chat template failed to render: {_one_line(e)}") from None
+
+
+def encode_chat(tok: GgufTokenizer, messages: Sequence[Mapping[str, Any]], *,
+                add_generation_prompt: bool = True, template: str | None = None) -> list[int]:
+    """Token ids of a chat prompt, as llama.cpp's chat front ends make them: the file's template
+    (or `template`) rendered with the vocabulary's BOS/EOS texts, special tokens parsed, and BOS
+    prepended when the file says add_bos, unless the rendered text already starts with it (one
+    BOS, not two)."""
+    tpl = template if template is not None else tok.info.chat_template
+    bos = tok.tokens[tok.bos_id] if tok.bos_id is not None else ""
+    eos = tok.tokens[tok.eos_id] if tok.eos_id is not None else ""
+    text = render_chat(tpl or "", messages, add_generation_prompt=add_generation_prompt, bos_token=bos, eos_token=eos)
+    return tok.encode(text, parse_special=True, add_bos=tok.add_bos and not (bos and text.startswith(bos)))

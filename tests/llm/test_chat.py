@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from offchain.llm.chat import ChatTemplateError, render_chat
+from offchain.llm.chat import ChatTemplateError, encode_chat, render_chat
 from offchain.llm.gguf_file import read_info
 from offchain.llm.gguf_tokenizer import GgufTokenizer
 
@@ -57,6 +57,20 @@ def test_errors_are_one_line() -> None:
     assert "message 0 is not a mapping with a 'role'" in error_of(CHATML, messages=["hi"])
 
 
+def test_encode_chat_one_bos(tmp_path: Path) -> None:
+    spm = GgufTokenizer.from_gguf(write_toy_gguf(tmp_path / "spm.gguf", tokenizer="llama"))
+    assert spm.add_bos  # SentencePiece files add BOS: the prompt starts with exactly one
+    ids = encode_chat(spm, SYS_USER[1:], template="{{ messages[0].content }}")
+    assert ids[0] == spm.bos_id and ids.count(spm.bos_id) == 1
+    # a template that writes the BOS text itself does not get a second
+    ids = encode_chat(spm, SYS_USER[1:], template="{{ bos_token }}{{ messages[0].content }}")
+    assert ids[0] == spm.bos_id and ids.count(spm.bos_id) == 1
+    bpe = GgufTokenizer.from_gguf(write_toy_gguf(tmp_path / "bpe.gguf"))
+    assert encode_chat(bpe, SYS_USER)[:2] == [1, 3 + ord("s")]  # <|im_start|> then the byte "s" of "system"
+    with pytest.raises(ChatTemplateError, match="no chat template"):
+        encode_chat(GgufTokenizer.from_gguf(write_toy_gguf(tmp_path / "none.gguf", chat_template=None)), SYS_USER)
+
+
 def test_no_clock() -> None:
     # a prompt must not depend on when it is rendered: strftime_now is not there
     assert render_chat("{% if strftime_now is defined %}clock{% else %}fixed{% endif %}", SYS_USER) == "fixed"
@@ -74,6 +88,8 @@ def test_smollm2_template() -> None:
                             "Hugging Face<|im_end|>\n<|im_start|>user\n")
     # and the prompt's ids are llama.cpp's for the same text (test_gguf_tokenizer's SMOL_IDS)
     prompt = render_chat(info.chat_template, [{"role": "user", "content": "What is 2+2?"}])
-    assert GgufTokenizer.from_gguf(info).encode(prompt) == [
+    tok = GgufTokenizer.from_gguf(info)
+    assert encode_chat(tok, [{"role": "user", "content": "What is 2+2?"}]) == tok.encode(prompt)
+    assert tok.encode(prompt) == [
         1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519, 28, 7018, 411, 407, 19712, 8182, 2,
         198, 1, 4093, 198, 1780, 314, 216, 34, 27, 34, 47, 2, 198, 1, 520, 9531, 198]

@@ -105,6 +105,17 @@ def test_truncated_tensor_named(tmp_path: Path) -> None:
     assert f"tensor {last.name!r} is truncated" in msg and f"the file has {size}" in msg
 
 
+def test_unknown_type_id_named(tmp_path: Path) -> None:
+    p = write_toy_gguf(tmp_path / "x.gguf")
+    data = bytearray(p.read_bytes())
+    name = b"blk.0.ffn_up.weight"
+    at = data.index(name) + len(name)  # then: n_dims u32, dims u64 each, type u32
+    assert int.from_bytes(data[at:at + 4], "little") == 2
+    data[at + 4 + 16:at + 4 + 16 + 4] = (99).to_bytes(4, "little")
+    p.write_bytes(bytes(data))
+    assert "tensor 'blk.0.ffn_up.weight' has unknown ggml type id 99" in error_of(p)
+
+
 def test_truncated_header(tmp_path: Path) -> None:
     p = write_toy_gguf(tmp_path / "h.gguf")
     os.truncate(p, 200)  # inside the key/value section
