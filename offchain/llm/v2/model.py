@@ -12,7 +12,7 @@ import numpy as np
 from offchain.llm.v2 import ops
 from offchain.llm.v2.blocks import SUPPORTED, BlockMatrix, FormatError, unpack
 from offchain.llm.v2.fixed import I64, RES_FRAC, exp2_table, f32_parts, rope_tables, shift_round
-from offchain.llm.v2.gguf_weights import LlamaShape, read_shape
+from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 
 LAYER_MATS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 
@@ -47,10 +47,10 @@ def _gain(t: gguf.ReaderTensor) -> np.ndarray:
     return g.astype(I64)
 
 
-def load_gguf(path: str | Path, max_seq_len: int = 2048) -> ModelV2:
+def load_gguf(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> ModelV2:
     path = Path(path)
+    shape = read_shape(str(path), max_seq_len)
     r = gguf.GGUFReader(str(path))
-    shape = read_shape(r, max_seq_len)
     by_name = {t.name: t for t in r.tensors}
     mats: dict[str, BlockMatrix] = {}
     gains: dict[str, np.ndarray] = {}
