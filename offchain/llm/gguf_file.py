@@ -36,6 +36,13 @@ ARCH_ROPE_TYPE: dict[str, str] = {"llama": "norm"}
 _DEFAULT_ROPE_THETA = 10000.0
 _DEFAULT_RMS_EPS = 1e-5
 
+# llama.cpp's defaults when the file names no BOS/EOS/UNK and does not say whether to add BOS:
+# SentencePiece ("llama") vocabularies: <s>=1, </s>=2, <unk>=0, BOS added; byte-level BPE ("gpt2"):
+# id 11 for both, BOS added only for the pre-tokenizers below.
+_DEFAULT_SPECIALS = {"llama": {"bos": 1, "eos": 2, "unknown": 0}, "gpt2": {"bos": 11, "eos": 11}}
+_BPE_PRE_ADDING_BOS = frozenset({"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0",
+                                 "lfm2", "tekken", "chameleon"})
+
 _LAYER_TENSORS = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
                   "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
 
@@ -267,8 +274,11 @@ def read_info(path: str | os.PathLike[str], *,
     for what, arr in (("token_type", types), ("scores", scores)):
         if arr and len(arr) != len(tokens):
             raise GgufError(f"{p}: tokenizer.ggml.{what} has {len(arr)} entries for {len(tokens)} tokens")
-    specials = {k: opt_int(f"tokenizer.ggml.{k}_token_id")
-                for k in ("bos", "eos", "unknown", "padding", "eot", "eom")}
+    defaults = _DEFAULT_SPECIALS.get(tok_model or "", {}) if tokens else {}
+    specials: dict[str, int | None] = {}
+    for k in ("bos", "eos", "unknown", "padding", "eot", "eom"):
+        v = opt_int(f"tokenizer.ggml.{k}_token_id")
+        specials[k] = defaults.get(k) if v is None else v
     for k, v in specials.items():
         if v is not None and tokens and not 0 <= v < len(tokens):
             raise GgufError(f"{p}: tokenizer.ggml.{k}_token_id {v} is outside the vocabulary")
@@ -281,8 +291,8 @@ def read_info(path: str | os.PathLike[str], *,
         rope_theta=theta, rope_theta_bits=theta_bits, rope_dim=rope_dim, rope_type=ARCH_ROPE_TYPE[arch],
         rms_eps=eps, rms_eps_bits=eps_bits, tied_embeddings=tied,
         bos_id=specials["bos"], eos_id=specials["eos"], unk_id=specials["unknown"], pad_id=specials["padding"],
-        # llama.cpp's defaults: SentencePiece vocabularies add BOS, byte-level BPE ones do not
-        add_bos=opt_bool("tokenizer.ggml.add_bos_token", tok_model == "llama"),
+        add_bos=opt_bool("tokenizer.ggml.add_bos_token",
+                         tok_model == "llama" or (tok_model == "gpt2" and pre in _BPE_PRE_ADDING_BOS)),
         add_eos=opt_bool("tokenizer.ggml.add_eos_token", False),
         chat_template=_scalar(r, "tokenizer.chat_template"),
         tokenizer_model=tok_model, tokenizer_pre=pre, add_space_prefix=None if asp is None else bool(asp),

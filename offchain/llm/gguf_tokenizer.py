@@ -16,6 +16,7 @@ import heapq
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .gguf_file import GgufError, GgufInfo, read_info
@@ -28,22 +29,46 @@ NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 EOG_TEXTS = frozenset({"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
                        "<|eom_id|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>"})
 
-# LLaMA 3's ("llama-bpe"): case-insensitive contractions, digits in runs of at most three.
-_LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-              r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# Pre-tokenizers: the regexes llama.cpp applies, in order, to cut text into words before BPE (each
+# regex cuts every piece the previous ones left; text between matches stays a piece of its own).
+_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+_LLAMA3 = (r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+           r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+_QWEN2 = (r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+          r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
-# tokenizer.ggml.pre -> (split each digit first?, word regex or None for GPT-2's, BPE ignore_merges).
-# GPT-2's regex (HF ByteLevel's own): contractions, ` ?letters`, ` ?digits`, ` ?other`, whitespace.
-# llama.cpp gives "smollm" (and starcoder, refact, command-r…) the digit split then GPT-2's regex;
-# "llama-bpe" its own regex and whole-word lookup before merging (ignore_merges).
-PRE_TOKENIZERS: dict[str, tuple[bool, str | None, bool]] = {
-    "default": (False, None, False),
-    "gpt2": (False, None, False),
-    "smollm": (True, None, False),
-    "starcoder": (True, None, False),
-    "refact": (True, None, False),
-    "llama-bpe": (False, _LLAMA3_RE, True),
+
+@dataclass(frozen=True)
+class PreTokenizer:
+    regexes: tuple[str, ...]
+    ignore_merges: bool = False  # a word that is a token as a whole is taken as is (LLaMA 3)
+
+
+_DEFAULT = PreTokenizer((r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"))
+_PLAIN_GPT2 = PreTokenizer((_GPT2,))
+_DIGITS_GPT2 = PreTokenizer((r"\p{N}", _GPT2))  # each digit a word of its own
+_LLAMA3_PRE = PreTokenizer((_LLAMA3,), ignore_merges=True)
+
+# tokenizer.ggml.pre -> its pre-tokenizer, under llama.cpp's names (a name llama.cpp does not know
+# fails there too; a file without the key gets "default", with a warning in llama.cpp).
+PRE_TOKENIZERS: dict[str, PreTokenizer] = {
+    "default": _DEFAULT,
+    **dict.fromkeys(("gpt-2", "phi-2", "mpt", "olmo"), _PLAIN_GPT2),
+    **dict.fromkeys(("smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"),
+                    _DIGITS_GPT2),
+    **dict.fromkeys(("llama3", "llama-v3", "llama-bpe"), _LLAMA3_PRE),
+    **dict.fromkeys(("dbrx", "smaug-bpe"), PreTokenizer((_LLAMA3,))),
+    **dict.fromkeys(("qwen2", "stablelm2", "megrez", "deepseek-r1-qwen"), PreTokenizer((_QWEN2,))),
+    "falcon": PreTokenizer((r"[\p{P}\$\+<=>\^~\|`]+", _GPT2, r"[0-9][0-9][0-9]")),
 }
+
+
+def pre_tokenizer(info: GgufInfo) -> PreTokenizer:
+    pre = info.tokenizer_pre or "default"
+    if pre not in PRE_TOKENIZERS:
+        raise TokenizerError(f"{info.path}: pre-tokenizer {pre!r} is not supported (supported: "
+                             f"{', '.join(sorted(PRE_TOKENIZERS))})")
+    return PRE_TOKENIZERS[pre]
 
 
 class TokenizerError(GgufError):
@@ -254,11 +279,7 @@ def _hf_bpe(info: GgufInfo):  # -> tokenizers.Tokenizer
     specials are split out before it is called)."""
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
-    pre = info.tokenizer_pre or "default"
-    if pre not in PRE_TOKENIZERS:
-        raise TokenizerError(f"{info.path}: pre-tokenizer {pre!r} is not supported (supported: "
-                             f"{', '.join(sorted(PRE_TOKENIZERS))})")
-    digits, regex, ignore_merges = PRE_TOKENIZERS[pre]
+    pre = pre_tokenizer(info)
     if not info.merges:
         raise TokenizerError(f"{info.path}: byte-level BPE vocabulary without tokenizer.ggml.merges")
     merges: list[tuple[str, str]] = []
@@ -268,14 +289,9 @@ def _hf_bpe(info: GgufInfo):  # -> tokenizers.Tokenizer
             raise TokenizerError(f"{info.path}: merge {m!r} is not two tokens separated by a space")
         merges.append((m[:cut], m[cut + 1:]))
     vocab = {t: i for i, t in enumerate(info.tokens)}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=ignore_merges))
-    steps: list = []
-    if digits:
-        steps.append(pre_tokenizers.Digits(individual_digits=True))
-    if regex is None:
-        steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True))
-    else:
-        steps += [pre_tokenizers.Split(Regex(regex), behavior="isolated"),
-                  pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=pre.ignore_merges))
+    steps = [pre_tokenizers.Split(Regex(rx), behavior="isolated") for rx in pre.regexes]
+    # then bytes -> GPT-2's printable characters, the alphabet of the vocabulary; no further split
+    steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False))
     tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     return tok

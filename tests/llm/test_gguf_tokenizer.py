@@ -3,7 +3,9 @@
 Every expected id list here was produced once by llama.cpp (llama-cpp-python 0.3.36,
 `Llama(model_path, vocab_only=True).tokenize(text.encode(), add_bos=False, special=…)`) on the same
 files: the toy GGUFs of gguf_toy.py and SmolLM2-135M-Instruct.Q4_1.gguf. At that time 53 chosen
-strings and 400 random ones agreed in full with both special=True and special=False.
+strings and 400 random ones agreed in full with both special=True and special=False, 500 random
+ones on the toy files, and 400 on SmolLM2's vocabulary under each of the pre-tokenizers "default"
+(and none), "gpt-2", "smollm", "llama-bpe", "dbrx", "qwen2" and "falcon".
 """
 
 from __future__ import annotations
@@ -87,12 +89,13 @@ def test_toy_spm_matches_llama_cpp(spm: GgufTokenizer, text: str, special: list[
 
 
 def test_pre_tokenizer_comes_from_the_file(toy_dir: Path) -> None:
-    gpt2 = GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "gpt2.gguf", pre="gpt2"))
+    gpt2 = GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "gpt2.gguf", pre="gpt-2"))
     assert gpt2.encode("12") == [268]  # plain GPT-2 keeps digit runs together, so merge "1 2" applies
     none = GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "nopre.gguf", pre=None))
     assert none.encode("12") == [268]
-    with pytest.raises(TokenizerError, match="pre-tokenizer 'qwen2' is not supported") as e:
-        GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "qwen.gguf", pre="qwen2"))
+    # llama.cpp's names: "gpt2" is not one of them (llama.cpp refuses such a file too)
+    with pytest.raises(TokenizerError, match="pre-tokenizer 'gpt2' is not supported") as e:
+        GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "qwen.gguf", pre="gpt2"))
     assert "\n" not in str(e.value)
     assert isinstance(e.value, GgufError)  # callers catch one error class for any bad file
 
@@ -187,3 +190,30 @@ def test_smollm2_round_trip_any_text(smol: GgufTokenizer, text: str) -> None:
     # text using them cannot come back, in llama.cpp either (see SMOL_IDS)
     assume(all(_B2U[b] in smol._index for b in text.encode("utf-8")))
     assert smol.decode(smol.encode(text)) == text
+
+
+# One string, SmolLM2's vocabulary under six pre-tokenizer names: llama.cpp's ids (same run as above,
+# on GGUFs holding SmolLM2's tokens and merges with tokenizer.ggml.pre changed). Its runs of spaces,
+# superscript digit, accent, digits and contraction are cut differently by each.
+PRE_TEXT = "   \xb2}e\u0301d(3?<|im_end|>8'lla0{_.#?4"  # \xb2: superscript two; e + combining acute
+PRE_IDS = {
+    "default": [256, 216, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 23, 20309, 32, 107, 23626, 19, 47, 36],
+    "gpt-2": [256, 3351, 127, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+    "smollm": [333, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+    "llama-bpe": [256, 216, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+    "falcon": [256, 3351, 127, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 23, 20309, 32, 107, 23626, 19, 47, 36],
+    "qwen2": [256, 216, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+}
+
+
+@needs_smol
+@pytest.mark.parametrize("pre", sorted(PRE_IDS))
+def test_pre_tokenizers_match_llama_cpp(pre: str) -> None:
+    tok = GgufTokenizer(dataclasses.replace(smol_info(), tokenizer_pre=pre))
+    assert tok.encode(PRE_TEXT) == PRE_IDS[pre]
+
+
+@needs_smol
+def test_no_pre_tokenizer_is_default() -> None:
+    tok = GgufTokenizer(dataclasses.replace(smol_info(), tokenizer_pre=None))
+    assert tok.encode(PRE_TEXT) == PRE_IDS["default"]
