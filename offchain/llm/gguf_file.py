@@ -99,6 +99,10 @@ class GgufInfo:
     merges: tuple[str, ...] = field(repr=False, default=())
     eot_id: int | None = None
     eom_id: int | None = None
+    # fill-in-the-middle pad/repo/separator tokens: llama.cpp ends generation at these too
+    fim_pad_id: int | None = None
+    fim_rep_id: int | None = None
+    fim_sep_id: int | None = None
 
     def tensor(self, name: str) -> TensorInfo:
         for t in self.tensors:
@@ -276,7 +280,7 @@ def read_info(path: str | os.PathLike[str], *,
             raise GgufError(f"{p}: tokenizer.ggml.{what} has {len(arr)} entries for {len(tokens)} tokens")
     defaults = _DEFAULT_SPECIALS.get(tok_model or "", {}) if tokens else {}
     specials: dict[str, int | None] = {}
-    for k in ("bos", "eos", "unknown", "padding", "eot", "eom"):
+    for k in ("bos", "eos", "unknown", "padding", "eot", "eom", "fim_pad", "fim_rep", "fim_sep"):
         v = opt_int(f"tokenizer.ggml.{k}_token_id")
         specials[k] = defaults.get(k) if v is None else v
     for k, v in specials.items():
@@ -299,6 +303,7 @@ def read_info(path: str | os.PathLike[str], *,
         tensors=tensors, tokens=tokens, token_types=types, scores=scores,
         merges=tuple(_scalar(r, "tokenizer.ggml.merges") or ()),
         eot_id=specials["eot"], eom_id=specials["eom"],
+        fim_pad_id=specials["fim_pad"], fim_rep_id=specials["fim_rep"], fim_sep_id=specials["fim_sep"],
     )
 
 

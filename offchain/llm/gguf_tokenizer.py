@@ -24,10 +24,15 @@ from .gguf_file import GgufError, GgufInfo, read_info
 # GGUF token types (tokenizer.ggml.token_type)
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
-# Token texts llama.cpp treats as end of generation wherever they are in a vocabulary, beside the
-# eos/eot/eom ids the file names (a chat model stops at its turn end, e.g. ChatML's <|im_end|>).
-EOG_TEXTS = frozenset({"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                       "<|eom_id|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>"})
+# End of generation, as llama.cpp decides it: the eos/eot/eom ids the file names, every token
+# with one of EOG_TEXTS (a chat model stops at its turn end, e.g. ChatML's <|im_end|>), and the
+# fill-in-the-middle pad/repo/separator tokens, found by text when the file does not name them
+# (SmolLM2's <reponame>). Tokens found by text are made control tokens, as llama.cpp does.
+EOG_TEXTS = frozenset({"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
+                       "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>"})
+FIM_TEXTS = {"fim_pad": ("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>"),
+             "fim_rep": ("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"),
+             "fim_sep": ("<|file_sep|>",)}
 
 # Pre-tokenizers: the regexes llama.cpp applies, in order, to cut text into words before BPE (each
 # regex cuts every piece the previous ones left; text between matches stays a piece of its own).
@@ -103,18 +108,35 @@ class GgufTokenizer:
         self.model = info.tokenizer_model
         self.tokens: tuple[str, ...] = info.tokens
         n = len(self.tokens)
-        self.types: tuple[int, ...] = info.token_types or (NORMAL,) * n
+        types = list(info.token_types or (NORMAL,) * n)
         self.bos_id: int | None = info.bos_id
         self.eos_id: int | None = info.eos_id
         self.add_bos: bool = info.add_bos
         self._index = {t: i for i, t in enumerate(self.tokens)}  # a duplicated text keeps its last id
+        eog = {i for i in (info.eos_id, info.eot_id, info.eom_id) if i is not None}
+        found = {self._index[t] for t in EOG_TEXTS if t in self._index}
+        for kind, texts in FIM_TEXTS.items():
+            named = getattr(info, f"{kind}_id")
+            if named is not None:
+                eog.add(named)
+            else:  # one text of the list (a vocabulary with two of them is not known to exist)
+                hit = next((self._index[t] for t in texts if t in self._index), None)
+                if hit is not None:
+                    found.add(hit)
+        for i in found:
+            types[i] = CONTROL
+        eog |= found
+        # gpt-oss (o200k_harmony): <|end|> closes a message there, not the generation
+        if {"<|return|>", "<|call|>", "<|end|>"} <= {self.tokens[i] for i in eog}:
+            end = self._index["<|end|>"]
+            eog.discard(end)
+            types[end] = USER_DEFINED
+        self.eog_ids: frozenset[int] = frozenset(eog)
+        self.types: tuple[int, ...] = tuple(types)
         # Texts matched in the input before tokenizing. llama.cpp matches control (and unknown)
         # tokens only when asked to parse specials, user-defined ones always; longest first.
         self._control = [t for i, t in enumerate(self.tokens) if self.types[i] in (CONTROL, UNKNOWN) and t]
         self._user = [t for i, t in enumerate(self.tokens) if self.types[i] == USER_DEFINED and t]
-        eog = {i for i in (info.eos_id, info.eot_id, info.eom_id) if i is not None}
-        eog |= {self._index[t] for t in EOG_TEXTS if t in self._index}
-        self.eog_ids: frozenset[int] = frozenset(eog)
         if self.model == "gpt2":
             self._bpe = _hf_bpe(info)
         elif self.model == "llama":
@@ -289,7 +311,11 @@ def _hf_bpe(info: GgufInfo):  # -> tokenizers.Tokenizer
             raise TokenizerError(f"{info.path}: merge {m!r} is not two tokens separated by a space")
         merges.append((m[:cut], m[cut + 1:]))
     vocab = {t: i for i, t in enumerate(info.tokens)}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=pre.ignore_merges))
+    try:
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=pre.ignore_merges))
+    except Exception as e:  # noqa: BLE001 - tokenizers raises a bare Exception, e.g. a merge making no token
+        raise TokenizerError(f"{info.path}: byte-level BPE vocabulary and merges disagree: "
+                             f"{' '.join(str(e).split())}") from None
     steps = [pre_tokenizers.Split(Regex(rx), behavior="isolated") for rx in pre.regexes]
     # then bytes -> GPT-2's printable characters, the alphabet of the vocabulary; no further split
     steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False))

@@ -40,12 +40,15 @@ BPE_MERGES = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "Ġworl 
 
 
 def bpe_vocab() -> tuple[list[str], list[int], list[str]]:
-    """(tokens, token types, merges): 3 control tokens, the 256 byte characters, one per merge."""
+    """(tokens, token types, merges): 3 control tokens, the 256 byte characters, one per merge,
+    then 3 normal tokens no merge makes (ids 270-272, for tests to rename)."""
     tokens = list(BPE_SPECIALS) + [_B2U[b] for b in range(256)]
     types = [3] * len(BPE_SPECIALS) + [1] * 256
     for m in BPE_MERGES:
         tokens.append(m.replace(" ", ""))
         types.append(1)
+    tokens += ["<extra_0>", "<extra_1>", "<extra_2>"]
+    types += [1, 1, 1]
     return tokens, types, list(BPE_MERGES)
 
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from offchain.llm.gguf_file import GgufError, read_info
+from offchain.llm.gguf_file import GgufError, GgufInfo, read_info
 from offchain.llm.gguf_tokenizer import _B2U, GgufTokenizer, TokenizerError
 
 from .gguf_toy import needs_smol, smol_info, write_toy_gguf
@@ -109,6 +109,34 @@ def test_special_ids(bpe: GgufTokenizer, spm: GgufTokenizer) -> None:
     assert spm.eog_ids == {2}
 
 
+def with_texts(tok: GgufTokenizer, **texts: str) -> GgufInfo:
+    """tok's file with token ids renamed: {"t272": "<|file_sep|>"} (normal tokens, as in a sloppy file)."""
+    tokens = list(tok.tokens)
+    for k, v in texts.items():
+        tokens[int(k[1:])] = v
+    return dataclasses.replace(tok.info, tokens=tuple(tokens))
+
+
+def test_end_of_generation_by_text(bpe: GgufTokenizer) -> None:
+    t = GgufTokenizer(with_texts(bpe, t272="<|file_sep|>", t271="<end_of_turn>"))
+    assert t.eog_ids == {0, 2, 271, 272}
+    # found by text, they become control tokens: parsed from text, dropped by decode(special=False)
+    assert t.encode("<end_of_turn>hi") == [271, 107, 108] and t.decode([271, 107], special=False) == "h"
+    # a file that names its FIM separator is taken at its word
+    t = GgufTokenizer(dataclasses.replace(with_texts(bpe, t272="<|file_sep|>"), fim_sep_id=5))
+    assert t.eog_ids == {0, 2, 5}
+    # gpt-oss: with <|return|> and <|call|> present, <|end|> ends a message, not the generation
+    t = GgufTokenizer(with_texts(bpe, t270="<|return|>", t271="<|call|>", t272="<|end|>"))
+    assert t.eog_ids == {0, 2, 270, 271}
+    assert t.encode("<|end|>", parse_special=False) == [272]  # user-defined: matched even so
+
+
+def test_merges_without_their_token(bpe: GgufTokenizer) -> None:
+    with pytest.raises(TokenizerError, match="vocabulary and merges disagree: .*Ġworl") as e:
+        GgufTokenizer(with_texts(bpe, t267="renamed"))  # "Ġwor l" makes Ġworl, now missing
+    assert "\n" not in str(e.value)
+
+
 def test_token_bytes_and_decode(bpe: GgufTokenizer) -> None:
     ids = bpe.encode("<|im_start|>é")
     assert [bpe.token_bytes(i) for i in ids] == [b"<|im_start|>", b"\xc3", b"\xa9"]
@@ -162,7 +190,9 @@ def test_smollm2_matches_llama_cpp(smol: GgufTokenizer, text: str, special: list
 def test_smollm2_specials(smol: GgufTokenizer) -> None:
     assert (smol.bos_id, smol.eos_id, smol.add_bos) == (1, 2, False)
     assert [smol.tokens[i] for i in (0, 1, 2)] == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    assert smol.eog_ids == {0, 2}
+    # llama.cpp's llama_vocab_is_eog is true for exactly these: <|endoftext|>, <|im_end|> (eos) and
+    # <reponame>, which llama.cpp takes for the fill-in-the-middle repo token
+    assert smol.eog_ids == {0, 2, 4}
     assert len(smol) == 49152
 
 
