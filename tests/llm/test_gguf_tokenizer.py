@@ -146,6 +146,14 @@ def test_token_bytes_and_decode(bpe: GgufTokenizer) -> None:
         bpe.token_bytes(9999)
 
 
+def test_spm_decode(spm: GgufTokenizer) -> None:
+    # as llama.cpp's detokenizer: byte pieces are bytes, U+2581 a space, and without `special`
+    # the control and unknown tokens give nothing
+    ids = [1, 0, 271, 277, 231, 187, 159]  # <s> <unk> ▁hello é <0xE4> <0xB8> <0x9C>
+    assert spm.decode(ids) == "<s><unk> helloé东"
+    assert spm.decode(ids, special=False) == " helloé东"
+
+
 def test_unsupported_tokenizer_model(toy_dir: Path) -> None:
     info = read_info(write_toy_gguf(toy_dir / "bert.gguf"))
     with pytest.raises(TokenizerError, match="tokenizer model 'bert' is not supported"):
