@@ -120,7 +120,19 @@ class _Reader(GGUFReader):
     gguf 0.19.0 (pinned) slices each tensor out of a memory map and reshapes it: a tensor whose
     bytes run past the end of the file fails there with a bare numpy reshape message, and an
     unknown type id with a bare enum message. The check reads the same parts the base class reads.
+
+    It also reads through a plain ndarray view of the file's memory map: the reader slices the map
+    once per vocabulary string (~250k slices for SmolLM2), and numpy's memmap subclass costs ~10 µs
+    on each of them, which made reading the header take seconds.
     """
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._plain
+
+    @data.setter
+    def data(self, mapped: np.ndarray) -> None:
+        self._plain = mapped.view(np.ndarray)  # same bytes, same mapping (kept alive as its base)
 
     def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
         size = len(self.data)
