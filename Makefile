@@ -51,6 +51,7 @@ $(STAMPS)/slither: requirements-slither.txt
 $(STAMPS)/smollm2: scripts/fetch_model.py offchain/llm/known_models.py $(STAMPS)/venv
 	@mkdir -p $(STAMPS)
 	$(PY) scripts/fetch_model.py smollm2
+	$(PY) -m offchain.cli model import smollm2
 	@touch $@
 
 $(STAMPS)/apt:
