@@ -63,6 +63,7 @@ CHECKS: dict[str, list[Run]] = {
     "make fuzz": [("make", "-n", "fuzz")],
     "make snapshot": [("make", "-n", "snapshot")],
     "make kernels": [("make", "-n", "kernels")],
+    "make gen": [("make", "-n", "gen"), ("make", "gen-check")],
     "make programs": [("make", "-n", "programs")],
     "make accuracy": [("make", "-n", "accuracy")],
     "make help": [("make", "help")],
