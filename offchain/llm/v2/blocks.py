@@ -90,3 +90,14 @@ def unpack(kind: str, raw: np.ndarray, name: str, shape: tuple[int, int]) -> Blo
             mm, me = _fp16(blocks[:, :, 2:4], name)
             mm, me = mm.astype(np.int16), me.astype(I8)
     return BlockMatrix(kind, np.ascontiguousarray(q), dm.astype(np.int16), de.astype(I8), mm, me)
+
+
+@dataclass
+class QuantAct:
+    """An activation vector quantized per 32-value block, as llama.cpp's Q8_0/Q8_1 does on CPU:
+    q = round-half-away(127·x/amax), scale d = fp16(amax/127) = xm·2^xe, qsum = Σq per block."""
+    q: np.ndarray  # int8 [K]
+    xm: np.ndarray  # int64 [K/32]
+    xe: np.ndarray  # int64 [K/32]
+    qsum: np.ndarray  # int64 [K/32]
+    x: np.ndarray  # the int32 input itself (F32/F16 weights multiply it unquantized)

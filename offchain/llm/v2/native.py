@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import ctypes
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from offchain.native import load
 
-if TYPE_CHECKING:
-    from offchain.llm.v2.blocks import BlockMatrix
-    from offchain.llm.v2.ops import QuantAct
+from offchain.llm.v2.blocks import BlockMatrix, QuantAct
 
 _lib = load(Path(__file__).with_name("blockdot.c"), ("-O3", "-march=native"))
 _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64

@@ -3,28 +3,15 @@ must match bit for bit. Activations are int32 at 2^-16, the residual int64 at 2^
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from offchain.llm.ops import PARALLEL_MIN_ELEMENTS, WORKERS, _pool
 from offchain.llm.v2 import native
-from offchain.llm.v2.blocks import QK, BlockMatrix
+from offchain.llm.v2.blocks import QK, BlockMatrix, QuantAct
 from offchain.llm.v2.fixed import (ACT_FRAC, EXP2_BITS, I8, I32, I64, LOG2E_Q30, RES_FRAC, TAB_FRAC, act_scale,
                                    bitlen, round_div, round_div_away, sat32, shift_round)
 
 ACC_SHIFT = RES_FRAC  # block products are summed at 2^-24
-
-
-@dataclass
-class QuantAct:
-    """An activation vector quantized per 32-value block, as llama.cpp's Q8_0/Q8_1 does on CPU:
-    q = round-half-away(127·x/amax), scale d = fp16(amax/127) = xm·2^xe, qsum = Σq per block."""
-    q: np.ndarray  # int8 [K]
-    xm: np.ndarray  # int64 [K/32]
-    xe: np.ndarray  # int64 [K/32]
-    qsum: np.ndarray  # int64 [K/32]
-    x: np.ndarray  # the int32 input itself (F32/F16 weights multiply it unquantized)
 
 
 def quantize_act(x: np.ndarray) -> QuantAct:
