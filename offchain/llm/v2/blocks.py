@@ -39,20 +39,61 @@ class BlockMatrix:
     def shape(self) -> tuple[int, int]:
         return self.q.shape  # type: ignore[return-value]
 
-    def pointers(self) -> tuple[int | None, ...]:
-        """The arrays' addresses for the native matmul, read once (numpy's .ctypes is slow)."""
-        ptrs = self.__dict__.get("_ptrs")
-        if ptrs is None:
-            ptrs = tuple(None if a is None else a.ctypes.data for a in (self.q, self.dm, self.de, self.mm, self.me))
-            self.__dict__["_ptrs"] = ptrs
-        return ptrs
-
 
 def _fp16(raw: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    bits = np.ascontiguousarray(raw).view("<u2")[..., 0]
+    bits = (raw[..., 0].astype(np.uint16) | (raw[..., 1].astype(np.uint16) << 8))
     if np.any((bits & 0x7C00) == 0x7C00):
         raise FormatError(f"{name}: a block scale is infinite or NaN")
     return fp16_parts(bits)
+
+
+@dataclass
+class Weight:
+    """A weight matrix [N, K] as the file holds it: `raw` is a view of the file's bytes (uint8
+    [N, bytes per row] for block formats; the F32/F16 array otherwise). The native matmul reads it
+    directly; `unpacked()` gives the integer form of the numpy definition (made on first use)."""
+    name: str
+    kind: str
+    raw: np.ndarray
+    n: int
+    k: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n, self.k
+
+    def unpacked(self) -> BlockMatrix:
+        u = self.__dict__.get("_unpacked")
+        if u is None:
+            u = unpack(self.kind, self.raw, self.name, self.shape)
+            self.__dict__["_unpacked"] = u
+        return u
+
+    def row(self, i: int) -> BlockMatrix:
+        """Row i alone, unpacked (an embedding lookup)."""
+        return unpack(self.kind, self.raw[i:i + 1], self.name, (1, self.k))
+
+
+def weight(kind: str, raw: np.ndarray, name: str, shape: tuple[int, int]) -> Weight:
+    """A file tensor as a Weight, refused in one line if its type is unsupported, its rows are not
+    whole blocks, its bytes are short, or a scale (or an F32/F16 value) is infinite or NaN."""
+    n, k = shape
+    if kind not in SUPPORTED:
+        raise FormatError(f"{name}: quantization type {kind} is not supported (supported: {', '.join(SUPPORTED)})")
+    if kind in BLOCK_BYTES:
+        if k % QK:
+            raise FormatError(f"{name}: row length {k} is not a multiple of {QK}")
+        bb = BLOCK_BYTES[kind]
+        raw = np.asarray(raw, dtype=np.uint8).reshape(-1)
+        if raw.size != n * (k // QK) * bb:
+            raise FormatError(f"{name}: {raw.size} bytes, not the {n * (k // QK) * bb} of a {kind} [{n}, {k}] tensor")
+        raw = raw.reshape(n, (k // QK) * bb)
+        blocks = raw.reshape(n, k // QK, bb)
+        for off in (0, 2) if kind == "Q4_1" else (0,):
+            _fp16(blocks[:, :, off:off + 2], name)
+    else:
+        unpack(kind, raw, name, shape)  # checks every value
+    return Weight(name, kind, raw, n, k)
 
 
 def unpack(kind: str, raw: np.ndarray, name: str, shape: tuple[int, int]) -> BlockMatrix:

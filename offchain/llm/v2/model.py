@@ -10,7 +10,7 @@ import gguf
 import numpy as np
 
 from offchain.llm.v2 import ops
-from offchain.llm.v2.blocks import SUPPORTED, BlockMatrix, FormatError, unpack
+from offchain.llm.v2.blocks import FormatError, Weight, weight
 from offchain.llm.v2.fixed import I64, RES_FRAC, exp2_table, f32_parts, rope_tables, shift_round
 from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 
@@ -21,7 +21,7 @@ LAYER_MATS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up",
 class ModelV2:
     path: Path
     shape: LlamaShape
-    mats: dict[str, BlockMatrix]  # "token_embd", "output", "blk.{l}.attn_q", …
+    mats: dict[str, Weight]  # "token_embd", "output", "blk.{l}.attn_q", …: the file's bytes
     gains: dict[str, np.ndarray]  # "output_norm", "blk.{l}.attn_norm", … int64 at 2^-24
     eps: tuple[int, int]  # the file's RMS epsilon as (m, e)
     rope_cos: np.ndarray
@@ -52,16 +52,13 @@ def load_gguf(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> ModelV2:
     shape = read_shape(str(path), max_seq_len)
     r = gguf.GGUFReader(str(path))
     by_name = {t.name: t for t in r.tensors}
-    mats: dict[str, BlockMatrix] = {}
+    mats: dict[str, Weight] = {}
     gains: dict[str, np.ndarray] = {}
 
     def mat(name: str, key: str) -> None:
         t = by_name[name]
-        kind = t.tensor_type.name
-        if kind not in SUPPORTED:
-            raise FormatError(f"{name}: quantization type {kind} is not supported (supported: {', '.join(SUPPORTED)})")
         k, n = (int(v) for v in t.shape[:2])
-        mats[key] = unpack(kind, np.asarray(t.data), name, (n, k))
+        mats[key] = weight(t.tensor_type.name, np.asarray(t.data), name, (n, k))
 
     mat("token_embd.weight", "token_embd")
     if "output.weight" in by_name:

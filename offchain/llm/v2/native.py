@@ -10,12 +10,12 @@ import numpy as np
 
 from offchain.native import load
 
-from offchain.llm.v2.blocks import BlockMatrix, QuantAct
+from offchain.llm.v2.blocks import QuantAct
 
 _lib = load(Path(__file__).with_name("blockdot.c"), ("-O3", "-march=native"))
 _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64
 _SIGS = {
-    "opml_v2_matmul": [_p, _p, _p, _p, _p, _u, _u, _u, _p, _p, _p, _p, _p],
+    "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
     "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
     "opml_v2_rope": [_p, _u, _u, _p, _p],
@@ -36,11 +36,14 @@ def _c(a: np.ndarray, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def matmul_rows(w: BlockMatrix, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
-    """acc[r0:r1] of ops.matmul_acc_reference(w, a) for a block-format w (arrays C-contiguous)."""
+RAW_KINDS = {"Q8_0": 0, "Q4_0": 1, "Q4_1": 2}
+
+
+def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
+    """acc[r0:r1] of the block matmul read straight from the file's bytes `raw` (uint8, C order)."""
     assert _lib is not None
-    _lib.opml_v2_matmul(*w.pointers(), w.shape[1], r0, r1, a.q.ctypes.data, a.xm.ctypes.data, a.xe.ctypes.data,
-                        a.qsum.ctypes.data, acc.ctypes.data)
+    _lib.opml_v2_matmul_raw(RAW_KINDS[kind], raw.ctypes.data, k, r0, r1, a.q.ctypes.data, a.xm.ctypes.data,
+                            a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data)
 
 
 def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

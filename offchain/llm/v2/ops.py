@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from offchain.llm.ops import PARALLEL_MIN_ELEMENTS, WORKERS, _pool
+from offchain.llm.ops import WORKERS, _pool
 from offchain.llm.v2 import native
-from offchain.llm.v2.blocks import QK, BlockMatrix, QuantAct
+from offchain.llm.v2.blocks import QK, BlockMatrix, QuantAct, Weight
 from offchain.llm.v2.fixed import (ACT_FRAC, EXP2_BITS, I8, I32, I64, LOG2E_Q30, RES_FRAC, TAB_FRAC, act_scale,
                                    bitlen, round_div, round_div_away, sat32, shift_round)
 
@@ -23,18 +23,23 @@ def quantize_act(x: np.ndarray) -> QuantAct:
     return QuantAct(q.astype(I8).reshape(-1), xm, xe, q.sum(axis=1), x)
 
 
-def matmul_acc(w: BlockMatrix, a: QuantAct) -> np.ndarray:
-    """matmul_acc_reference, natively where a C compiler works (blockdot.c, bit for bit the same);
-    large matrices split their rows over threads, each writing only its own rows."""
-    if not native.NATIVE or w.kind in ("F32", "F16"):
-        return matmul_acc_reference(w, a)
+PARALLEL_V2 = 1 << 19  # weights at least this large split their rows over the worker threads
+
+
+def matmul_acc(w: Weight, a: QuantAct) -> np.ndarray:
+    """matmul_acc_reference, natively where a C compiler works: blockdot.c reads the file's own
+    block bytes, bit for bit the same terms; large matrices split their rows over threads, each
+    writing only its own rows."""
+    if not native.NATIVE or w.kind not in native.RAW_KINDS:
+        return matmul_acc_reference(w.unpacked(), a)
     n, k = w.shape
     acc = np.empty(n, dtype=I64)
-    if n * k < PARALLEL_MIN_ELEMENTS or WORKERS == 1:
-        native.matmul_rows(w, a, acc, 0, n)
+    if n * k < PARALLEL_V2 or WORKERS == 1:
+        native.matmul_raw_rows(w.kind, w.raw, k, a, acc, 0, n)
         return acc
     step = -(-n // WORKERS)
-    list(_pool().map(lambda r0: native.matmul_rows(w, a, acc, r0, min(n, r0 + step)), range(0, n, step)))
+    list(_pool().map(lambda r0: native.matmul_raw_rows(w.kind, w.raw, k, a, acc, r0, min(n, r0 + step)),
+                     range(0, n, step)))
     return acc
 
 
@@ -59,9 +64,11 @@ def to_act(acc: np.ndarray) -> np.ndarray:
     return sat32(shift_round(acc, ACT_FRAC - RES_FRAC))
 
 
-def embed_row(w: BlockMatrix, token: int) -> np.ndarray:
+def embed_row(weight: Weight, token: int) -> np.ndarray:
     """The residual (int64, 2^-24) of `token`: its embedding row, dequantized exactly where the
     format allows (every fp16 multiple is a multiple of 2^-24) and rounded half up otherwise."""
+    w = weight.row(token)
+    token = 0
     if w.kind in ("F32", "F16"):
         return shift_round(w.q[token], w.dm[token].astype(I64) + RES_FRAC)
     q = w.q[token].astype(I64).reshape(-1, QK)
