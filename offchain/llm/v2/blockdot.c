@@ -6,6 +6,9 @@
  * wraps like numpy's, so the order of the additions and the vector width cannot change a bit.
  * Products that could exceed int64 are formed in uint64 (wrapping, never undefined behaviour). */
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define QK 32
 
@@ -205,4 +208,23 @@ void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uin
         }
         acc[n] = (int64_t)total;
     }
+}
+
+/* The same over all rows, split across OpenMP's threads (its team persists between calls, so a
+ * hand-off costs microseconds, not a Python thread pool's wake-up). Each thread writes only its
+ * own rows; the result cannot depend on the split. */
+void opml_v2_matmul_raw_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, const int8_t *xq, const int64_t *xm,
+                           const int64_t *xe, const int64_t *qsum, int64_t *acc, int threads) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
+        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        if (r0 < r1) opml_v2_matmul_raw(kind, w, k, r0, r1, xq, xm, xe, qsum, acc);
+    }
+#else
+    (void)threads;
+    opml_v2_matmul_raw(kind, w, k, 0, n, xq, xm, xe, qsum, acc);
+#endif
 }

@@ -5,6 +5,7 @@ ops.py namesake bit for bit (tests/llm/test_v2_ops.py)."""
 from __future__ import annotations
 
 import ctypes
+import os
 from pathlib import Path
 import numpy as np
 
@@ -12,10 +13,16 @@ from offchain.native import load
 
 from offchain.llm.v2.blocks import QuantAct
 
-_lib = load(Path(__file__).with_name("blockdot.c"), ("-O3", "-march=native"))
+_SRC = Path(__file__).with_name("blockdot.c")
+# Idle OpenMP threads sleep instead of spinning: between two matmuls the runner's Python work and
+# the trace's hashing thread need the cores (spinning made a token 3-7x slower on a busy machine).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP where the compiler has it (gcc's libgomp), else the same code on one thread.
+_lib = load(_SRC, ("-O3", "-march=native", "-fopenmp")) or load(_SRC, ("-O3", "-march=native"))
 _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64
 _SIGS = {
     "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
+    "opml_v2_matmul_raw_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
     "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
     "opml_v2_rope": [_p, _u, _u, _p, _p],
@@ -44,6 +51,13 @@ def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.nda
     assert _lib is not None
     _lib.opml_v2_matmul_raw(RAW_KINDS[kind], raw.ctypes.data, k, r0, r1, a.q.ctypes.data, a.xm.ctypes.data,
                             a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data)
+
+
+def matmul_raw(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, threads: int) -> None:
+    """All rows, split over `threads` OpenMP threads (one where OpenMP is missing)."""
+    assert _lib is not None
+    _lib.opml_v2_matmul_raw_mt(RAW_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
+                               a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
 
 
 def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

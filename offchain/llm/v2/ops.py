@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from offchain.llm.ops import WORKERS, _pool
+from offchain.llm.ops import WORKERS
 from offchain.llm.v2 import native
 from offchain.llm.v2.blocks import QK, BlockMatrix, QuantAct, Weight
 from offchain.llm.v2.fixed import (ACT_FRAC, EXP2_BITS, I8, I32, I64, LOG2E_Q30, RES_FRAC, TAB_FRAC, act_scale,
@@ -34,12 +34,7 @@ def matmul_acc(w: Weight, a: QuantAct) -> np.ndarray:
         return matmul_acc_reference(w.unpacked(), a)
     n, k = w.shape
     acc = np.empty(n, dtype=I64)
-    if n * k < PARALLEL_V2 or WORKERS == 1:
-        native.matmul_raw_rows(w.kind, w.raw, k, a, acc, 0, n)
-        return acc
-    step = -(-n // WORKERS)
-    list(_pool().map(lambda r0: native.matmul_raw_rows(w.kind, w.raw, k, a, acc, r0, min(n, r0 + step)),
-                     range(0, n, step)))
+    native.matmul_raw(w.kind, w.raw, k, a, acc, 1 if n * k < PARALLEL_V2 else WORKERS)
     return acc
 
 
