@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from offchain.llm.gguf_file import GgufError, GgufInfo, read_info
+from offchain.llm.v2.blocks import SUPPORTED
 
 DEFAULT_CONTEXT = 2048  # the context a v2 model gets unless asked: it sizes the committed RoPE tables
 
@@ -45,4 +46,5 @@ def shape_of(info: GgufInfo, max_seq_len: int = DEFAULT_CONTEXT) -> LlamaShape:
 
 
 def read_shape(path: str, max_seq_len: int = DEFAULT_CONTEXT) -> LlamaShape:
-    return shape_of(read_info(path), max_seq_len)
+    """The shape, from a file whose every tensor is of a type spec v2 multiplies (else one line)."""
+    return shape_of(read_info(path, supported_types=frozenset(SUPPORTED)), max_seq_len)

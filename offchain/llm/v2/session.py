@@ -21,8 +21,8 @@ from offchain.llm.known_models import KNOWN_MODELS
 from offchain.llm.v2.commit import weight_root
 from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT
 from offchain.llm.v2.model import ModelV2, load_gguf
-from offchain.llm.v2.runner import RunnerV2
-from offchain.llm.v2.sample import Sampling, sample
+from offchain.llm.v2.sample import Sampling
+from offchain.llm.v2.trace import trace_task
 from offchain.merkle import tensor_root
 
 
@@ -104,7 +104,9 @@ def _root(ids: list[int]) -> str:
 
 def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None, model: ModelV2 | None = None) -> dict:
     """Generate and return the answer: text, tokens (cut before an end-of-generation id) and
-    the commitments; with token ids given, also each position's greedy `argmax` (teacher-forced)."""
+    the commitments (the weight root, the input and output token roots, and the trace's final
+    state S_n over every node output, SPEC §5.2); with token ids given, also each input
+    position's greedy `argmax` (teacher-forced)."""
     info = read_info(path)
     tok = GgufTokenizer.from_gguf(info)
     ids = input_ids(tok, req)
@@ -117,36 +119,20 @@ def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None,
     bad = [t for t in ids if not 0 <= t < model.shape.vocab_size]
     if bad:
         raise ValueError(f"token id {bad[0]} is outside the vocabulary of {model.shape.vocab_size}")
-    r = RunnerV2(model)
-    argmax: list[int] = []
-    z = None
-    for pos, t in enumerate(ids):
-        z = r.step(t, pos)
-        argmax.append(int(np.argmax(z)))
-    out: list[int] = []
-    pos = len(ids)
     t0 = time.perf_counter()
-    while z is not None and len(out) < req.tokens:
-        nxt = sample(z, req.sampling, pos, model.exp2)
-        if tok.is_eog(nxt):
-            break
-        out.append(nxt)
-        if on_token:
-            on_token(len(out))
-        if len(out) == req.tokens:
-            break
-        z = r.step(nxt, pos)
-        pos += 1
+    tr = trace_task(model, ids, req.tokens, req.sampling, tok.is_eog, on_token)
+    out = tr.tokens
     dt = time.perf_counter() - t0
     c = commitment(path, model.shape.max_seq_len)
     res = {"text": tok.decode(out, special=False), "tokens": out, "input_tokens": len(ids),
            "weight_root": c["weight_root"], "model_sha256": c["sha256"], "spec": 2,
            "input_root": _root(ids), "output_root": _root(out),
+           "final_state": "0x" + tr.final_state.hex(), "nodes": len(tr.roots),
            "sampling": {"temperature_milli": req.sampling.temp_milli, "top_p_milli": req.sampling.top_p_milli,
                         "seed": req.sampling.seed},
-           "ms_per_token": round(1000 * dt / max(len(out), 1), 2)}
+           "ms_per_position": round(1000 * dt / max(len(ids) + len(out) - 1, 1), 2)}
     if req.token_ids is not None:
-        res["argmax"] = argmax
+        res["argmax"] = tr.argmax[: len(ids)]
     return res
 
 
