@@ -228,3 +228,88 @@ void opml_v2_matmul_raw_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, c
     opml_v2_matmul_raw(kind, w, k, 0, n, xq, xm, xe, qsum, acc);
 #endif
 }
+
+/* ---- k-quants (Q4_K, Q5_K, Q6_K: 256-value super-blocks) against an input quantized per 256
+ * (xq, one (xm, xe) per super-block, bsum: the sums of each 16 quantized inputs). Each super-block
+ * is unpacked to its integers, then the terms of ops.matmul_k_reference, term for term. ---- */
+
+static const int KBYTES[3] = {144, 176, 210};
+
+static void kq_unpack(int kind, const uint8_t *b, int8_t *q, int32_t *sc, int32_t *mn) {
+    if (kind == 2) { /* Q6_K: ql[128], qh[64], int8 scales[16], d */
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = b + 64 * half, *qh = b + 128 + 32 * half;
+            int8_t *o = q + 128 * half;
+            for (int l = 0; l < 32; l++) {
+                o[l] = (int8_t)(((ql[l] & 15) | ((qh[l] & 3) << 4)) - 32);
+                o[l + 32] = (int8_t)(((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+        }
+        for (int j = 0; j < 16; j++) sc[j] = (int8_t)b[192 + j];
+        return;
+    }
+    const uint8_t *s = b + 4;
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 63;
+        mn[j] = s[j + 4] & 63;
+        sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
+        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+    const uint8_t *qs = b + (kind == 0 ? 16 : 48), *qh = b + 16;
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            int lo = qs[32 * c + l] & 15, hi = qs[32 * c + l] >> 4;
+            if (kind == 1) { lo += 16 * ((qh[l] >> (2 * c)) & 1); hi += 16 * ((qh[l] >> (2 * c + 1)) & 1); }
+            q[64 * c + l] = (int8_t)lo;
+            q[64 * c + 32 + l] = (int8_t)hi;
+        }
+}
+
+void opml_v2_matmul_k(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
+                      const int64_t *xm, const int64_t *xe, const int64_t *bsum, int64_t *acc) {
+    uint64_t ns = k / 256, bb = (uint64_t)KBYTES[kind];
+    int sub = kind == 2 ? 16 : 32;
+    int8_t q[256];
+    int32_t sc[16], mn[8];
+    for (uint64_t n = r0; n < r1; n++) {
+        uint64_t total = 0;
+        for (uint64_t b = 0; b < ns; b++) {
+            const uint8_t *blk = w + (n * ns + b) * bb;
+            const int8_t *x = xq + b * 256;
+            kq_unpack(kind, blk, q, sc, mn);
+            int64_t s1 = 0, dm, de;
+            for (int j = 0; j < 256 / sub; j++) {
+                int32_t isum = 0;
+                for (int i = 0; i < sub; i++) isum += (int32_t)q[j * sub + i] * x[j * sub + i];
+                s1 += (int64_t)sc[j] * isum;
+            }
+            fp16_me(rd16(blk + (kind == 2 ? 208 : 0)), &dm, &de);
+            total += (uint64_t)shift_round(xm[b] * dm * s1, xe[b] + de + 24);
+            if (kind != 2) {
+                int64_t s2 = 0, mm, me;
+                for (int j = 0; j < 8; j++) s2 += (int64_t)mn[j] * (bsum[b * 16 + 2 * j] + bsum[b * 16 + 2 * j + 1]);
+                fp16_me(rd16(blk + 2), &mm, &me);
+                total -= (uint64_t)shift_round(xm[b] * mm * s2, xe[b] + me + 24);
+            }
+        }
+        acc[n] = (int64_t)total;
+    }
+}
+
+void opml_v2_matmul_k_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, const int8_t *xq, const int64_t *xm,
+                         const int64_t *xe, const int64_t *bsum, int64_t *acc, int threads) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
+        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        if (r0 < r1) opml_v2_matmul_k(kind, w, k, r0, r1, xq, xm, xe, bsum, acc);
+    }
+#else
+    (void)threads;
+    opml_v2_matmul_k(kind, w, k, 0, n, xq, xm, xe, bsum, acc);
+#endif
+}

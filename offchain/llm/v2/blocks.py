@@ -17,13 +17,58 @@ import numpy as np
 from offchain.llm.v2.fixed import I8, I64, f32_parts, fp16_parts
 
 QK = 32
+QKK = 256  # a k-quant super-block
 #: bytes per 32-value block of each block format
 BLOCK_BYTES = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}
-SUPPORTED = ("F32", "F16", "Q8_0", "Q4_0", "Q4_1")
+#: bytes per 256-value super-block of each k-quant, and the values per sub-block scale
+K_BYTES = {"Q4_K": 144, "Q5_K": 176, "Q6_K": 210}
+K_SUB = {"Q4_K": 32, "Q5_K": 32, "Q6_K": 16}
+SUPPORTED = ("F32", "F16", "Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q5_K", "Q6_K")
 
 
 class FormatError(ValueError):
     """A tensor this spec cannot use (one line, naming the tensor)."""
+
+
+def unpack_k(kind: str, raw: np.ndarray, name: str, shape: tuple[int, int]) -> "BlockMatrix":
+    """A k-quant [N, K] as integers (SPEC §3v2.2): q int8 [N, K]; sc [N, K/sub] the sub-block
+    scales (6-bit unsigned for Q4_K/Q5_K, int8 for Q6_K); mn [N, K/32] the 6-bit sub-block mins
+    (Q4_K/Q5_K); (dm, de) and (mm, me) [N, K/256] the super-block's fp16 d and dmin. A weight is
+    d·sc·q − dmin·mn (Q4_K/Q5_K) or d·sc·q (Q6_K)."""
+    n, k = shape
+    ns = k // QKK
+    sb = np.ascontiguousarray(raw, dtype=np.uint8).reshape(n, ns, K_BYTES[kind]).astype(np.int16)
+    if kind == "Q6_K":
+        ql, qh, scales = sb[..., 0:128], sb[..., 128:192], sb[..., 192:208]
+        dm, de = _fp16(sb[..., 208:210].astype(np.uint8), name)
+        parts = []
+        for half in range(2):
+            lo, hi = ql[..., 64 * half:64 * half + 64], qh[..., 32 * half:32 * half + 32]
+            parts += [(lo[..., :32] & 15) | ((hi & 3) << 4), (lo[..., 32:] & 15) | (((hi >> 2) & 3) << 4),
+                      (lo[..., :32] >> 4) | (((hi >> 4) & 3) << 4), (lo[..., 32:] >> 4) | (((hi >> 6) & 3) << 4)]
+        q = np.concatenate(parts, axis=-1) - 32
+        sc = scales.astype(np.uint8).view(np.int8).astype(np.int16)
+        return BlockMatrix(kind, q.astype(I8).reshape(n, k), dm.astype(np.int16), de.astype(I8), sc=sc.reshape(n, -1))
+    dm, de = _fp16(sb[..., 0:2].astype(np.uint8), name)
+    mm, me = _fp16(sb[..., 2:4].astype(np.uint8), name)
+    s = sb[..., 4:16]
+    sc = np.concatenate([s[..., 0:4] & 63, (s[..., 8:12] & 15) | ((s[..., 0:4] >> 6) << 4)], axis=-1)
+    mn = np.concatenate([s[..., 4:8] & 63, (s[..., 8:12] >> 4) | ((s[..., 4:8] >> 6) << 4)], axis=-1)
+    if kind == "Q4_K":
+        qs, qh = sb[..., 16:144], None
+    else:
+        qh, qs = sb[..., 16:48], sb[..., 48:176]
+    parts = []
+    for c in range(4):
+        b = qs[..., 32 * c:32 * c + 32]
+        lo, hi = b & 15, b >> 4
+        if qh is not None:
+            lo = lo + 16 * ((qh >> (2 * c)) & 1)
+            hi = hi + 16 * ((qh >> (2 * c + 1)) & 1)
+        parts += [lo, hi]
+    q = np.concatenate(parts, axis=-1)
+    return BlockMatrix(kind, q.astype(I8).reshape(n, k), dm.astype(np.int16), de.astype(I8), mm.astype(np.int16),
+                       me.astype(I8), sc=sc.reshape(n, -1), mn=mn.reshape(n, -1))
 
 
 @dataclass
@@ -32,8 +77,10 @@ class BlockMatrix:
     q: np.ndarray  # int8 [N, K] (block formats) or int64 mantissas [N, K] (F32/F16)
     dm: np.ndarray  # int16 [N, K/32] scale mantissas (block formats), or int8 exponents [N, K] (F32/F16)
     de: np.ndarray  # int8 [N, K/32] scale exponents (block formats); empty for F32/F16
-    mm: np.ndarray | None = None  # Q4_1 minimum mantissas
+    mm: np.ndarray | None = None  # Q4_1 minimum mantissas (k-quants: dmin)
     me: np.ndarray | None = None
+    sc: np.ndarray | None = None  # k-quants: sub-block scales
+    mn: np.ndarray | None = None  # Q4_K/Q5_K: sub-block mins
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -80,7 +127,18 @@ def weight(kind: str, raw: np.ndarray, name: str, shape: tuple[int, int]) -> Wei
     n, k = shape
     if kind not in SUPPORTED:
         raise FormatError(f"{name}: quantization type {kind} is not supported (supported: {', '.join(SUPPORTED)})")
-    if kind in BLOCK_BYTES:
+    if kind in K_BYTES:
+        if k % QKK:
+            raise FormatError(f"{name}: row length {k} is not a multiple of {QKK}")
+        raw = np.asarray(raw, dtype=np.uint8).reshape(-1)
+        if raw.size != n * (k // QKK) * K_BYTES[kind]:
+            raise FormatError(f"{name}: {raw.size} bytes, not the {n * (k // QKK) * K_BYTES[kind]} of a {kind} "
+                              f"[{n}, {k}] tensor")
+        raw = raw.reshape(n, (k // QKK) * K_BYTES[kind])
+        sb = raw.reshape(n, k // QKK, K_BYTES[kind])
+        for off in ((208,) if kind == "Q6_K" else (0, 2)):
+            _fp16(sb[:, :, off:off + 2], name)
+    elif kind in BLOCK_BYTES:
         if k % QK:
             raise FormatError(f"{name}: row length {k} is not a multiple of {QK}")
         bb = BLOCK_BYTES[kind]
@@ -111,6 +169,8 @@ def unpack(kind: str, raw: np.ndarray, name: str, shape: tuple[int, int]) -> Blo
                 raise FormatError(f"{name}: a weight is infinite or NaN")
             m, e = fp16_parts(bits)
         return BlockMatrix(kind, m.astype(I64), e.astype(np.int16), np.zeros(0, np.int8))
+    if kind in K_BYTES:
+        return unpack_k(kind, raw, name, shape)
     if kind not in BLOCK_BYTES:
         raise FormatError(f"{name}: quantization type {kind} is not supported (supported: {', '.join(SUPPORTED)})")
     if k % QK:
@@ -142,3 +202,4 @@ class QuantAct:
     xe: np.ndarray  # int64 [K/32]
     qsum: np.ndarray  # int64 [K/32]
     x: np.ndarray  # the int32 input itself (F32/F16 weights multiply it unquantized)
+    k256: "QuantAct | None" = None  # the same input quantized per 256 (k-quant weights), made on first use

@@ -23,6 +23,7 @@ _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64
 _SIGS = {
     "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
     "opml_v2_matmul_raw_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
+    "opml_v2_matmul_k_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
     "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
     "opml_v2_rope": [_p, _u, _u, _p, _p],
@@ -44,6 +45,7 @@ def _c(a: np.ndarray, dtype: type) -> np.ndarray:
 
 
 RAW_KINDS = {"Q8_0": 0, "Q4_0": 1, "Q4_1": 2}
+K_KINDS = {"Q4_K": 0, "Q5_K": 1, "Q6_K": 2}
 
 
 def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
@@ -56,6 +58,10 @@ def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.nda
 def matmul_raw(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, threads: int) -> None:
     """All rows, split over `threads` OpenMP threads (one where OpenMP is missing)."""
     assert _lib is not None
+    if kind in K_KINDS:  # `a` is quantized per 256; a.qsum holds the sums of 16
+        _lib.opml_v2_matmul_k_mt(K_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
+                                 a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
+        return
     _lib.opml_v2_matmul_raw_mt(RAW_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
                                a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
 
