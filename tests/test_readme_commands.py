@@ -108,10 +108,15 @@ CHECKS: dict[str, list[Run]] = {
     # spec v2 on the real model `make setup` installs (a short context keeps the RoPE tables small)
     "opml infer --model smollm2 --chat TEXT --tokens N [--json]": [
         ("opml", "infer", "--model", "smollm2", "--chat", "RO", "--tokens", "2", "--context", "128", "--json")],
+    "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
+    "--tokens 32": [("opml", "infer", "--model", "smollm2", "--chat", "What is the capital of France?", "--system",
+                     "You are a helpful assistant.", "--tokens", "8", "--context", "128")],
     "opml infer --token-ids ID,ID --json": [("opml", "infer", "--token-ids", "1,9690", "--tokens", "1", "--json",
                                              "--context", "128")],
     "opml model import FILE.gguf": [("opml", "model", "import", "smollm2", "--context", "128")],
     "opml model verify FILE.gguf [--root ROOT]": [("opml", "model", "verify", "smollm2", "--context", "128")],
+    "opml model verify FILE.gguf": [("opml", "model", "verify", "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                                     "--context", "128")],
     "opml model convert SRC OUT": [("opml", "model", "convert", "models/shakespeare-float.pt", "{tmp}/out.opml")],
     "opml graph [--nodes]": [("opml", "graph"), ("opml", "graph", "--nodes")],
     "opml check-node --prompt TEXT --tokens N --node I": [
@@ -130,8 +135,14 @@ EXPECT: dict[str, str] = {
     "opml witness --prompt TEXT --tokens N --node I [--step K]": '"step": {',
     "opml model convert SRC OUT": "weight_root 0x",
     "opml infer --model smollm2 --chat TEXT --tokens N [--json]": '"weight_root": "0x',
+    "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
+    "--tokens 32": [("opml", "infer", "--model", "smollm2", "--chat", "What is the capital of France?", "--system",
+                     "You are a helpful assistant.", "--tokens", "8", "--context", "128")],
     "opml infer --token-ids ID,ID --json": '"argmax": [',
+    "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
+    "--tokens 32": "Paris",
     "opml model verify FILE.gguf [--root ROOT]": "verified: spec v2 weight root",
+    "opml model verify FILE.gguf": "verified: spec v2 weight root",
     "python -m offchain.deployment --write-specs": "up to date",
 }
 
