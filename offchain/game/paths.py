@@ -66,8 +66,8 @@ def path_root(leaf: bytes, index: int, path: bytes, depth: int) -> bytes:
     """The root that `leaf` at `index` and the compact `path` of `depth` hash to."""
     if len(leaf) != LEAF_BYTES:
         raise ValueError(f"a leaf is 32 bytes, got {len(leaf)}")
-    if not 0 <= index < 1 << depth:
-        raise Revert("InvalidProof", f"leaf index {index} does not exist at depth {depth}")
+    if depth > 32 or not 0 <= index < 1 << depth:  # MerklePath.root's first check
+        raise Revert("IndexOutOfRange", f"leaf index {index} does not exist at depth {depth}")
     return root_from_path(leaf, index, decode_path(path, depth))
 
 
