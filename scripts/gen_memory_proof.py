@@ -103,7 +103,8 @@ def render(text: str) -> str:
         if len(pattern.findall(text)) != 1:
             raise SystemExit(f"{TARGET}: expected one `{begin}` … `{end}` region")
         body = "".join(f"{INDENT}{line}\n" if line else "\n" for line in lines)
-        text = pattern.sub(lambda m: f"{m['indent']}{begin}\n{body}{m['indent']}{end}\n", text)
+        # One region (checked above): the replacement is used at once, inside this iteration.
+        text = pattern.sub(lambda m, b=begin, e=end, body=body: f"{m['indent']}{b}\n{body}{m['indent']}{e}\n", text)
     return text
 
 

@@ -5,7 +5,8 @@ with a command); each must have an entry in CHECKS, so a command added to the RE
 check here fails the test, and so does a check left for a command the README no longer shows.
 Short commands really run and must exit 0. Long ones (make demo/test/bench/fuzz, forge test) run a
 dry form: `make -n TARGET` (the recipe make would run, with every prerequisite resolved) or the
-tool's own listing. The chain commands run against one anvil with the deployment `ape run deploy`
+tool's own listing. No make target but `help` runs for real: every other one depends on `setup`,
+which (re)installs the venv, and a test must not install anything. The chain commands run against one anvil with the deployment `ape run deploy`
 wrote, through `--rpc URL --deployment FILE`, the README's form for a node with unlocked accounts
 (tests/agents/test_ape_cli.py runs the same roles through ape's accounts).
 """
@@ -63,9 +64,10 @@ CHECKS: dict[str, list[Run]] = {
     "make fuzz": [("make", "-n", "fuzz")],
     "make snapshot": [("make", "-n", "snapshot")],
     "make kernels": [("make", "-n", "kernels")],
-    "make gen": [("make", "-n", "gen"), ("make", "gen-check")],
+    "make gen": [("make", "-n", "gen"), ("python", "scripts/gen_memory_proof.py", "--check")],
     "make programs": [("make", "-n", "programs")],
     "make accuracy": [("make", "-n", "accuracy")],
+    "make lint": [("make", "-n", "lint"), (str(BIN / "ruff"), "check", "offchain", "tests", "scripts", "bench")],
     "make help": [("make", "help")],
     "make": [("make",)],
     ".ci/run": [("bash", "-n", ".ci/run")],  # it runs `make test` from a git archive: syntax only

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from offchain.game.errors import Revert
 from offchain.constants import LEAF_BYTES, REGION_COUNT, REGION_HEIGHT, REGION_LEVELS
+from offchain.game.errors import Revert
 from offchain.merkle import root_from_path
 from offchain.merkle.accumulator import ACC_ZEROS, Accumulator
 from offchain.merkle.batch import hash_pairs

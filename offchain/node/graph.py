@@ -18,8 +18,8 @@ from typing import NamedTuple
 import numpy as np
 
 from offchain.llm import ops
-from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
 from offchain.llm.commit import leaf_bytes
+from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, PACKED_MLP, Config, IntModel, weight_leaves
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
