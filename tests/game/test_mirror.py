@@ -2,8 +2,9 @@
 
 One table of tampered proofs. Each row is checked twice: by offchain/game (transition.check,
 tokens.check_token_mismatch, and paths through them) and by the contract on anvil (NodeLink.verify,
-TaskRegistry.proveTokenMismatch). Both must name the same custom error, the contract's decoded
-from its ABI, or both must accept (error None) with the same hashes. Rows whose tampering changes
+TaskRegistry.proveTokenMismatch). Both must name the row's custom error, the contract's decoded
+from its ABI, with the same arguments (reason codes, tree numbers, indices, lengths), or both must
+accept (error None) with the same hashes. Rows whose tampering changes
 the descriptor re-commit the graph with it, so that the check under test, not the graph path, is
 what refuses it.
 """
@@ -26,7 +27,7 @@ from offchain.game.tokens import TokenMismatch, argmax_index, check_token_mismat
 from offchain.game.transition import TransitionProof, build, check, node_run
 from offchain.merkle import tensor_root
 from offchain.node.graph import Ref, build_graph
-from offchain.protocol import DESC_FIXED_WORDS, REGION_BYTES
+from offchain.protocol import DESC_FIXED_WORDS, MAX_PARAMS, OFF_EXIT_CODE, OFF_EXITED, REGION_BYTES
 
 # A transition row: the task, the spec, node i, and the proof, all of which a row may change.
 Case = tuple[Task, ModelSpec, int, TransitionProof]
@@ -153,7 +154,41 @@ TRANSITIONS: list[Row] = [
     Row("a parameter count past the descriptor", lambda c: c.with_descriptor(
         c.node(K_CACHE, 1), lambda w: w.__setitem__(DESC_FIXED_WORDS - 1, w[DESC_FIXED_WORDS - 1] + 1)), "InvalidDescriptor"),
     Row("a final state over the step cap", _too_many_steps, "StepCapExceeded"),
+    Row("a final state a byte short", lambda c: _proof(c.node(Q, 1), finalState=c.node(Q, 1)[3].finalState[:-1]),
+        "InvalidStateLength"),
+    Row("an exited flag of 2", lambda c: _final_byte(c, OFF_EXITED, 2), "InvalidExitedFlag"),
+    Row("a final state that has not exited", lambda c: _final_byte(c, OFF_EXITED, 0), "InvalidFinalState"),
+    Row("a final state that exited with 1", lambda c: _final_byte(c, OFF_EXIT_CODE, 1), "InvalidFinalState"),
+    Row("more parameters than 48", lambda c: c.with_descriptor(
+        c.node(Q, 1), lambda w: w.__setitem__(DESC_FIXED_WORDS - 1, MAX_PARAMS + 1)), "InvalidDescriptor"),
+    Row("a wrong WEIGHT leaf", lambda c: _leaf(c, Q, Ref.WEIGHT), "InvalidProof"),
+    Row("a wrong SAME_TOKEN leaf", lambda c: _leaf(c, Q, Ref.SAME_TOKEN), "InvalidProof"),
+    Row("a wrong prompt leaf", lambda c: _leaf(c, "embed", Ref.TOKEN_IN, t=1), "InvalidProof"),
+    Row("a wrong argmax leaf after the prompt", lambda c: _leaf(c, "embed", Ref.TOKEN_IN, t=c.llama.n_prompt),
+        "InvalidProof"),
+    Row("a graph path of another node", lambda c: _proof(c.node(Q, 1), graphPath=c.node(K_CACHE, 1)[3].graphPath),
+        "InvalidProof"),
+    Row("a programs path with a mask bit past its depth",
+        lambda c: _proof(c.node(Q, 1), programPath=(1 << 31).to_bytes(4, "big") + c.node(Q, 1)[3].programPath[4:]),
+        "InvalidSiblingMask"),
+    Row("an output region path of another region", lambda c: _proof(c.node(Q, 1), regionPath=c.node(K_CACHE, 1)[3].regionPath),
+        "InvalidProof"),
+    Row("the accumulator path of another node", lambda c: _proof(c.node(Q, 1), accPath=c.node(K_CACHE, 1)[3].accPath),
+        "InconsistentTransition"),
 ]
+
+
+def _final_byte(c: Cases, offset: int, value: int) -> Case:
+    case = c.node(Q, 1)
+    state = bytearray(case[3].finalState)
+    state[offset] = value
+    return _proof(case, finalState=bytes(state))
+
+
+def _leaf(c: Cases, name: str, kind: Ref, t: int = 1) -> Case:
+    case = c.node(name, t)
+    k = _input(case, kind)
+    return _proof(case, inputLeaves=_tuple_at(case[3].inputLeaves, k, bytes([0xAB]) * 32))
 
 
 def _too_far(c: Cases) -> Case:
@@ -180,11 +215,12 @@ def link(chain: Chain):  # type: ignore[no-untyped-def]
 
 
 def _python(case: Case) -> tuple[str | None, Any]:
+    """(None, (start, final hash)) or (error name, its arguments)."""
     task, spec, i, p = case
     try:
         return None, check(spec, input_root(task.input), task.n_prompt, i, *_states(task, i), p)
     except Revert as e:
-        return e.error, None
+        return e.error, e.code
 
 
 def _contract(link, case: Case) -> tuple[str | None, Any]:  # type: ignore[no-untyped-def]
@@ -196,7 +232,7 @@ def _contract(link, case: Case) -> tuple[str | None, Any]:  # type: ignore[no-un
         return None, (start, final)
     except ContractRevert as e:
         assert e.name, f"a revert the ABI does not name: {e}"
-        return e.name, None
+        return e.name, tuple(e.args)
 
 
 @pytest.mark.parametrize("row", TRANSITIONS, ids=[r.name for r in TRANSITIONS])
@@ -204,7 +240,7 @@ def test_the_mirror_and_nodelink_refuse_a_tampered_transition_alike(row: Row, ca
     case = row.make(cases)
     py, chain = _python(case), _contract(link, case)
     assert (py[0], chain[0]) == (row.error, row.error)
-    assert py[1] == chain[1]  # when both accept, they derive the same start and final hashes
+    assert py[1] == chain[1]  # the error's arguments, or when both accept the start and final hashes
 
 
 # -- token proofs: TaskRegistry.proveTokenMismatch against tokens.check_token_mismatch -------------------
@@ -250,3 +286,4 @@ def test_the_mirror_and_the_registry_refuse_a_token_proof_alike(name: str, make,
     with pytest.raises(ContractRevert) as chain:
         tasks.call("proveTokenMismatch", rid, tokens, p.k, p.leaf, p.path)
     assert (py.value.error, chain.value.name) == (error, error)
+    assert py.value.code == tuple(chain.value.args)
