@@ -47,6 +47,7 @@ def readme_commands(text: str) -> list[str]:
 
 Run = tuple[str, ...]
 SHAKESPEARE = "models/shakespeare.opml"
+ECHO = "tests/mipsemu/programs/elf/echo_O2.elf"  # a test program that exits 0
 # The chain section's argv tail: filled in by the fixture (anvil's URL, the deployment file).
 CHAIN = ("{chain}",)
 
@@ -111,7 +112,8 @@ CHECKS: dict[str, list[Run]] = {
         ("opml", "check-node", "--prompt", "RO", "--tokens", "2", "--node", "3"),
         ("opml", "check-node", "--prompt", "RO", "--tokens", "2", "--sample", "1")],
     "opml kernels": [("opml", "kernels")],
-    "python -m offchain.mipsemu run ELF": [("python", "-m", "offchain.mipsemu", "run", "tests/mipsemu/programs/elf/echo_O2.elf")],
+    "python -m offchain.mipsemu run ELF": [  # and the span after it, `witness ELF --step K`
+        ("python", "-m", "offchain.mipsemu", "run", ECHO), ("python", "-m", "offchain.mipsemu", "witness", ECHO, "--step", "5")],
     "python -m offchain.deployment --write-specs": [("python", "-m", "offchain.deployment")],  # the check form: writes nothing
 }
 
