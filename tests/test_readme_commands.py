@@ -97,7 +97,8 @@ CHECKS: dict[str, list[Run]] = {
          *CHAIN, "--from", "{account2}"),
     ],
     "opml watch": [("opml", "watch", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/w", *CHAIN, "--from", "{account3}")],
-    "opml status [--task ID | --game ID]": [("opml", "status", *CHAIN), ("opml", "status", "--task", "1", *CHAIN)],
+    "opml status [--task ID | --game ID]": [  # task 1 and game 1: the fixture's lie, challenged
+        ("opml", "status", *CHAIN), ("opml", "status", "--task", "1", *CHAIN), ("opml", "status", "--game", "1", *CHAIN)],
     "opml serve --help": [("opml", "serve", "--help")],
     "opml witness --prompt TEXT --tokens N --node I [--step K]": [
         ("opml", "witness", "--prompt", "RO", "--tokens", "2", "--node", "3", "--step", "5")],
@@ -124,6 +125,7 @@ EXPECT: dict[str, str] = {
     "opml request --prompt TEXT --tokens N [--model M] [--wait]": "new token(s), reward 0.1 ETH",
     "opml witness --prompt TEXT --tokens N --node I [--step K]": '"step": {',
     "opml model convert SRC OUT": "weight_root 0x",
+    "opml status [--task ID | --game ID]": "game 1 on result",
     "python -m offchain.deployment --write-specs": "up to date",
 }
 
@@ -177,8 +179,17 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     "--deployments", str(tmp)], env)
         assert "wrote" in out and "Confirmed" not in out  # ape's per-transaction INFO lines stay quiet
         accounts = node.rpc.request("eth_accounts")
-        yield {"url": node.url, "deployment": str(tmp / "ethereum-local.json"), "tmp": str(tmp),
-               "account1": accounts[1], "account2": accounts[2], "account3": accounts[3], "env": env}
+        fill = {"url": node.url, "deployment": str(tmp / "ethereum-local.json"), "tmp": str(tmp),
+                **{f"account{k}": accounts[k] for k in range(1, 7)}, "env": env}
+        # Task 1, a lie on it (`--dishonest`, README) and a watcher's challenge: game 1, for `opml status`.
+        for run in (("opml", "request", "--prompt", "RO", "--tokens", "2", *CHAIN, "--from", "{account4}"),
+                    ("opml", "serve", "--model", SHAKESPEARE, "--dishonest", "wrong-node:3", "--once", "--state",
+                     "{tmp}/liar", *CHAIN, "--from", "{account5}"),
+                    ("opml", "watch", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/w6", *CHAIN, "--from",
+                     "{account6}")):
+            out = _run(_argv(run, fill), env)
+        assert "challenging" in out, out
+        yield fill
 
 
 @pytest.mark.parametrize("command", [c for c, runs in CHECKS.items() if runs])
