@@ -80,7 +80,7 @@ def compare(peer: dict[str, Any], folder: Path, models: dict[str, TeacherForced]
             cross[k].add(rows[names[0]], rows[k])
         if greedy is not None:
             t0 = time.perf_counter()
-            mine = _strip(greedy.generate(prompt, MAX_NEW, stops), stops)
+            mine = _strip(greedy.generate(prompt, len(answer), stops), stops)  # as long as theirs
             secs["greedy"] = secs.get("greedy", 0.0) + time.perf_counter() - t0
             theirs = _strip(answer, stops)
             greedy_equal += int(mine == theirs)
