@@ -24,7 +24,8 @@ Jobs (every key optional):
 - "timing": {"message": a user message, "decode_tokens": N, "repeats": R}: on a second context
   with logits for the last token only (llama.cpp's usual path), prefill of the chat prompt
   (one warm-up, then the median of R runs from an empty cache) and decode (one warm-up token,
-  then the median of N single-token decodes, greedy), each call followed by llama_synchronize.
+  then the median of N single-token decodes, greedy), each call followed by llama_synchronize;
+  then N more decodes on one thread.
 """
 
 from __future__ import annotations
@@ -113,13 +114,23 @@ def timing(path: str, threads: int, fmt_src: Any, job: dict[str, Any]) -> dict[s
         llm.reset()
         prefill.append(timed(ids))
     vocab = llm.n_vocab()
-    decode = []
-    for _ in range(n_new + 1):
-        last = np.ctypeslib.as_array(ll.llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))
-        decode.append(timed([int(np.argmax(last))]))
-    return {"prompt_ids": ids, "prompt_tokens": len(ids), "prefill_s": statistics.median(prefill[1:]), "prefill_times": prefill[1:],
-            "prefill_warmup_s": prefill[0], "decode_s_per_token": statistics.median(decode[1:]),
-            "decode_times": decode[1:], "decode_warmup_s": decode[0]}
+
+    def decode(n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            last = np.ctypeslib.as_array(ll.llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))
+            out.append(timed([int(np.argmax(last))]))
+        return out
+
+    dec = decode(n_new + 1)
+    # The same on one thread, right after: on a busy machine a thread that is not scheduled stalls
+    # every barrier of the other, so the gap between the two shows how much of the figure is contention.
+    ll.llama_set_n_threads(llm.ctx, 1, 1)
+    dec1 = decode(n_new)
+    return {"prompt_ids": ids, "prompt_tokens": len(ids), "prefill_s": statistics.median(prefill[1:]),
+            "prefill_times": prefill[1:], "prefill_warmup_s": prefill[0],
+            "decode_s_per_token": statistics.median(dec[1:]), "decode_times": dec[1:], "decode_warmup_s": dec[0],
+            "decode_s_per_token_1thread": statistics.median(dec1), "decode_times_1thread": dec1}
 
 
 def main(path: str, jobs: dict[str, Any], out: Path) -> dict[str, Any]:

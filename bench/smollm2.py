@@ -124,8 +124,8 @@ def ours_timing(gguf: Path, ids: list[int]) -> dict[str, Any]:
     r.generate(ids, 2, [])  # warm-up
     prefill = _median_s(lambda: r.generate(ids, 1, []), OUR_REPEATS)
     full = _median_s(lambda: r.generate(ids, 1 + DECODE_TOKENS, []), OUR_REPEATS)
-    out: dict[str, Any] = {"load_s": load_s, "prefill_s": prefill, "decode_s_per_token": (full - prefill) / DECODE_TOKENS,
-                           "generate_s": full}
+    out: dict[str, Any] = {"load_s": load_s, "prefill_s": prefill, "generate_s": full,
+                           "decode_s_per_token": (full - prefill) / DECODE_TOKENS}
     trace = getattr(r, "trace", None)
     if callable(trace):
         out["trace_s"] = _median_s(lambda: trace(ids, 1 + DECODE_TOKENS, []), OUR_REPEATS)
@@ -159,8 +159,14 @@ def run() -> dict[str, Any]:
                                                   "single-token decodes"},
         "llama_cpp_prefill_ms": {"value": lt["prefill_s"] * 1e3, "unit": "ms",
                                  "note": f"{cond}; the prompt in one batch from an empty cache, one warm-up, median "
-                                         f"of {PREFILL_REPEATS}"},
+                                         f"of {PREFILL_REPEATS} (best {min(lt['prefill_times']) * 1e3:.1f} ms)"},
+        "llama_cpp_1thread_decode_ms_per_token": {
+            "value": lt["decode_s_per_token_1thread"] * 1e3, "unit": "ms",
+            "note": f"the same context set to one thread, {DECODE_TOKENS} more tokens right after: near the 2-thread "
+                    "figure on a quiet machine, below it when the cores are busy (llama.cpp's threads wait on each "
+                    "other per op)"},
     }
+    out["llama_cpp_decode_ms_per_token"]["note"] += f" (best {min(lt['decode_times']) * 1e3:.1f} ms)"
     if ours is None:
         out["ours_skipped"] = why
         return out
