@@ -12,6 +12,8 @@ from position 0, and every answer position is compared: same argmax, KL(llama.cp
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -130,7 +132,12 @@ def measure() -> dict[str, Any]:
         greedy = models["ours"] = RunnerV2(load_gguf(str(gguf), max_seq_len=longest))
     except ImportError as e:
         why_not_ours = f"our integer runner is not available: {e}"
+    load0 = os.getloadavg()[0]
     r = compare(peer, folder, models, greedy)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=sb.ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    r["when"] = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit or '?'}, "
+                 f"load average {load0:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     r.update({"gguf": gguf.relative_to(sb.ROOT).as_posix(), "sha256": sb._file_sha256(gguf), "peer": peer,
               "peer_s": peer_s, "build_s": build_s, "why_not_ours": why_not_ours,
               "answer_tokens": [len(c["answer"]) for c in peer["chat"]]})
@@ -205,7 +212,7 @@ def section(r: dict[str, Any]) -> list[str]:
         "The issue's yardstick, measured earlier on 255 positions of 10 chat prompts: the float model vs llama.cpp "
         "95.3% same next token, mean KL 0.0043; llama.cpp incremental vs batch 97.3%.",
         "",
-        f"Times: llama.cpp's part {r['peer_s']:.0f} s ({'read from .cache/llama_acc' if r['peer_s'] < 5 else 'run'}); "
+        f"Measured {r['when']}. Times: llama.cpp's part {r['peer_s']:.0f} s ({'read from .cache/llama_acc' if r['peer_s'] < 5 else 'run'}); "
         "teacher-forced passes " + ", ".join(f"{labels.get(k, k)} {r['secs'][k]:.0f} s" for k in r["names"])
         + (f"; our greedy answers {r['secs']['greedy']:.0f} s" if "greedy" in r["secs"] else "") + ".",
         f"llama.cpp's system info: `{p['system_info']}`.",

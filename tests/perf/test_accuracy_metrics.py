@@ -146,7 +146,7 @@ def test_the_section_states_the_targets_and_each_pair(tmp_path):
     peer = _peer(tmp_path, ref, stops=[])
     r = acc.compare(peer, tmp_path, {"float": Bigram(1), "ours": Bigram(1)}, greedy=Bigram(1))
     peer.update(version="0.0", threads=2, system_info="x")
-    r.update(gguf="m.gguf", sha256="ab" * 32, peer=peer, peer_s=1.0, build_s=0.0, why_not_ours="",
+    r.update(when="now", gguf="m.gguf", sha256="ab" * 32, peer=peer, peer_s=1.0, build_s=0.0, why_not_ours="",
              answer_tokens=[len(c["answer"]) for c in peer["chat"]])
     text = "\n".join(acc.section(r))
     assert "| ours (integer, SPEC §3 v2) | **100.00%** | **0.0000** |" in text
