@@ -25,7 +25,7 @@ Jobs (every key optional):
   with logits for the last token only (llama.cpp's usual path), prefill of the chat prompt
   (one warm-up, then the median of R runs from an empty cache) and decode (one warm-up token,
   then the median of N single-token decodes, greedy), each call followed by llama_synchronize;
-  then N more decodes on one thread.
+  then N more decodes and R more prefills on one thread.
 """
 
 from __future__ import annotations
@@ -127,10 +127,15 @@ def timing(path: str, threads: int, fmt_src: Any, job: dict[str, Any]) -> dict[s
     # every barrier of the other, so the gap between the two shows how much of the figure is contention.
     ll.llama_set_n_threads(llm.ctx, 1, 1)
     dec1 = decode(n_new)
+    prefill1 = []
+    for _ in range(repeats):
+        llm.reset()
+        prefill1.append(timed(ids))
     return {"prompt_ids": ids, "prompt_tokens": len(ids), "prefill_s": statistics.median(prefill[1:]),
             "prefill_times": prefill[1:], "prefill_warmup_s": prefill[0],
             "decode_s_per_token": statistics.median(dec[1:]), "decode_times": dec[1:], "decode_warmup_s": dec[0],
-            "decode_s_per_token_1thread": statistics.median(dec1), "decode_times_1thread": dec1}
+            "decode_s_per_token_1thread": statistics.median(dec1), "decode_times_1thread": dec1,
+            "prefill_s_1thread": statistics.median(prefill1), "prefill_times_1thread": prefill1}
 
 
 def main(path: str, jobs: dict[str, Any], out: Path) -> dict[str, Any]:
