@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py slither demo deploy bench perf-report snapshot fuzz clean programs kernels kernels-check vectors
+.PHONY: help setup build test test-sol test-py slither demo deploy bench perf-report snapshot fuzz clean programs kernels kernels-check vectors gen gen-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -51,6 +51,7 @@ $(STAMPS)/slither: requirements-slither.txt
 $(STAMPS)/smollm2: scripts/fetch_model.py offchain/llm/known_models.py $(STAMPS)/venv
 	@mkdir -p $(STAMPS)
 	$(PY) scripts/fetch_model.py smollm2
+	$(PY) -m offchain.cli model import smollm2
 	@touch $@
 
 $(STAMPS)/apt:
@@ -68,7 +69,7 @@ build: setup ## compile the contracts (forge build)
 test-sol: build ## forge tests only
 	forge test
 
-test-py: build kernels-check ## Python tests only (unit, property and differential against anvil)
+test-py: build kernels-check gen-check ## Python tests only (unit, property and differential against anvil)
 	$(PY) -m pytest tests
 
 # A full src/-only build each time src/ changes: crytic-compile reads every build-info file in the out
@@ -122,6 +123,12 @@ programs: $(STAMPS)/apt ## rebuild the MIPS test programs (tests/mipsemu/program
 kernels: $(STAMPS)/apt $(STAMPS)/venv ## rebuild the op kernels (offchain/llm/kernels/build, committed) and programs.json
 	offchain/llm/kernels/src/build.sh
 	$(PY) -m offchain.llm.kernels --write
+
+gen: $(STAMPS)/venv ## regenerate the unrolled tree walks of src/lib/MIPSMemoryProof.sol (scripts/gen_memory_proof.py)
+	$(PY) scripts/gen_memory_proof.py
+
+gen-check: $(STAMPS)/venv ## fail if src/lib/MIPSMemoryProof.sol differs from its generator's output
+	$(PY) scripts/gen_memory_proof.py --check
 
 kernels-check: $(STAMPS)/apt $(STAMPS)/venv ## fail if the committed kernel ELFs or programs.json differ from a fresh build
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && offchain/llm/kernels/src/build.sh "$$tmp" && \

@@ -50,7 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A sub-command that hands its arguments to its own parser (`opml demo`) marks itself with
+    # `passthrough`: argparse.REMAINDER would refuse them when the first one is an option.
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "passthrough", False):
+        args.rest = rest[1:] if rest[:1] == ["--"] else rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

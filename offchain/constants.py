@@ -1,23 +1,16 @@
-"""Constants shared with the Solidity contracts.
+"""The memory constants shared with the contracts; their home is `offchain.protocol`, re-exported
+here for the modules that import them from this older name."""
 
-This module is the single source of truth on the Python side. `tests/test_constants_drift.py`
-parses the `internal constant` declarations in `src/` and fails if any value here differs.
-"""
+from offchain.protocol import (
+    ACC_DEPTH,
+    LEAF_BYTES,
+    MEMORY_DEPTH,
+    PROOF_BYTES,
+    REGION_BYTES,
+    REGION_COUNT,
+    REGION_HEIGHT,
+    REGION_LEVELS,
+)
 
-from typing import Final
-
-#: Bytes per Merkle leaf. Leaves are stored raw, never hashed.
-LEAF_BYTES: Final = 32
-#: log2 of the number of leaves in the 4 GiB memory tree (2^32 bytes / 32 bytes per leaf).
-MEMORY_DEPTH: Final = 27
-#: A memory proof is the leaf followed by MEMORY_DEPTH sibling hashes, bottom-up.
-PROOF_BYTES: Final = (MEMORY_DEPTH + 1) * LEAF_BYTES
-#: Height of one 256 MiB region sub-tree (2^23 leaves of 32 bytes).
-REGION_HEIGHT: Final = 23
-#: The memory tree's top levels: 2^REGION_LEVELS regions.
-REGION_LEVELS: Final = MEMORY_DEPTH - REGION_HEIGHT
-REGION_COUNT: Final = 1 << REGION_LEVELS
-#: Bytes in one region.
-REGION_BYTES: Final = LEAF_BYTES << REGION_HEIGHT
-#: Depth of the phase-2 accumulator: up to 2^32 graph nodes in one task (DESIGN.md §5).
-ACC_DEPTH: Final = 32
+__all__ = ["ACC_DEPTH", "LEAF_BYTES", "MEMORY_DEPTH", "PROOF_BYTES", "REGION_BYTES", "REGION_COUNT", "REGION_HEIGHT",
+           "REGION_LEVELS"]

@@ -29,7 +29,15 @@ from offchain.evm import ContractRevert, RpcConnectionError, RpcError
 @click.option("--fresh", is_flag=True, help="deploy anew even if the deployments file's contracts are live")
 @click.option("--deployments", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="folder of the deployments files (default: the repo's deployments/)")
-def cli(provider: Any, alias: str | None, fresh: bool, folder: Path | None) -> None:
+# Our own -v replaces the LEVEL option `ape run` adds to a script without one: ape's per-transaction
+# `INFO: Confirmed …` lines stay quiet unless asked for (`-v`, or `-v LEVEL` as in ape).
+@click.option("-v", "--verbosity", is_flag=False, flag_value="INFO", default="WARNING",
+              type=click.Choice(["ERROR", "WARNING", "SUCCESS", "INFO", "DEBUG"], case_sensitive=False),
+              help="ape's log level (default WARNING; -v alone: INFO, which shows every confirmed transaction)")
+def cli(provider: Any, alias: str | None, fresh: bool, folder: Path | None, verbosity: str) -> None:
+    from ape.logging import logger
+
+    logger.set_level(verbosity.upper())
     try:
         with connected(provider) as provider:
             ecosystem, name = network_name(provider)

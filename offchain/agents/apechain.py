@@ -74,6 +74,14 @@ def _hex(h: Any) -> str:
     return h if isinstance(h, str) else "0x" + bytes(h).hex()
 
 
+def quiet_ape(quiet: bool = True) -> None:
+    """Silence ape's INFO log (one `Confirmed 0x… (total fees paid = …)` line per transaction,
+    dozens in a game, burying the agents' own lines) unless asked for: warnings and errors stay."""
+    from ape.logging import logger
+
+    logger.set_level("WARNING" if quiet else "INFO")
+
+
 def pick_account(alias: str | None, is_local: bool) -> Any:
     """Test account 0 on a local network unless told (`TEST::N` names test account N, whose key is
     public: for dev nodes only); elsewhere the ape account `alias`, unlocked (ape prompts for its passphrase, or reads

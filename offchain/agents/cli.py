@@ -29,6 +29,7 @@ def _chain_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rpc", metavar="URL", help="instead of ape: a JSON-RPC node with unlocked accounts (anvil)")
     g.add_argument("--deployment", metavar="FILE", help="with --rpc: the deployments JSON (addresses)")
     g.add_argument("--from", dest="sender", metavar="ADDRESS", help="with --rpc: the unlocked account (default: the node's first)")
+    g.add_argument("-v", "--verbose", action="store_true", help="with ape: show ape's log, such as its line per confirmed transaction")
 
 
 @contextlib.contextmanager
@@ -50,8 +51,9 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
             raise ValueError(f"{args.rpc} holds no unlocked account; pass --from or use ape's --account")
         yield System.at(RpcBackend(rpc, sender), dep["contracts"] if "contracts" in dep else dep)
         return
-    from offchain.agents.apechain import connect as ape_connect
+    from offchain.agents.apechain import connect as ape_connect, quiet_ape
 
+    quiet_ape(not args.verbose)
     with ape_connect(args.network, args.account, Path(args.deployments) if args.deployments else None) as (_backend, system, _dep):
         yield system
 
@@ -183,7 +185,7 @@ def _cmd_witness(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from offchain.agents.demo import main
 
-    return main(args.demo_args)
+    return main(args.rest)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -238,8 +240,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=_cmd_witness)
     dm = sub.add_parser("demo", help="the end-to-end demo `make demo` runs (opml demo --help for its options)",
                         add_help=False)
-    dm.add_argument("demo_args", nargs=argparse.REMAINDER)
-    dm.set_defaults(func=_cmd_demo)
+    dm.set_defaults(func=_cmd_demo, passthrough=True)  # offchain.cli.main passes every argument on
 
 
 def errors() -> tuple[type[BaseException], ...]:

@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
+from offchain.protocol import ResultStatus, Stage, TaskStatus  # the orders src/ defines
 
-class Stage(IntEnum):
-    NONE = 0
-    BISECT = 1
-    TRANSITION = 2
-    STEP = 3
-    SUBMITTER_WON = 4
-    CHALLENGER_WON = 5
-    ABANDONED = 6
-
-    @property
-    def over(self) -> bool:
-        return self >= Stage.SUBMITTER_WON
-
-
-class TaskStatus(IntEnum):
-    NONE = 0
-    OPEN = 1
-    FINALIZED = 2
-    REFUNDED = 3
-
-
-class ResultStatus(IntEnum):
-    NONE = 0
-    PENDING = 1
-    REJECTED = 2
-    FINALIZED = 3
-    RELEASED = 4
+__all__ = ["ResultStatus", "Stage", "TaskStatus"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,26 @@ import json
 from pathlib import Path
 
 
+def _verify_gguf(args: argparse.Namespace, path: Path) -> int:
+    """A spec v2 model: recompute its weight commitment from the file alone (SPEC §3v2.6) and, with
+    --root, check that it is the one registered."""
+    from offchain.llm.v2.session import commitment
+
+    c = commitment(path, args.context, refresh=True)
+    for key in ("weight_root", "sha256", "context", "architecture", "layers", "dim", "heads", "vocab"):
+        print(f"{key:13s} {c[key]}")
+    if args.root and args.root.lower() != c["weight_root"]:
+        raise ValueError(f"{path}: refused: its weight root is {c['weight_root']}, not {args.root}")
+    print("verified: spec v2 weight root recomputed from the file" + (" and equal to --root" if args.root else ""))
+    return 0
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from offchain.llm.v2.session import is_gguf, resolve
+
+    path = resolve(args.path)
+    if is_gguf(path):
+        return _verify_gguf(args, path)
     from offchain.game.model import model_spec
     from offchain.game.verify import ModelInvalid, verify
     from offchain.llm.format import read_model
@@ -59,4 +78,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--single-phase", action="store_true", help="MLP: F is one mlp_full node (n_f = 1)")
     v.add_argument("--descriptors", metavar="FILE", help="verify this F instead (JSON list of hex descriptors)")
     v.add_argument("--uri", help="the metadata URI of the spec (default: PATH)")
+    v.add_argument("--root", help="GGUF: the weight root a registry holds; refused unless the file gives it")
+    v.add_argument("--context", type=int, default=2048, help="GGUF: the context the commitment was made for")
     v.set_defaults(func=_cmd_verify)

@@ -2,7 +2,9 @@
 
 Rendered as HF transformers renders them, so a template written for it gives the same text here:
 a sandboxed, immutable Jinja environment with `trim_blocks` and `lstrip_blocks`, the loop-control
-extension, a `raise_exception(msg)` helper and a `tojson` that keeps non-ASCII characters.
+extension, a `raise_exception(msg)` helper, a `tojson` that keeps non-ASCII characters, and the
+`{% generation %}…{% endgeneration %}` block (HF marks the assistant's tokens with it for training;
+here it renders its body, as HF does when not asked for that mask).
 `strftime_now` is deliberately absent: a prompt must not depend on the clock, since every party
 of a dispute has to rebuild the same tokens (templates that use it test `is defined` first).
 """
@@ -35,12 +37,27 @@ def _tojson(x: Any, ensure_ascii: bool = False, indent: int | None = None,
     return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
+def _generation_tag():  # -> a jinja2 Extension class (jinja2 is imported only when a template is used)
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+
+    class GenerationTag(Extension):
+        tags = {"generation"}
+
+        def parse(self, parser) -> list[nodes.Node]:
+            next(parser.stream)
+            return parser.parse_statements(("name:endgeneration",), drop_needle=True)
+
+    return GenerationTag
+
+
 @lru_cache(maxsize=16)
 def _compile(template: str):  # -> jinja2.Template
     from jinja2.ext import loopcontrols
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[loopcontrols, _generation_tag()])
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise_exception
     return env.from_string(template)

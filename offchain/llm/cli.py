@@ -62,7 +62,70 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    """Read a LLaMA-family GGUF under spec v2: check it loads, and compute (and cache) its weight root."""
+    from offchain.llm.v2.model import load_gguf
+    from offchain.llm.v2.session import commitment, resolve
+
+    path = resolve(args.path)
+    load_gguf(path, args.context)  # every tensor unpacked: a bad one is refused here, in one line
+    c = commitment(path, args.context)
+    print(f"imported {path} (spec v2): {c['architecture']}, {c['layers']} layers, dim {c['dim']}, heads {c['heads']}, "
+          f"vocab {c['vocab']}, context {c['context']}")
+    print(f"weight_root {c['weight_root']}")
+    return 0
+
+
+def _v2_request(args: argparse.Namespace):  # -> session.Request
+    from offchain.llm.v2.sample import Sampling
+    from offchain.llm.v2.session import Request
+
+    ids = None
+    if args.token_ids is not None:
+        try:
+            ids = [int(x) for x in args.token_ids.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--token-ids takes comma-separated integers, not {args.token_ids!r}") from None
+    return Request(chat=args.chat, system=args.system, prompt=args.prompt, token_ids=ids, tokens=args.tokens,
+                   sampling=Sampling.from_floats(args.temperature, args.top_p, args.seed), context=args.context)
+
+
+def _cmd_infer_v2(args: argparse.Namespace, path: Path) -> int:
+    from offchain.llm.v2.session import run
+
+    req = _v2_request(args)
+    show = (sys.stderr.isatty() or args.progress) and not args.json
+    t0 = time.perf_counter()
+
+    def progress(n: int) -> None:
+        if show and (n % 8 == 0 or n == args.tokens):
+            print(f"\r  {n}/{args.tokens} tokens  {n / max(time.perf_counter() - t0, 1e-9):.1f} tok/s", end="",
+                  file=sys.stderr, flush=True)
+
+    res = run(path, req, progress)
+    if show:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(res["text"] if req.chat is not None or req.token_ids is not None else (args.prompt or "") + res["text"])
+        print(f"weight_root {res['weight_root']}")
+    return 0
+
+
 def _cmd_infer(args: argparse.Namespace) -> int:
+    from offchain.llm.v2.session import is_gguf, resolve
+
+    if sum(x is not None for x in (args.prompt, args.chat, args.token_ids)) != 1:
+        raise ValueError("give exactly one of --prompt, --chat and --token-ids")
+    model = args.model or ("smollm2" if args.prompt is None else str(DEFAULT_MODEL))
+    path = resolve(model)
+    if is_gguf(path):
+        return _cmd_infer_v2(args, path)
+    if args.prompt is None or args.json or args.system is not None or args.temperature:
+        raise ValueError(f"{path.name} is a spec v1 model: it takes --prompt only (chat, ids, --json and sampling "
+                         "need a GGUF model, e.g. --model smollm2)")
+    args.model = str(path)
     from offchain.llm.format import read_model
     from offchain.llm.runner import Runner
     from offchain.llm.tokenizer import Tokenizer
@@ -108,6 +171,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("path", metavar="PATH")
     i.add_argument("--tensors", action="store_true", help="list every tensor with its tensor root")
     i.set_defaults(func=_cmd_info)
+    im = msub.add_parser("import", help="read a LLaMA-family GGUF under spec v2 and print its weight root",
+                         description="Check that a GGUF (Q8_0, Q4_0, Q4_1, F16, F32 tensors) loads under spec v2 "
+                         "(docs/SPEC.md §3v2) and compute its weight root, cached by the file's sha256. "
+                         "PATH may be a known model's name (smollm2).")
+    im.add_argument("path", metavar="PATH")
+    im.add_argument("--context", type=int, default=2048, help="context length to commit to (default 2048, "
+                    "capped at the file's)")
+    im.set_defaults(func=_cmd_import)
     c = msub.add_parser("convert", help="float checkpoint (torch/safetensors/llama2.c/GGUF) → integer model")
     c.add_argument("src")
     c.add_argument("out")
@@ -123,10 +194,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--input-max", type=int, default=255)
     c.add_argument("--calib-input", action="append", default=[], help="MLP: raw input bytes for calibration")
     c.set_defaults(func=_cmd_convert)
-    f = sub.add_parser("infer", help="generate text with the integer runner; prints the weight commitment")
-    f.add_argument("--model", default=str(DEFAULT_MODEL), help=f"model file (default: {DEFAULT_MODEL.name})")
-    f.add_argument("--prompt", required=True)
-    f.add_argument("--tokens", type=int, default=64)
+    f = sub.add_parser(
+        "infer", help="generate text with the integer runner; prints the weight commitment",
+        description="Run a model in exact integers. GGUF models (spec v2; `smollm2` is installed by make setup) "
+        "take --chat (the file's chat template), --prompt (raw text) or --token-ids; the answer stops at the "
+        "model's end-of-generation token. Spec v1 files (.opml) take --prompt only.",
+        epilog='example: opml infer --model smollm2 --chat "What is the capital of France?" --tokens 32')
+    f.add_argument("--model", help="a known model (smollm2), a GGUF or a v1 .opml file "
+                   f"(default: smollm2 with --chat/--token-ids, {DEFAULT_MODEL.name} with --prompt)")
+    f.add_argument("--prompt", help="raw text to continue")
+    f.add_argument("--chat", metavar="TEXT", help="a user message, wrapped in the model's chat template")
+    f.add_argument("--system", metavar="TEXT", help="the system message of --chat (default: the template's)")
+    f.add_argument("--token-ids", metavar="ID,ID,...", help="the input as token ids, no tokenizer; with --json "
+                   "also prints `argmax`, the greedy next token after each input position (teacher-forced)")
+    f.add_argument("--tokens", type=int, default=64, help="at most this many new tokens (default 64)")
+    f.add_argument("--json", action="store_true", help="print one JSON object: text, tokens, commitments")
+    f.add_argument("--temperature", type=float, default=0.0, help="sample at this temperature (default 0: greedy); "
+                   "kept to thousandths, as committed")
+    f.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default 1)")
+    f.add_argument("--seed", type=int, default=0, help="the sampler's seed, part of the task's input (default 0)")
+    f.add_argument("--context", type=int, default=2048, help="GGUF: context length (default 2048)")
     f.add_argument("--progress", action="store_true", help="show progress even when stderr is not a terminal")
     f.add_argument("--trace", metavar="FILE", help="also commit to every node output (the protocol trace, SPEC §5) "
                    "and write each node's tensor root, then the final state S_n, as JSON lines")

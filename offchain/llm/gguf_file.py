@@ -36,6 +36,13 @@ ARCH_ROPE_TYPE: dict[str, str] = {"llama": "norm"}
 _DEFAULT_ROPE_THETA = 10000.0
 _DEFAULT_RMS_EPS = 1e-5
 
+# llama.cpp's defaults when the file names no BOS/EOS/UNK and does not say whether to add BOS:
+# SentencePiece ("llama") vocabularies: <s>=1, </s>=2, <unk>=0, BOS added; byte-level BPE ("gpt2"):
+# id 11 for both, BOS added only for the pre-tokenizers below.
+_DEFAULT_SPECIALS = {"llama": {"bos": 1, "eos": 2, "unknown": 0}, "gpt2": {"bos": 11, "eos": 11}}
+_BPE_PRE_ADDING_BOS = frozenset({"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0",
+                                 "lfm2", "tekken", "chameleon"})
+
 _LAYER_TENSORS = ("attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
                   "ffn_norm", "ffn_gate", "ffn_up", "ffn_down")
 
@@ -92,6 +99,10 @@ class GgufInfo:
     merges: tuple[str, ...] = field(repr=False, default=())
     eot_id: int | None = None
     eom_id: int | None = None
+    # fill-in-the-middle pad/repo/separator tokens: llama.cpp ends generation at these too
+    fim_pad_id: int | None = None
+    fim_rep_id: int | None = None
+    fim_sep_id: int | None = None
 
     def tensor(self, name: str) -> TensorInfo:
         for t in self.tensors:
@@ -109,7 +120,19 @@ class _Reader(GGUFReader):
     gguf 0.19.0 (pinned) slices each tensor out of a memory map and reshapes it: a tensor whose
     bytes run past the end of the file fails there with a bare numpy reshape message, and an
     unknown type id with a bare enum message. The check reads the same parts the base class reads.
+
+    It also reads through a plain ndarray view of the file's memory map: the reader slices the map
+    once per vocabulary string (~250k slices for SmolLM2), and numpy's memmap subclass costs ~10 µs
+    on each of them, which made reading the header take seconds.
     """
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._plain
+
+    @data.setter
+    def data(self, mapped: np.ndarray) -> None:
+        self._plain = mapped.view(np.ndarray)  # same bytes, same mapping (kept alive as its base)
 
     def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
         size = len(self.data)
@@ -267,8 +290,11 @@ def read_info(path: str | os.PathLike[str], *,
     for what, arr in (("token_type", types), ("scores", scores)):
         if arr and len(arr) != len(tokens):
             raise GgufError(f"{p}: tokenizer.ggml.{what} has {len(arr)} entries for {len(tokens)} tokens")
-    specials = {k: opt_int(f"tokenizer.ggml.{k}_token_id")
-                for k in ("bos", "eos", "unknown", "padding", "eot", "eom")}
+    defaults = _DEFAULT_SPECIALS.get(tok_model or "", {}) if tokens else {}
+    specials: dict[str, int | None] = {}
+    for k in ("bos", "eos", "unknown", "padding", "eot", "eom", "fim_pad", "fim_rep", "fim_sep"):
+        v = opt_int(f"tokenizer.ggml.{k}_token_id")
+        specials[k] = defaults.get(k) if v is None else v
     for k, v in specials.items():
         if v is not None and tokens and not 0 <= v < len(tokens):
             raise GgufError(f"{p}: tokenizer.ggml.{k}_token_id {v} is outside the vocabulary")
@@ -281,14 +307,15 @@ def read_info(path: str | os.PathLike[str], *,
         rope_theta=theta, rope_theta_bits=theta_bits, rope_dim=rope_dim, rope_type=ARCH_ROPE_TYPE[arch],
         rms_eps=eps, rms_eps_bits=eps_bits, tied_embeddings=tied,
         bos_id=specials["bos"], eos_id=specials["eos"], unk_id=specials["unknown"], pad_id=specials["padding"],
-        # llama.cpp's defaults: SentencePiece vocabularies add BOS, byte-level BPE ones do not
-        add_bos=opt_bool("tokenizer.ggml.add_bos_token", tok_model == "llama"),
+        add_bos=opt_bool("tokenizer.ggml.add_bos_token",
+                         tok_model == "llama" or (tok_model == "gpt2" and pre in _BPE_PRE_ADDING_BOS)),
         add_eos=opt_bool("tokenizer.ggml.add_eos_token", False),
         chat_template=_scalar(r, "tokenizer.chat_template"),
         tokenizer_model=tok_model, tokenizer_pre=pre, add_space_prefix=None if asp is None else bool(asp),
         tensors=tensors, tokens=tokens, token_types=types, scores=scores,
         merges=tuple(_scalar(r, "tokenizer.ggml.merges") or ()),
         eot_id=specials["eot"], eom_id=specials["eom"],
+        fim_pad_id=specials["fim_pad"], fim_rep_id=specials["fim_rep"], fim_sep_id=specials["fim_sep"],
     )
 
 

@@ -16,6 +16,7 @@ import heapq
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .gguf_file import GgufError, GgufInfo, read_info
@@ -23,27 +24,56 @@ from .gguf_file import GgufError, GgufInfo, read_info
 # GGUF token types (tokenizer.ggml.token_type)
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
-# Token texts llama.cpp treats as end of generation wherever they are in a vocabulary, beside the
-# eos/eot/eom ids the file names (a chat model stops at its turn end, e.g. ChatML's <|im_end|>).
-EOG_TEXTS = frozenset({"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                       "<|eom_id|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>"})
+# End of generation, as llama.cpp decides it: the eos/eot/eom ids the file names, every token
+# with one of EOG_TEXTS (a chat model stops at its turn end, e.g. ChatML's <|im_end|>), and the
+# fill-in-the-middle pad/repo/separator tokens, found by text when the file does not name them
+# (SmolLM2's <reponame>). Tokens found by text are made control tokens, as llama.cpp does.
+EOG_TEXTS = frozenset({"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<end_of_turn>",
+                       "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>"})
+FIM_TEXTS = {"fim_pad": ("<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>"),
+             "fim_rep": ("<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"),
+             "fim_sep": ("<|file_sep|>",)}
 
-# LLaMA 3's ("llama-bpe"): case-insensitive contractions, digits in runs of at most three.
-_LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
-              r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# Pre-tokenizers: the regexes llama.cpp applies, in order, to cut text into words before BPE (each
+# regex cuts every piece the previous ones left; text between matches stays a piece of its own).
+_GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"
+_LLAMA3 = (r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+           r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+_QWEN2 = (r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+          r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
-# tokenizer.ggml.pre -> (split each digit first?, word regex or None for GPT-2's, BPE ignore_merges).
-# GPT-2's regex (HF ByteLevel's own): contractions, ` ?letters`, ` ?digits`, ` ?other`, whitespace.
-# llama.cpp gives "smollm" (and starcoder, refact, command-r…) the digit split then GPT-2's regex;
-# "llama-bpe" its own regex and whole-word lookup before merging (ignore_merges).
-PRE_TOKENIZERS: dict[str, tuple[bool, str | None, bool]] = {
-    "default": (False, None, False),
-    "gpt2": (False, None, False),
-    "smollm": (True, None, False),
-    "starcoder": (True, None, False),
-    "refact": (True, None, False),
-    "llama-bpe": (False, _LLAMA3_RE, True),
+
+@dataclass(frozen=True)
+class PreTokenizer:
+    regexes: tuple[str, ...]
+    ignore_merges: bool = False  # a word that is a token as a whole is taken as is (LLaMA 3)
+
+
+_DEFAULT = PreTokenizer((r"[\p{P}\$\+<=>\^~\|]+", _GPT2, r"\p{N}+", r"[0-9][0-9][0-9]"))
+_PLAIN_GPT2 = PreTokenizer((_GPT2,))
+_DIGITS_GPT2 = PreTokenizer((r"\p{N}", _GPT2))  # each digit a word of its own
+_LLAMA3_PRE = PreTokenizer((_LLAMA3,), ignore_merges=True)
+
+# tokenizer.ggml.pre -> its pre-tokenizer, under llama.cpp's names (a name llama.cpp does not know
+# fails there too; a file without the key gets "default", with a warning in llama.cpp).
+PRE_TOKENIZERS: dict[str, PreTokenizer] = {
+    "default": _DEFAULT,
+    **dict.fromkeys(("gpt-2", "phi-2", "mpt", "olmo"), _PLAIN_GPT2),
+    **dict.fromkeys(("smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"),
+                    _DIGITS_GPT2),
+    **dict.fromkeys(("llama3", "llama-v3", "llama-bpe"), _LLAMA3_PRE),
+    **dict.fromkeys(("dbrx", "smaug-bpe"), PreTokenizer((_LLAMA3,))),
+    **dict.fromkeys(("qwen2", "stablelm2", "megrez", "deepseek-r1-qwen"), PreTokenizer((_QWEN2,))),
+    "falcon": PreTokenizer((r"[\p{P}\$\+<=>\^~\|`]+", _GPT2, r"[0-9][0-9][0-9]")),
 }
+
+
+def pre_tokenizer(info: GgufInfo) -> PreTokenizer:
+    pre = info.tokenizer_pre or "default"
+    if pre not in PRE_TOKENIZERS:
+        raise TokenizerError(f"{info.path}: pre-tokenizer {pre!r} is not supported (supported: "
+                             f"{', '.join(sorted(PRE_TOKENIZERS))})")
+    return PRE_TOKENIZERS[pre]
 
 
 class TokenizerError(GgufError):
@@ -78,18 +108,35 @@ class GgufTokenizer:
         self.model = info.tokenizer_model
         self.tokens: tuple[str, ...] = info.tokens
         n = len(self.tokens)
-        self.types: tuple[int, ...] = info.token_types or (NORMAL,) * n
+        types = list(info.token_types or (NORMAL,) * n)
         self.bos_id: int | None = info.bos_id
         self.eos_id: int | None = info.eos_id
         self.add_bos: bool = info.add_bos
         self._index = {t: i for i, t in enumerate(self.tokens)}  # a duplicated text keeps its last id
+        eog = {i for i in (info.eos_id, info.eot_id, info.eom_id) if i is not None}
+        found = {self._index[t] for t in EOG_TEXTS if t in self._index}
+        for kind, texts in FIM_TEXTS.items():
+            named = getattr(info, f"{kind}_id")
+            if named is not None:
+                eog.add(named)
+            else:  # one text of the list (a vocabulary with two of them is not known to exist)
+                hit = next((self._index[t] for t in texts if t in self._index), None)
+                if hit is not None:
+                    found.add(hit)
+        for i in found:
+            types[i] = CONTROL
+        eog |= found
+        # gpt-oss (o200k_harmony): <|end|> closes a message there, not the generation
+        if {"<|return|>", "<|call|>", "<|end|>"} <= {self.tokens[i] for i in eog}:
+            end = self._index["<|end|>"]
+            eog.discard(end)
+            types[end] = USER_DEFINED
+        self.eog_ids: frozenset[int] = frozenset(eog)
+        self.types: tuple[int, ...] = tuple(types)
         # Texts matched in the input before tokenizing. llama.cpp matches control (and unknown)
         # tokens only when asked to parse specials, user-defined ones always; longest first.
         self._control = [t for i, t in enumerate(self.tokens) if self.types[i] in (CONTROL, UNKNOWN) and t]
         self._user = [t for i, t in enumerate(self.tokens) if self.types[i] == USER_DEFINED and t]
-        eog = {i for i in (info.eos_id, info.eot_id, info.eom_id) if i is not None}
-        eog |= {self._index[t] for t in EOG_TEXTS if t in self._index}
-        self.eog_ids: frozenset[int] = frozenset(eog)
         if self.model == "gpt2":
             self._bpe = _hf_bpe(info)
         elif self.model == "llama":
@@ -209,17 +256,19 @@ class GgufTokenizer:
         return t.replace("▁", " ").encode("utf-8")
 
     def decode_bytes(self, ids: Iterable[int], *, special: bool = True) -> bytes:
-        """Concatenated token bytes; special=False drops control tokens (llama.cpp's default)."""
+        """Concatenated token bytes; special=False drops control and unknown tokens, as llama.cpp's
+        detokenizer does without `special`."""
         out = bytearray()
         for i in ids:
-            if not special and self.types[i] == CONTROL:
+            if not special and self.types[i] in (CONTROL, UNKNOWN):
                 continue
             out += self.token_bytes(int(i))
         return bytes(out)
 
     def decode(self, ids: Iterable[int], *, special: bool = True) -> str:
         """Text of `ids`; bytes that do not form UTF-8 (a cut character) become U+FFFD. A
-        SentencePiece text keeps its leading space (llama.cpp strips it only at a BOS start)."""
+        SentencePiece text keeps its leading space (llama.cpp's detokenizer does not strip it
+        either). Checked against llama.cpp's on 300 random id lists per vocabulary."""
         return self.decode_bytes(ids, special=special).decode("utf-8", "replace")
 
     def is_eog(self, token_id: int) -> bool:
@@ -254,11 +303,7 @@ def _hf_bpe(info: GgufInfo):  # -> tokenizers.Tokenizer
     specials are split out before it is called)."""
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
-    pre = info.tokenizer_pre or "default"
-    if pre not in PRE_TOKENIZERS:
-        raise TokenizerError(f"{info.path}: pre-tokenizer {pre!r} is not supported (supported: "
-                             f"{', '.join(sorted(PRE_TOKENIZERS))})")
-    digits, regex, ignore_merges = PRE_TOKENIZERS[pre]
+    pre = pre_tokenizer(info)
     if not info.merges:
         raise TokenizerError(f"{info.path}: byte-level BPE vocabulary without tokenizer.ggml.merges")
     merges: list[tuple[str, str]] = []
@@ -268,14 +313,13 @@ def _hf_bpe(info: GgufInfo):  # -> tokenizers.Tokenizer
             raise TokenizerError(f"{info.path}: merge {m!r} is not two tokens separated by a space")
         merges.append((m[:cut], m[cut + 1:]))
     vocab = {t: i for i, t in enumerate(info.tokens)}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=ignore_merges))
-    steps: list = []
-    if digits:
-        steps.append(pre_tokenizers.Digits(individual_digits=True))
-    if regex is None:
-        steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True))
-    else:
-        steps += [pre_tokenizers.Split(Regex(regex), behavior="isolated"),
-                  pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    try:
+        tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=pre.ignore_merges))
+    except Exception as e:  # noqa: BLE001 - tokenizers raises a bare Exception, e.g. a merge making no token
+        raise TokenizerError(f"{info.path}: byte-level BPE vocabulary and merges disagree: "
+                             f"{' '.join(str(e).split())}") from None
+    steps = [pre_tokenizers.Split(Regex(rx), behavior="isolated") for rx in pre.regexes]
+    # then bytes -> GPT-2's printable characters, the alphabet of the vocabulary; no further split
+    steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False))
     tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     return tok

@@ -11,8 +11,10 @@ from typing import Literal
 
 import numpy as np
 
-ARCH_LLAMA = 1
-ARCH_MLP = 2
+from offchain import protocol
+
+ARCH_LLAMA = protocol.ARCH_LLAMA
+ARCH_MLP = protocol.ARCH_MLP
 CONFIG_WORDS = 16  # the config is itself tensor 0: 16 int32 words
 
 DType = Literal["i8", "i32"]

@@ -5,7 +5,7 @@ import json
 import sys
 
 from offchain.mipsemu.elf import ElfError
-from offchain.mipsemu.state import VM
+from offchain.mipsemu.vm import VM
 
 _DESCRIPTION = """\
 The OPML MIPS VM (docs/SPEC.md §2): a static big-endian MIPS32 ELF, executed step by step with

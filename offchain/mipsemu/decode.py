@@ -16,15 +16,24 @@ delay-slot rule (a branch inside a delay slot faults) is checked by the caller, 
 import struct
 from collections.abc import Callable
 
+from offchain.protocol import (
+    FAULT_BRANCH_IN_DELAY_SLOT,
+    FAULT_DIVIDE_BY_ZERO,
+    FAULT_INVALID_INSTRUCTION,
+    FAULT_MISALIGNED,
+    FAULT_TRAP,
+    FAULT_UNKNOWN_SYSCALL,
+)
+
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 SYSCALL = -1
-F_UNDEFINED = 0xF0
-F_TRAP = 0xF1
-F_SYSCALL = 0xF2
-F_DELAY_SLOT = 0xF3
-F_ALIGN = 0xF4
-F_DIV_ZERO = 0xF5
+F_UNDEFINED = FAULT_INVALID_INSTRUCTION
+F_TRAP = FAULT_TRAP
+F_SYSCALL = FAULT_UNKNOWN_SYSCALL
+F_DELAY_SLOT = FAULT_BRANCH_IN_DELAY_SLOT
+F_ALIGN = FAULT_MISALIGNED
+F_DIV_ZERO = FAULT_DIVIDE_BY_ZERO
 
 Closure = Callable[[], int | None]
 

@@ -36,7 +36,8 @@ from unicorn import mips_const as mc
 
 from offchain import native
 from offchain.mipsemu.decode import M32
-from offchain.mipsemu.state import VM, OutputSink
+from offchain.mipsemu.state import OutputSink, State
+from offchain.mipsemu.step import run
 from offchain.mipsemu.syscall import Io, dispatch
 
 REGION0 = 0x10000000
@@ -150,7 +151,7 @@ def scan_words(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return div & ~risky, risky
 
 
-def _scan(vm: VM) -> tuple[list[int], list[int]]:
+def _scan(vm: State) -> tuple[list[int], list[int]]:
     divs: list[int] = []
     risky: list[int] = []
     for base, page in vm.mem.pages():
@@ -180,7 +181,7 @@ class _Outcome:
 
 
 class _Attempt:
-    def __init__(self, vm: VM, limit: int, scan: tuple[list[int], list[int]]) -> None:
+    def __init__(self, vm: State, limit: int, scan: tuple[list[int], list[int]]) -> None:
         self.vm = vm
         # vm.output is the fast-forward's _OutputGate while an attempt runs.
         self.io = Io(vm.heap & M32, vm.output, vm.stdin, vm._stdin_pos)
@@ -450,7 +451,7 @@ class _OutputGate:
             self.sink(fd, data)
 
 
-def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW, expect_exit: bool = False) -> None:
+def fast_forward(vm: State, target_step: int, exact_below: int = EXACT_BELOW, expect_exit: bool = False) -> None:
     """Advance `vm` to step_count == target_step (or to its exit), exactly as `vm.run` would.
 
     `expect_exit`: the target is only a bound and the program may well exit long before it (a
@@ -466,14 +467,14 @@ def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW, expec
     try:
         # Short runs (small kernels) finish in the stepper before unicorn's setup (~50 ms) pays off.
         if expect_exit and target_step - vm.step_count > exact_below:
-            vm.run(min(5 * exact_below, target_step - vm.step_count))
+            run(vm, min(5 * exact_below, target_step - vm.step_count))
         while not vm.exited and vm.step_count < target_step:
             remaining = target_step - vm.step_count
             if vm.pc & 3 or vm.next_pc != (vm.pc + 4) & M32:
-                vm.run(1)  # unicorn cannot start inside a delay slot
+                run(vm, 1)  # unicorn cannot start inside a delay slot
                 continue
             if remaining < exact_below:
-                vm.run(remaining)
+                run(vm, remaining)
                 continue
             if scan is None:
                 scan = _scan(vm)
@@ -486,7 +487,7 @@ def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW, expec
                 if out.kind == "stop" and not vm.exited and vm.step_count < target_step:
                     # Stopped before a block that would pass the target: the rest is less than one
                     # block (or unicorn stopped at address 0), so the exact stepper finishes.
-                    vm.run(min(target_step - vm.step_count, 4096))
+                    run(vm, min(target_step - vm.step_count, 4096))
                 continue
             # Something unicorn must not decide lies ahead: redo up to the last block boundary
             # before it, then let the exact stepper through.
@@ -496,13 +497,13 @@ def fast_forward(vm: VM, target_step: int, exact_below: int = EXACT_BELOW, expec
                 out = redo.run(vm.pc)
                 if out.kind == "stop":
                     redo.copy_back(out)
-            vm.run(min(target_step - vm.step_count, stretch))
+            run(vm, min(target_step - vm.step_count, stretch))
             stretch = min(stretch * 4, 1 << 22)
     finally:
         vm.output = gate.sink
 
 
-def run_to_exit(vm: VM) -> None:
+def run_to_exit(vm: State) -> None:
     """Run until the VM exits (fast-forward, then the exact stepper for the last block)."""
     while not vm.exited:
         fast_forward(vm, vm.step_count + (1 << 62), expect_exit=True)

@@ -1,19 +1,30 @@
 """The VM state (SPEC §2.1): registers, pc/nextPC, hi/lo, heap, exit status, step counter, memory.
 
-`VM` is the public object. Executing steps lives in `step.py`, syscalls in `syscall.py`, proofs in
-`witness.py`; this module holds the state itself and its packed form and hash.
+This module holds the state itself and its packed form and hash (`State`). Executing steps lives
+in `step.py`, syscalls in `syscall.py`, proofs in `witness.py`, as functions over a State; `vm.py`'s
+`VM`, the public object, is a State with those functions as methods. Nothing here imports them.
 """
 
 import struct
 from collections.abc import Callable
+from typing import Self
 
 from offchain.merkle import SparseMemory, keccak
+from offchain.mipsemu.elf import load_elf
+from offchain.protocol import (
+    BRK_START,
+    HEAP_START,
+    OFF_EXIT_CODE,
+    OFF_EXITED,
+    STACK_TOP,
+    STATE_BYTES,
+    STATUS_EXIT_ONE,
+    STATUS_EXIT_OTHER,
+    STATUS_EXIT_ZERO,
+    STATUS_RUNNING,
+)
 
-#: SPEC §2.2 / §2.6 addresses.
-HEAP_START = 0x90000000
-STACK_TOP = 0x0FFFFFF0
-BRK_START = 0xF0000000
-STATE_BYTES = 226
+__all__ = ["BRK_START", "HEAP_START", "STACK_TOP", "STATE_BYTES", "OutputSink", "State", "hash_packed", "status_byte"]
 
 _TAIL = struct.Struct(">IIIIIIBBQ32I")  # preimageOffset .. registers, after the two 32-byte fields
 
@@ -21,7 +32,7 @@ _TAIL = struct.Struct(">IIIIIIBBQ32I")  # preimageOffset .. registers, after the
 OutputSink = Callable[[int, bytes], None]
 
 
-class VM:
+class State:
     """One MIPS32 machine. Every field is settable; `mem` is a SparseMemory (Merkle root on demand).
 
     Decoded instructions are cached per pc. Stores made by the VM invalidate the words they touch;
@@ -50,10 +61,8 @@ class VM:
         self.invalidate_code()
 
     @classmethod
-    def from_elf(cls, path: str) -> "VM":
+    def from_elf(cls, path: str) -> "Self":
         """The initial state of a program (SPEC §2.2). Raises ElfError for anything but a static BE MIPS32 ELF."""
-        from offchain.mipsemu.elf import load_elf
-
         image = load_elf(path)
         vm = cls()
         for seg in image.segments:
@@ -143,33 +152,14 @@ class VM:
     def state_hash(self) -> bytes:
         return hash_packed(self.pack())
 
-    # -- execution (implemented in step.py / witness.py) --------------------------------------------
-    def step(self) -> None:
-        """Execute exactly one step (SPEC §2.3); on an exited state nothing changes."""
-        from offchain.mipsemu.step import step
-
-        step(self)
-
-    def run(self, max_steps: int) -> int:
-        """Execute up to `max_steps` steps, stopping early at exit; returns the steps executed."""
-        from offchain.mipsemu.step import run
-
-        return run(self, max_steps)
-
-    def witness(self) -> tuple[bytes, bytes]:
-        """(packed pre-state, proof) for the next step, without executing it (SPEC §2.7)."""
-        from offchain.mipsemu.witness import witness
-
-        return witness(self)
-
 
 def status_byte(exited: bool, exit_code: int) -> int:
     if not exited:
-        return 3
-    return exit_code if exit_code in (0, 1) else 2
+        return STATUS_RUNNING
+    return {0: STATUS_EXIT_ZERO, 1: STATUS_EXIT_ONE}.get(exit_code, STATUS_EXIT_OTHER)
 
 
 def hash_packed(packed: bytes) -> bytes:
     """State hash: keccak256(packed) with byte 0 replaced by the status (SPEC §2.1)."""
     h = keccak(packed)
-    return bytes([status_byte(packed[89] != 0, packed[88])]) + h[1:]
+    return bytes([status_byte(packed[OFF_EXITED] != 0, packed[OFF_EXIT_CODE])]) + h[1:]

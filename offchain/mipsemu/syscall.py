@@ -7,7 +7,7 @@ memory accessors, so both run the same code.
 from collections.abc import Callable
 
 from offchain.mipsemu.decode import F_SYSCALL, M32
-from offchain.mipsemu.state import BRK_START
+from offchain.protocol import BRK_START
 
 SYS_READ = 4003
 SYS_WRITE = 4004

@@ -1,6 +1,9 @@
 """Step witnesses (SPEC §2.7): the packed pre-state and the memory proofs one step needs."""
 
 from offchain.mipsemu.decode import _MEMORY_OPS, M32, data_address
+from offchain.mipsemu.fastforward import fast_forward
+from offchain.mipsemu.state import State
+from offchain.mipsemu.step import step
 
 
 def data_word(vm) -> int | None:  # type: ignore[no-untyped-def]
@@ -37,15 +40,12 @@ def witness_of_step(path: str, k: int) -> dict[str, str]:
 
     Past the program's exit the exited state is given (a fixed point, SPEC §2.7).
     """
-    from offchain.mipsemu.fastforward import fast_forward
-    from offchain.mipsemu.state import VM
-
     if k < 0:
         raise ValueError("the step must be >= 0")
-    vm = VM.from_elf(path)
+    vm = State.from_elf(path)
     fast_forward(vm, k)
     state, proof = witness(vm)
-    vm.step()
+    step(vm)
     return {"state": "0x" + state.hex(), "proof": "0x" + proof.hex(), "post_hash": "0x" + vm.state_hash().hex()}
 
 

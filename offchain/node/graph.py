@@ -24,6 +24,7 @@ from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, PACKED_MLP, Config, IntMode
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
 from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, OUTPUT_REGION, Header
+from offchain.protocol import DESC_FIXED_WORDS, REF_PREV_TOKEN, REF_SAME_TOKEN, REF_TOKEN_IN, REF_WEIGHT
 
 #: The default step budget per node: a 7B-shaped model's matmuls are split into row tiles that each
 #: stay at or below it (DESIGN.md §5, "node size").
@@ -88,10 +89,10 @@ PROGRAMS: tuple[str, ...] = tuple(sorted(set(PROGRAM_OF.values())))
 class Ref(IntEnum):
     """Where a node input comes from (SPEC §5.1)."""
 
-    SAME_TOKEN = 1  # output of node j' at the same position
-    PREV_TOKEN = 2  # output of node j' at position t−1; the zero tensor at t = 0
-    WEIGHT = 3  # leaf w of the weight tree (SPEC §3.6)
-    TOKEN_IN = 4  # prompt[t] while t < P, else the previous position's argmax output; MLP: the input
+    SAME_TOKEN = REF_SAME_TOKEN  # output of node j' at the same position
+    PREV_TOKEN = REF_PREV_TOKEN  # output of node j' at position t−1; the zero tensor at t = 0
+    WEIGHT = REF_WEIGHT  # leaf w of the weight tree (SPEC §3.6)
+    TOKEN_IN = REF_TOKEN_IN  # prompt[t] while t < P, else the previous position's argmax output; MLP: the input
 
 
 _REF_KINDS = frozenset(int(r) for r in Ref)
@@ -114,7 +115,7 @@ class InputRef(NamedTuple):
 
 #: Words of a descriptor before its parameters (SPEC §5.1): program, op, positional, out_base,
 #: out_per_pos, output region, 6 references of 4 words, the parameter count.
-DESCRIPTOR_FIXED_WORDS = 6 + 4 * MAX_INPUTS + 1
+DESCRIPTOR_FIXED_WORDS = DESC_FIXED_WORDS
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,15 @@ BPE_MERGES = ["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "Ġworl 
 
 
 def bpe_vocab() -> tuple[list[str], list[int], list[str]]:
-    """(tokens, token types, merges): 3 control tokens, the 256 byte characters, one per merge."""
+    """(tokens, token types, merges): 3 control tokens, the 256 byte characters, one per merge,
+    then 3 normal tokens no merge makes (ids 270-272, for tests to rename)."""
     tokens = list(BPE_SPECIALS) + [_B2U[b] for b in range(256)]
     types = [3] * len(BPE_SPECIALS) + [1] * 256
     for m in BPE_MERGES:
         tokens.append(m.replace(" ", ""))
         types.append(1)
+    tokens += ["<extra_0>", "<extra_1>", "<extra_2>"]
+    types += [1, 1, 1]
     return tokens, types, list(BPE_MERGES)
 
 
@@ -70,10 +73,11 @@ def write_toy_gguf(path: Path, *, arch: str = "llama", tokenizer: str = "gpt2", 
                    chat_template: str | None = CHATML, types: dict[str, Q] | None = None,
                    drop: tuple[str, ...] = (), untied: bool = False, n_layers: int = 1,
                    block_count: int | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
-                   keys: bool = True) -> Path:
+                   keys: bool = True, vocab: tuple[list[str], list[int], list[str]] | None = None) -> Path:
     """A LLaMA GGUF of n_layers layers. types: tensor name -> ggml type (default Q8_0 matrices, F32
     norms); drop: tensors to leave out; shapes: tensor name -> a shape in place of the right one;
-    block_count: the layer count the header claims (default n_layers); keys=False: no config keys."""
+    block_count: the layer count the header claims (default n_layers); keys=False: no config keys;
+    vocab: (tokens, token types, merges) of a byte-level BPE vocabulary in place of the toy one."""
     rng = np.random.default_rng(0)
     w = GGUFWriter(str(path), arch)
     if keys:
@@ -87,7 +91,7 @@ def write_toy_gguf(path: Path, *, arch: str = "llama", tokenizer: str = "gpt2", 
         w.add_layer_norm_rms_eps(1e-5)
         w.add_rope_dimension_count(HEAD_DIM)
     if tokenizer == "gpt2":
-        tokens, ttypes, merges = bpe_vocab()
+        tokens, ttypes, merges = vocab or bpe_vocab()
         w.add_tokenizer_model("gpt2")
         if pre is not None:
             w.add_tokenizer_pre(pre)

@@ -44,6 +44,9 @@ def test_hf_environment() -> None:
            "{% endfor %}{{ eos_token }}{{ tools | tojson }}")
     out = render_chat(tpl, SYS_USER, bos_token="<s>", eos_token="</s>", tools=[{"name": "café<>"}])
     assert out == '<s>What is the capital of France?</s>[{"name": "café<>"}]'
+    # HF's {% generation %} block renders its body
+    tpl = "{% for m in messages %}{% generation %}<{{ m.role }}>{% endgeneration %}{% endfor %}"
+    assert render_chat(tpl, SYS_USER) == "<system><user>"
 
 
 def test_errors_are_one_line() -> None:

@@ -43,7 +43,7 @@ def test_toy_header(tmp_path: Path) -> None:
     assert i.tied_embeddings and (i.bos_id, i.eos_id, i.add_bos) == (1, 2, False)
     assert i.chat_template == CHATML
     assert (i.tokenizer_model, i.tokenizer_pre) == ("gpt2", "smollm")
-    assert i.vocab_size == len(i.tokens) == len(i.token_types) == 3 + 256 + len(i.merges)
+    assert i.vocab_size == len(i.tokens) == len(i.token_types) == 3 + 256 + len(i.merges) + 3
     types = {t.name: t.ggml_type for t in i.tensors}
     assert types["blk.0.ffn_up.weight"] == "Q4_1" and types["blk.0.attn_q.weight"] == "Q4_0"
     assert types["blk.0.attn_k.weight"] == "F16" and types["token_embd.weight"] == "Q8_0"

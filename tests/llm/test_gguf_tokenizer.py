@@ -3,7 +3,9 @@
 Every expected id list here was produced once by llama.cpp (llama-cpp-python 0.3.36,
 `Llama(model_path, vocab_only=True).tokenize(text.encode(), add_bos=False, special=…)`) on the same
 files: the toy GGUFs of gguf_toy.py and SmolLM2-135M-Instruct.Q4_1.gguf. At that time 53 chosen
-strings and 400 random ones agreed in full with both special=True and special=False.
+strings and 400 random ones agreed in full with both special=True and special=False, 500 random
+ones on the toy files, and 400 on SmolLM2's vocabulary under each of the pre-tokenizers "default"
+(and none), "gpt-2", "smollm", "llama-bpe", "dbrx", "qwen2" and "falcon".
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from offchain.llm.gguf_file import GgufError, read_info
+from offchain.llm.gguf_file import GgufError, GgufInfo, read_info
 from offchain.llm.gguf_tokenizer import _B2U, GgufTokenizer, TokenizerError
 
 from .gguf_toy import needs_smol, smol_info, write_toy_gguf
@@ -87,12 +89,13 @@ def test_toy_spm_matches_llama_cpp(spm: GgufTokenizer, text: str, special: list[
 
 
 def test_pre_tokenizer_comes_from_the_file(toy_dir: Path) -> None:
-    gpt2 = GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "gpt2.gguf", pre="gpt2"))
+    gpt2 = GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "gpt2.gguf", pre="gpt-2"))
     assert gpt2.encode("12") == [268]  # plain GPT-2 keeps digit runs together, so merge "1 2" applies
     none = GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "nopre.gguf", pre=None))
     assert none.encode("12") == [268]
-    with pytest.raises(TokenizerError, match="pre-tokenizer 'qwen2' is not supported") as e:
-        GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "qwen.gguf", pre="qwen2"))
+    # llama.cpp's names: "gpt2" is not one of them (llama.cpp refuses such a file too)
+    with pytest.raises(TokenizerError, match="pre-tokenizer 'gpt2' is not supported") as e:
+        GgufTokenizer.from_gguf(write_toy_gguf(toy_dir / "qwen.gguf", pre="gpt2"))
     assert "\n" not in str(e.value)
     assert isinstance(e.value, GgufError)  # callers catch one error class for any bad file
 
@@ -106,6 +109,34 @@ def test_special_ids(bpe: GgufTokenizer, spm: GgufTokenizer) -> None:
     assert spm.eog_ids == {2}
 
 
+def with_texts(tok: GgufTokenizer, **texts: str) -> GgufInfo:
+    """tok's file with token ids renamed: {"t272": "<|file_sep|>"} (normal tokens, as in a sloppy file)."""
+    tokens = list(tok.tokens)
+    for k, v in texts.items():
+        tokens[int(k[1:])] = v
+    return dataclasses.replace(tok.info, tokens=tuple(tokens))
+
+
+def test_end_of_generation_by_text(bpe: GgufTokenizer) -> None:
+    t = GgufTokenizer(with_texts(bpe, t272="<|file_sep|>", t271="<end_of_turn>"))
+    assert t.eog_ids == {0, 2, 271, 272}
+    # found by text, they become control tokens: parsed from text, dropped by decode(special=False)
+    assert t.encode("<end_of_turn>hi") == [271, 107, 108] and t.decode([271, 107], special=False) == "h"
+    # a file that names its FIM separator is taken at its word
+    t = GgufTokenizer(dataclasses.replace(with_texts(bpe, t272="<|file_sep|>"), fim_sep_id=5))
+    assert t.eog_ids == {0, 2, 5}
+    # gpt-oss: with <|return|> and <|call|> present, <|end|> ends a message, not the generation
+    t = GgufTokenizer(with_texts(bpe, t270="<|return|>", t271="<|call|>", t272="<|end|>"))
+    assert t.eog_ids == {0, 2, 270, 271}
+    assert t.encode("<|end|>", parse_special=False) == [272]  # user-defined: matched even so
+
+
+def test_merges_without_their_token(bpe: GgufTokenizer) -> None:
+    with pytest.raises(TokenizerError, match="vocabulary and merges disagree: .*Ġworl") as e:
+        GgufTokenizer(with_texts(bpe, t267="renamed"))  # "Ġwor l" makes Ġworl, now missing
+    assert "\n" not in str(e.value)
+
+
 def test_token_bytes_and_decode(bpe: GgufTokenizer) -> None:
     ids = bpe.encode("<|im_start|>é")
     assert [bpe.token_bytes(i) for i in ids] == [b"<|im_start|>", b"\xc3", b"\xa9"]
@@ -113,6 +144,14 @@ def test_token_bytes_and_decode(bpe: GgufTokenizer) -> None:
     assert bpe.decode(ids[:2]) == "<|im_start|>\ufffd"  # half a character: a replacement mark
     with pytest.raises(TokenizerError, match="token id 9999 is outside the vocabulary"):
         bpe.token_bytes(9999)
+
+
+def test_spm_decode(spm: GgufTokenizer) -> None:
+    # as llama.cpp's detokenizer: byte pieces are bytes, U+2581 a space, and without `special`
+    # the control and unknown tokens give nothing
+    ids = [1, 0, 271, 277, 231, 187, 159]  # <s> <unk> ▁hello é <0xE4> <0xB8> <0x9C>
+    assert spm.decode(ids) == "<s><unk> helloé东"
+    assert spm.decode(ids, special=False) == " helloé东"
 
 
 def test_unsupported_tokenizer_model(toy_dir: Path) -> None:
@@ -159,7 +198,9 @@ def test_smollm2_matches_llama_cpp(smol: GgufTokenizer, text: str, special: list
 def test_smollm2_specials(smol: GgufTokenizer) -> None:
     assert (smol.bos_id, smol.eos_id, smol.add_bos) == (1, 2, False)
     assert [smol.tokens[i] for i in (0, 1, 2)] == ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    assert smol.eog_ids == {0, 2}
+    # llama.cpp's llama_vocab_is_eog is true for exactly these: <|endoftext|>, <|im_end|> (eos) and
+    # <reponame>, which llama.cpp takes for the fill-in-the-middle repo token
+    assert smol.eog_ids == {0, 2, 4}
     assert len(smol) == 49152
 
 
@@ -187,3 +228,30 @@ def test_smollm2_round_trip_any_text(smol: GgufTokenizer, text: str) -> None:
     # text using them cannot come back, in llama.cpp either (see SMOL_IDS)
     assume(all(_B2U[b] in smol._index for b in text.encode("utf-8")))
     assert smol.decode(smol.encode(text)) == text
+
+
+# One string, SmolLM2's vocabulary under six pre-tokenizer names: llama.cpp's ids (same run as above,
+# on GGUFs holding SmolLM2's tokens and merges with tokenizer.ggml.pre changed). Its runs of spaces,
+# superscript digit, accent, digits and contraction are cut differently by each.
+PRE_TEXT = "   \xb2}e\u0301d(3?<|im_end|>8'lla0{_.#?4"  # \xb2: superscript two; e + combining acute
+PRE_IDS = {
+    "default": [256, 216, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 23, 20309, 32, 107, 23626, 19, 47, 36],
+    "gpt-2": [256, 3351, 127, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+    "smollm": [333, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+    "llama-bpe": [256, 216, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+    "falcon": [256, 3351, 127, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 23, 20309, 32, 107, 23626, 19, 47, 36],
+    "qwen2": [256, 216, 19133, 109, 85, 151, 219, 84, 24, 35, 47, 2, 40, 3060, 81, 32, 107, 23626, 19, 47, 36],
+}
+
+
+@needs_smol
+@pytest.mark.parametrize("pre", sorted(PRE_IDS))
+def test_pre_tokenizers_match_llama_cpp(pre: str) -> None:
+    tok = GgufTokenizer(dataclasses.replace(smol_info(), tokenizer_pre=pre))
+    assert tok.encode(PRE_TEXT) == PRE_IDS[pre]
+
+
+@needs_smol
+def test_no_pre_tokenizer_is_default() -> None:
+    tok = GgufTokenizer(dataclasses.replace(smol_info(), tokenizer_pre=None))
+    assert tok.encode(PRE_TEXT) == PRE_IDS["default"]

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offchain.llm.v2 import fixed, native, ops
-from offchain.llm.v2.blocks import BLOCK_BYTES, FormatError, unpack
+from offchain.llm.v2.blocks import BLOCK_BYTES, K_BYTES, FormatError, unpack, weight
 from tests.budget import examples
 
 TABLE = fixed.exp2_table()
@@ -173,11 +173,11 @@ def n_matmul(w, x: list[int]) -> list[int]:
 @given(seed=st.integers(0, 2 ** 32 - 1), x=act_vectors(2), big=st.booleans())
 def test_block_matmul(kind, seed, x, big):
     rng = np.random.default_rng(seed)
-    w = unpack(kind, random_blocks(kind, 5, 64, rng, big), "w", (5, 64))
+    wt = weight(kind, random_blocks(kind, 5, 64, rng, big), "w", (5, 64))
     a = ops.quantize_act(np.array(x, dtype=np.int32))
-    ref = n_matmul(w, x)
-    assert ops.matmul_acc_reference(w, a).tolist() == ref
-    assert ops.matmul_acc(w, a).tolist() == ref  # native where a compiler works
+    ref = n_matmul(wt.unpacked(), x)
+    assert ops.matmul_acc_reference(wt.unpacked(), a).tolist() == ref
+    assert ops.matmul_acc(wt, a).tolist() == ref  # blockdot.c on the raw blocks, where a compiler works
 
 
 @pytest.mark.parametrize("kind", ["Q8_0", "Q4_0", "Q4_1"])
@@ -194,8 +194,8 @@ def test_blocks_unpack_to_the_values_gguf_dequantizes(kind):
 
 
 def test_an_unsupported_type_and_a_nan_scale_are_refused_in_one_line():
-    with pytest.raises(FormatError, match=r"^blk.0.ffn_up.weight: quantization type Q4_K is not supported"):
-        unpack("Q4_K", np.zeros((1, 144), np.uint8), "blk.0.ffn_up.weight", (1, 256))
+    with pytest.raises(FormatError, match=r"^blk.0.ffn_up.weight: quantization type Q5_0 is not supported"):
+        unpack("Q5_0", np.zeros((1, 22), np.uint8), "blk.0.ffn_up.weight", (1, 32))
     raw = np.zeros((1, 34), np.uint8)
     raw[0, 0:2] = np.array([0x7E00], np.uint16).view(np.uint8)
     with pytest.raises(FormatError, match="infinite or NaN"):
@@ -290,3 +290,70 @@ def test_to_act(acc):
     assert ops.to_act(np.array(acc)).tolist() == ref
     if native.NATIVE:
         assert native.to_act(np.array(acc)).tolist() == ref
+
+
+# ---- k-quants: 256-value super-blocks against an input quantized per 256 ----
+
+def random_k_blocks(kind: str, n: int, k: int, rng: np.random.Generator, big: bool) -> np.ndarray:
+    ns = k // 256
+    raw = rng.integers(0, 256, size=(n, ns, K_BYTES[kind]), dtype=np.uint8)
+    lo, hi = (0x0000, 0x7BFF) if big else (0x1000, 0x2C00)
+    for off in (208,) if kind == "Q6_K" else (0, 2):
+        raw[:, :, off:off + 2] = rng.integers(lo, hi, size=(n, ns)).astype(np.uint16).view(np.uint8).reshape(n, ns, 2)
+    return raw.reshape(n, -1)
+
+
+def n_matmul_k(w, x: list[int]) -> list[int]:
+    """SPEC §3v2.3 item 2 for k-quants, in Python ints, from the unpacked integers."""
+    sub = 16 if w.kind == "Q6_K" else 32
+    out = []
+    for r in range(w.shape[0]):
+        acc = 0
+        for b in range(len(x) // 256):
+            blk = x[256 * b:256 * b + 256]
+            amax = max(abs(v) for v in blk)
+            q = [n_rdiv_away(127 * v, max(amax, 1)) for v in blk]
+            xm, xe = (0, 0) if amax == 0 else n_fp16_round(Fraction(amax, 127 * 65536))
+            s1 = sum(int(w.sc[r, b * (256 // sub) + j]) *
+                     sum(int(w.q[r, 256 * b + j * sub + i]) * q[j * sub + i] for i in range(sub)) for j in range(256 // sub))
+            acc += n_shift_round(xm * int(w.dm[r, b]) * s1, xe + int(w.de[r, b]) + 24)
+            if w.mn is not None:
+                s2 = sum(int(w.mn[r, b * 8 + j]) * sum(q[32 * j:32 * j + 32]) for j in range(8))
+                acc -= n_shift_round(xm * int(w.mm[r, b]) * s2, xe + int(w.me[r, b]) + 24)
+        out.append(wrap(acc))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["Q4_K", "Q5_K", "Q6_K"])
+@settings(max_examples=examples(10))
+@given(seed=st.integers(0, 2 ** 32 - 1), big=st.booleans(), bits=st.integers(0, 30))
+def test_k_quant_matmul(kind, seed, big, bits):
+    rng = np.random.default_rng(seed)
+    wt = weight(kind, random_k_blocks(kind, 3, 512, rng, big), "w", (3, 512))
+    x = (rng.standard_normal(512) * 2.0 ** bits).clip(-2 ** 31, 2 ** 31 - 1).astype(np.int32)
+    a = ops.quantize_act(x)
+    ref = n_matmul_k(wt.unpacked(), x.tolist())
+    assert ops.matmul_acc_reference(wt.unpacked(), ops.act_k(a)).tolist() == ref
+    assert ops.matmul_acc(wt, a).tolist() == ref  # blockdot.c on the raw super-blocks
+
+
+@pytest.mark.parametrize("kind", ["Q4_K", "Q5_K", "Q6_K"])
+def test_k_quants_unpack_to_the_values_gguf_dequantizes(kind):
+    raw = random_k_blocks(kind, 4, 512, np.random.default_rng(3), big=False)
+    w = unpack(kind, raw, "w", (4, 512))
+    sub = 16 if kind == "Q6_K" else 32
+    ours = np.repeat(w.dm * 2.0 ** w.de, 256, axis=1) * np.repeat(w.sc.astype(np.float64), sub, axis=1) * w.q
+    if w.mn is not None:
+        ours -= np.repeat(w.mm * 2.0 ** w.me, 256, axis=1) * np.repeat(w.mn.astype(np.float64), 32, axis=1)
+    deq = gguf.quants.dequantize(raw, gguf.GGMLQuantizationType[kind])
+    assert np.array_equal(ours.astype(np.float32), deq.astype(np.float32))
+
+
+@pytest.mark.parametrize("kind", ["Q8_0", "Q4_0", "Q4_1", "Q4_K", "Q5_K", "Q6_K"])
+def test_an_embedding_row_is_the_dequantized_row_exactly(kind):
+    rng = np.random.default_rng(5)
+    raw = random_k_blocks(kind, 3, 512, rng, False) if kind.endswith("_K") else random_blocks(kind, 3, 512, rng, False)
+    w = weight(kind, raw, "w", (3, 512))
+    deq = gguf.quants.dequantize(raw, gguf.GGMLQuantizationType[kind]).astype(np.float32)
+    for i in range(3):  # every fp16 multiple is a multiple of 2^-24: the residual holds it exactly
+        assert np.array_equal((ops.embed_row(w, i) / 2.0 ** 24).astype(np.float32), deq[i])

@@ -14,7 +14,7 @@ from enum import IntEnum
 import numpy as np
 
 from offchain.llm.ops import canonical_bytes
-from offchain.node.layout import FIRST_INPUT_REGION, OUTPUT_REGION, Header
+from offchain.protocol import FIRST_INPUT_REGION, OUTPUT_REGION, Header
 
 
 class Op(IntEnum):

@@ -1,10 +1,14 @@
-/* Spec v2's block matmul (SPEC §3v2.3), natively: for rows r0 .. r1 of a weight matrix in a
+/* Spec v2's ops natively (SPEC §3v2), each the numpy definition of offchain/llm/v2/ops.py term for
+ * term. The block matmul (opml_v2_matmul_raw, below) computes, for rows r0 .. r1 of a weight in a
  * 32-value block format, acc[n] = Σ_b shift_round(xm_b·dm_nb·isum_nb, xe_b + de_nb + 24)
  * (+ shift_round(xm_b·mm_nb·qsum_b, xe_b + me_nb + 24) with a block minimum), isum the exact int32
- * dot product of the block's int8 values. It is ops.matmul_acc's definition, term for term: each
- * block's term is rounded on its own and the int64 sum wraps like numpy's, so the order of the
- * additions and the vector width cannot change a bit. */
+ * dot product of the block's integers: each block's term is rounded on its own and the int64 sum
+ * wraps like numpy's, so the order of the additions and the vector width cannot change a bit.
+ * Products that could exceed int64 are formed in uint64 (wrapping, never undefined behaviour). */
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define QK 32
 
@@ -13,35 +17,6 @@ static inline int64_t shift_round(int64_t v, int64_t s) {
     if (s < -62) return 0;
     int k = (int)-s;
     return (int64_t)((uint64_t)v + ((uint64_t)1 << (k - 1))) >> k;
-}
-
-static inline int32_t dot32(const int8_t *a, const int8_t *b) {
-    int32_t s = 0;
-    for (int i = 0; i < QK; i++) s += (int32_t)a[i] * (int32_t)b[i];
-    return s;
-}
-
-void opml_v2_matmul(const int8_t *q, const int16_t *dm, const int8_t *de, const int16_t *mm, const int8_t *me,
-                    uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq, const int64_t *xm, const int64_t *xe,
-                    const int64_t *qsum, int64_t *acc) {
-    uint64_t nb = k / QK;
-    for (uint64_t n = r0; n < r1; n++) {
-        const int8_t *row = q + n * k;
-        const int16_t *dmr = dm + n * nb;
-        const int8_t *der = de + n * nb;
-        uint64_t total = 0;
-        for (uint64_t b = 0; b < nb; b++) {
-            int64_t isum = dot32(row + b * QK, xq + b * QK);
-            total += (uint64_t)shift_round(xm[b] * (int64_t)dmr[b] * isum, xe[b] + (int64_t)der[b] + 24);
-        }
-        if (mm) {
-            const int16_t *mmr = mm + n * nb;
-            const int8_t *mer = me + n * nb;
-            for (uint64_t b = 0; b < nb; b++)
-                total += (uint64_t)shift_round(xm[b] * (int64_t)mmr[b] * qsum[b], xe[b] + (int64_t)mer[b] + 24);
-        }
-        acc[n] = (int64_t)total;
-    }
 }
 
 /* ---- The other ops of a token, natively (each is its ops.py function, line for line). ---- */
@@ -157,4 +132,230 @@ void opml_v2_swiglu(const int32_t *gate, const int32_t *up, uint64_t n, const in
 
 void opml_v2_to_act(const int64_t *acc, uint64_t n, int32_t *y) {
     for (uint64_t i = 0; i < n; i++) y[i] = sat32(shift_round(acc[i], -8));
+}
+
+/* ---- The block matmul straight from the file's bytes (no unpacked copy), integer SIMD. ----
+ * kind 0: Q8_0 (34-byte blocks), 1: Q4_0 (18), 2: Q4_1 (20). The same terms as opml_v2_matmul:
+ * the fp16 scale d (and Q4_1's m) are decoded to (m, e) per block, isum is the exact block dot
+ * product (Q4_0: Σ n·x − 8·qsum, which is Σ (n − 8)·x), and each block's term is rounded alone. */
+
+static inline void fp16_me(uint16_t b, int64_t *m, int64_t *e) {
+    int64_t ex = (b >> 10) & 0x1F, fr = b & 0x3FF;
+    int64_t mm = ex ? (fr | 0x400) : fr;
+    *m = (b & 0x8000) ? -mm : mm;
+    *e = ex ? ex - 25 : -24;
+}
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+static const int BLOCK_BYTES_OF[3] = {34, 18, 20};
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+static inline __m256i nibbles32(const uint8_t *p) { /* 16 bytes → 32 unsigned nibbles: low halves, then high */
+    __m128i b = _mm_loadu_si128((const __m128i *)p);
+    __m128i lo = _mm_and_si128(b, _mm_set1_epi8(0x0F)), hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(0x0F));
+    return _mm256_set_m128i(hi, lo);
+}
+static inline int32_t hsum8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+static inline int32_t block_isum(int kind, const uint8_t *blk, const int8_t *x) {
+    __m256i xv = _mm256_loadu_si256((const __m256i *)x), ones = _mm256_set1_epi16(1);
+    __m256i p;
+    if (kind == 0) { /* signed × signed: |w| as unsigned, x carrying w's sign */
+        __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xv, w));
+    } else {
+        p = _mm256_maddubs_epi16(nibbles32(blk + (kind == 2 ? 4 : 2)), xv);
+    }
+    return hsum8(_mm256_madd_epi16(p, ones));
+}
+#else
+static inline int32_t block_isum(int kind, const uint8_t *blk, const int8_t *x) {
+    int32_t s = 0;
+    if (kind == 0) {
+        const int8_t *w = (const int8_t *)(blk + 2);
+        for (int i = 0; i < QK; i++) s += (int32_t)w[i] * x[i];
+    } else {
+        const uint8_t *nb = blk + (kind == 2 ? 4 : 2);
+        for (int i = 0; i < 16; i++) s += (int32_t)(nb[i] & 0x0F) * x[i] + (int32_t)(nb[i] >> 4) * x[i + 16];
+    }
+    return s;
+}
+#endif
+
+void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
+                        const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc) {
+    uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb;
+    for (uint64_t n = r0; n < r1; n++) {
+        const uint8_t *row = w + n * stride;
+        uint64_t total = 0;
+        for (uint64_t b = 0; b < nb; b++) {
+            const uint8_t *blk = row + b * bb;
+            int64_t isum = block_isum(kind, blk, xq + b * QK), dm, de;
+            if (kind == 1) isum -= 8 * qsum[b];
+            fp16_me(rd16(blk), &dm, &de);
+            total += (uint64_t)shift_round(xm[b] * dm * isum, xe[b] + de + 24);
+            if (kind == 2) {
+                int64_t mm, me;
+                fp16_me(rd16(blk + 2), &mm, &me);
+                total += (uint64_t)shift_round(xm[b] * mm * qsum[b], xe[b] + me + 24);
+            }
+        }
+        acc[n] = (int64_t)total;
+    }
+}
+
+/* The same over all rows, split across OpenMP's threads (its team persists between calls, so a
+ * hand-off costs microseconds, not a Python thread pool's wake-up). Each thread writes only its
+ * own rows; the result cannot depend on the split. */
+void opml_v2_matmul_raw_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, const int8_t *xq, const int64_t *xm,
+                           const int64_t *xe, const int64_t *qsum, int64_t *acc, int threads) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
+        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        if (r0 < r1) opml_v2_matmul_raw(kind, w, k, r0, r1, xq, xm, xe, qsum, acc);
+    }
+#else
+    (void)threads;
+    opml_v2_matmul_raw(kind, w, k, 0, n, xq, xm, xe, qsum, acc);
+#endif
+}
+
+/* ---- k-quants (Q4_K, Q5_K, Q6_K: 256-value super-blocks) against an input quantized per 256
+ * (xq, one (xm, xe) per super-block, bsum: the sums of each 16 quantized inputs). Each super-block
+ * is unpacked to its integers, then the terms of ops.matmul_k_reference, term for term. ---- */
+
+static const int KBYTES[3] = {144, 176, 210};
+
+static void kq_unpack(int kind, const uint8_t *b, int8_t *q, int32_t *sc, int32_t *mn) {
+    if (kind == 2) { /* Q6_K: ql[128], qh[64], int8 scales[16], d */
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = b + 64 * half, *qh = b + 128 + 32 * half;
+            int8_t *o = q + 128 * half;
+            for (int l = 0; l < 32; l++) {
+                o[l] = (int8_t)(((ql[l] & 15) | ((qh[l] & 3) << 4)) - 32);
+                o[l + 32] = (int8_t)(((ql[l + 32] & 15) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+        }
+        for (int j = 0; j < 16; j++) sc[j] = (int8_t)b[192 + j];
+        return;
+    }
+    const uint8_t *s = b + 4;
+    for (int j = 0; j < 4; j++) {
+        sc[j] = s[j] & 63;
+        mn[j] = s[j + 4] & 63;
+        sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
+        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+    const uint8_t *qs = b + (kind == 0 ? 16 : 48), *qh = b + 16;
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            int lo = qs[32 * c + l] & 15, hi = qs[32 * c + l] >> 4;
+            if (kind == 1) { lo += 16 * ((qh[l] >> (2 * c)) & 1); hi += 16 * ((qh[l] >> (2 * c + 1)) & 1); }
+            q[64 * c + l] = (int8_t)lo;
+            q[64 * c + 32 + l] = (int8_t)hi;
+        }
+}
+
+void opml_v2_matmul_k(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
+                      const int64_t *xm, const int64_t *xe, const int64_t *bsum, int64_t *acc) {
+    uint64_t ns = k / 256, bb = (uint64_t)KBYTES[kind];
+    int sub = kind == 2 ? 16 : 32;
+    int8_t q[256];
+    int32_t sc[16], mn[8];
+    for (uint64_t n = r0; n < r1; n++) {
+        uint64_t total = 0;
+        for (uint64_t b = 0; b < ns; b++) {
+            const uint8_t *blk = w + (n * ns + b) * bb;
+            const int8_t *x = xq + b * 256;
+            kq_unpack(kind, blk, q, sc, mn);
+            int64_t s1 = 0, dm, de;
+            for (int j = 0; j < 256 / sub; j++) {
+                int32_t isum = 0;
+                for (int i = 0; i < sub; i++) isum += (int32_t)q[j * sub + i] * x[j * sub + i];
+                s1 += (int64_t)sc[j] * isum;
+            }
+            fp16_me(rd16(blk + (kind == 2 ? 208 : 0)), &dm, &de);
+            total += (uint64_t)shift_round(xm[b] * dm * s1, xe[b] + de + 24);
+            if (kind != 2) {
+                int64_t s2 = 0, mm, me;
+                for (int j = 0; j < 8; j++) s2 += (int64_t)mn[j] * (bsum[b * 16 + 2 * j] + bsum[b * 16 + 2 * j + 1]);
+                fp16_me(rd16(blk + 2), &mm, &me);
+                total -= (uint64_t)shift_round(xm[b] * mm * s2, xe[b] + me + 24);
+            }
+        }
+        acc[n] = (int64_t)total;
+    }
+}
+
+void opml_v2_matmul_k_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, const int8_t *xq, const int64_t *xm,
+                         const int64_t *xe, const int64_t *bsum, int64_t *acc, int threads) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
+        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        if (r0 < r1) opml_v2_matmul_k(kind, w, k, r0, r1, xq, xm, xe, bsum, acc);
+    }
+#else
+    (void)threads;
+    opml_v2_matmul_k(kind, w, k, 0, n, xq, xm, xe, bsum, acc);
+#endif
+}
+
+/* ---- A batch of T inputs against one weight (a prompt's positions): each weight block is
+ * decoded once and multiplied with every input, the same terms as T separate calls. ---- */
+void opml_v2_matmul_raw_batch(int kind, const uint8_t *w, uint64_t k, uint64_t n, uint64_t r0, uint64_t r1, uint64_t T,
+                              const int8_t *xq, const int64_t *xm, const int64_t *xe, const int64_t *qsum,
+                              int64_t *acc) {
+    uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb;
+    uint64_t total[64];
+    for (uint64_t t0 = 0; t0 < T; t0 += 64) {
+        uint64_t tn = T - t0 < 64 ? T - t0 : 64;
+        for (uint64_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * stride;
+            for (uint64_t t = 0; t < tn; t++) total[t] = 0;
+            for (uint64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = row + b * bb;
+                int64_t dm, de, mm = 0, me = 0;
+                fp16_me(rd16(blk), &dm, &de);
+                if (kind == 2) fp16_me(rd16(blk + 2), &mm, &me);
+                for (uint64_t t = 0; t < tn; t++) {
+                    uint64_t tt = t0 + t, ib = tt * nb + b;
+                    int64_t isum = block_isum(kind, blk, xq + tt * k + b * QK);
+                    if (kind == 1) isum -= 8 * qsum[ib];
+                    total[t] += (uint64_t)shift_round(xm[ib] * dm * isum, xe[ib] + de + 24);
+                    if (kind == 2) total[t] += (uint64_t)shift_round(xm[ib] * mm * qsum[ib], xe[ib] + me + 24);
+                }
+            }
+            for (uint64_t t = 0; t < tn; t++) acc[(t0 + t) * n + r] = (int64_t)total[t];
+        }
+    }
+}
+
+void opml_v2_matmul_raw_batch_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, uint64_t T, const int8_t *xq,
+                                 const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc, int threads) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
+        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        if (r0 < r1) opml_v2_matmul_raw_batch(kind, w, k, n, r0, r1, T, xq, xm, xe, qsum, acc);
+    }
+#else
+    (void)threads;
+    opml_v2_matmul_raw_batch(kind, w, k, n, 0, n, T, xq, xm, xe, qsum, acc);
+#endif
 }

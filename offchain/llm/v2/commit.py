@@ -16,7 +16,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from offchain.llm.v2.gguf_weights import LlamaShape, read_shape
+from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 from offchain.llm.v2.fixed import exp2_table, rope_tables
 from offchain.merkle import tensor_root
 
@@ -50,11 +50,11 @@ def _be(a: np.ndarray) -> bytes:
     return np.ascontiguousarray(a).astype(a.dtype.newbyteorder(">")).tobytes()
 
 
-def leaf_roots(path: str | Path, max_seq_len: int) -> list[bytes]:
+def leaf_roots(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> list[bytes]:
+    shape = read_shape(str(path), max_seq_len)
     r = gguf.GGUFReader(str(path))
-    shape = read_shape(r, max_seq_len)
     by_name = {t.name: t for t in r.tensors}
-    tied = "output.weight" not in by_name
+    tied = shape.tied
     names = canonical_tensors(shape, tied)
     types = [int(by_name[n].tensor_type) for n in names]
     cos, sin = rope_tables(shape.rope_theta_bits, shape.head_dim, shape.max_seq_len)
@@ -65,6 +65,6 @@ def leaf_roots(path: str | Path, max_seq_len: int) -> list[bytes]:
         return list(pool.map(lambda b: tensor_root(bytes(b))[0], blobs))
 
 
-def weight_root(path: str | Path, max_seq_len: int) -> bytes:
+def weight_root(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> bytes:
     """The root of the tree over `leaf_roots` (zero-padded to a power of two, hashed as memory)."""
     return tensor_root(b"".join(leaf_roots(path, max_seq_len)))[0]

@@ -1,11 +1,14 @@
-"""The LLaMA shape of a GGUF file, as spec v2 reads it (placeholder, refined below)."""
+"""The LLaMA shape of a GGUF file as spec v2 uses it, from `gguf_file.read_info` (which refuses
+bad files in one line)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gguf
-import numpy as np
+from offchain.llm.gguf_file import GgufError, GgufInfo, read_info
+from offchain.llm.v2.blocks import SUPPORTED
+
+DEFAULT_CONTEXT = 2048  # the context a v2 model gets unless asked: it sizes the committed RoPE tables
 
 
 @dataclass(frozen=True)
@@ -21,30 +24,27 @@ class LlamaShape:
     norm_eps: float
     rope_theta_bits: int  # the file's float32 values, bit for bit: the integer tables start here
     norm_eps_bits: int
+    tied: bool
 
     @property
     def head_dim(self) -> int:
         return self.dim // self.n_heads
 
 
-def _field(r: gguf.GGUFReader, key: str):
-    return r.fields[key].contents()
+def shape_of(info: GgufInfo, max_seq_len: int = DEFAULT_CONTEXT) -> LlamaShape:
+    if info.rope_type != "norm":
+        raise GgufError(f"{info.path}: RoPE type {info.rope_type} is not in spec v2 (norm only)")
+    if info.rope_dim != info.head_dim:
+        raise GgufError(f"{info.path}: partial RoPE ({info.rope_dim} of {info.head_dim} dims) is not in spec v2")
+    if not 0 < info.rms_eps <= 1:
+        raise GgufError(f"{info.path}: RMS epsilon {info.rms_eps} is outside (0, 1]")
+    if max_seq_len < 1:
+        raise GgufError(f"{info.path}: the context must be at least 1")
+    return LlamaShape(info.dim, info.hidden_dim, info.n_layers, info.n_heads, info.n_kv_heads, info.vocab_size,
+                      min(max_seq_len, info.context_length), info.rope_theta, info.rms_eps, info.rope_theta_bits,
+                      info.rms_eps_bits, info.tied_embeddings)
 
 
-def read_shape(r: gguf.GGUFReader, max_seq_len: int) -> LlamaShape:
-    a = _field(r, "general.architecture")
-    return LlamaShape(
-        dim=_field(r, f"{a}.embedding_length"), hidden_dim=_field(r, f"{a}.feed_forward_length"),
-        n_layers=_field(r, f"{a}.block_count"), n_heads=_field(r, f"{a}.attention.head_count"),
-        n_kv_heads=_field(r, f"{a}.attention.head_count_kv"),
-        vocab_size=len(r.fields["tokenizer.ggml.tokens"].data),
-        max_seq_len=min(max_seq_len, _field(r, f"{a}.context_length")),
-        rope_theta=float(_field(r, f"{a}.rope.freq_base")),
-        norm_eps=float(_field(r, f"{a}.attention.layer_norm_rms_epsilon")),
-        rope_theta_bits=_f32(r, f"{a}.rope.freq_base"),
-        norm_eps_bits=_f32(r, f"{a}.attention.layer_norm_rms_epsilon"))
-
-
-def _f32(r: gguf.GGUFReader, key: str) -> int:
-    f = r.fields[key]
-    return int(np.asarray(f.parts[f.data[0]]).view(np.uint32)[0])
+def read_shape(path: str, max_seq_len: int = DEFAULT_CONTEXT) -> LlamaShape:
+    """The shape, from a file whose every tensor is of a type spec v2 multiplies (else one line)."""
+    return shape_of(read_info(path, supported_types=frozenset(SUPPORTED)), max_seq_len)

@@ -10,9 +10,9 @@ import gguf
 import numpy as np
 
 from offchain.llm.v2 import ops
-from offchain.llm.v2.blocks import SUPPORTED, BlockMatrix, FormatError, unpack
+from offchain.llm.v2.blocks import FormatError, Weight, weight
 from offchain.llm.v2.fixed import I64, RES_FRAC, exp2_table, f32_parts, rope_tables, shift_round
-from offchain.llm.v2.gguf_weights import LlamaShape, read_shape
+from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 
 LAYER_MATS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
 
@@ -21,7 +21,7 @@ LAYER_MATS = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up",
 class ModelV2:
     path: Path
     shape: LlamaShape
-    mats: dict[str, BlockMatrix]  # "token_embd", "output", "blk.{l}.attn_q", …
+    mats: dict[str, Weight]  # "token_embd", "output", "blk.{l}.attn_q", …: the file's bytes
     gains: dict[str, np.ndarray]  # "output_norm", "blk.{l}.attn_norm", … int64 at 2^-24
     eps: tuple[int, int]  # the file's RMS epsilon as (m, e)
     rope_cos: np.ndarray
@@ -47,21 +47,18 @@ def _gain(t: gguf.ReaderTensor) -> np.ndarray:
     return g.astype(I64)
 
 
-def load_gguf(path: str | Path, max_seq_len: int = 2048) -> ModelV2:
+def load_gguf(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> ModelV2:
     path = Path(path)
+    shape = read_shape(str(path), max_seq_len)
     r = gguf.GGUFReader(str(path))
-    shape = read_shape(r, max_seq_len)
     by_name = {t.name: t for t in r.tensors}
-    mats: dict[str, BlockMatrix] = {}
+    mats: dict[str, Weight] = {}
     gains: dict[str, np.ndarray] = {}
 
     def mat(name: str, key: str) -> None:
         t = by_name[name]
-        kind = t.tensor_type.name
-        if kind not in SUPPORTED:
-            raise FormatError(f"{name}: quantization type {kind} is not supported (supported: {', '.join(SUPPORTED)})")
         k, n = (int(v) for v in t.shape[:2])
-        mats[key] = unpack(kind, np.asarray(t.data), name, (n, k))
+        mats[key] = weight(t.tensor_type.name, np.asarray(t.data), name, (n, k))
 
     mat("token_embd.weight", "token_embd")
     if "output.weight" in by_name:

@@ -5,21 +5,26 @@ ops.py namesake bit for bit (tests/llm/test_v2_ops.py)."""
 from __future__ import annotations
 
 import ctypes
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from offchain.native import load
 
-if TYPE_CHECKING:
-    from offchain.llm.v2.blocks import BlockMatrix
-    from offchain.llm.v2.ops import QuantAct
+from offchain.llm.v2.blocks import QuantAct
 
-_lib = load(Path(__file__).with_name("blockdot.c"), ("-O3", "-march=native"))
+_SRC = Path(__file__).with_name("blockdot.c")
+# Idle OpenMP threads sleep instead of spinning: between two matmuls the runner's Python work and
+# the trace's hashing thread need the cores (spinning made a token 3-7x slower on a busy machine).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP where the compiler has it (gcc's libgomp), else the same code on one thread.
+_lib = load(_SRC, ("-O3", "-march=native", "-fopenmp")) or load(_SRC, ("-O3", "-march=native"))
 _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64
 _SIGS = {
-    "opml_v2_matmul": [_p, _p, _p, _p, _p, _u, _u, _u, _p, _p, _p, _p, _p],
+    "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
+    "opml_v2_matmul_raw_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
+    "opml_v2_matmul_k_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
+    "opml_v2_matmul_raw_batch_mt": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
     "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
     "opml_v2_rope": [_p, _u, _u, _p, _p],
@@ -40,11 +45,37 @@ def _c(a: np.ndarray, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def matmul_rows(w: BlockMatrix, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
-    """acc[r0:r1] of ops.matmul_acc_reference(w, a) for a block-format w (arrays C-contiguous)."""
+RAW_KINDS = {"Q8_0": 0, "Q4_0": 1, "Q4_1": 2}
+K_KINDS = {"Q4_K": 0, "Q5_K": 1, "Q6_K": 2}
+
+
+def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
+    """acc[r0:r1] of the block matmul read straight from the file's bytes `raw` (uint8, C order)."""
     assert _lib is not None
-    _lib.opml_v2_matmul(*w.pointers(), w.shape[1], r0, r1, a.q.ctypes.data, a.xm.ctypes.data, a.xe.ctypes.data,
-                        a.qsum.ctypes.data, acc.ctypes.data)
+    _lib.opml_v2_matmul_raw(RAW_KINDS[kind], raw.ctypes.data, k, r0, r1, a.q.ctypes.data, a.xm.ctypes.data,
+                            a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data)
+
+
+def matmul_raw(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, threads: int) -> None:
+    """All rows, split over `threads` OpenMP threads (one where OpenMP is missing)."""
+    assert _lib is not None
+    if kind in K_KINDS:  # `a` is quantized per 256; a.qsum holds the sums of 16
+        _lib.opml_v2_matmul_k_mt(K_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
+                                 a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
+        return
+    _lib.opml_v2_matmul_raw_mt(RAW_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
+                               a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
+
+
+def matmul_raw_batch(kind: str, raw: np.ndarray, k: int, acts: list[QuantAct], n: int, threads: int) -> np.ndarray:
+    """int64 [T, n]: row t is matmul_raw of acts[t]; each weight block is read once for all T."""
+    assert _lib is not None
+    xq = np.ascontiguousarray(np.stack([a.q for a in acts]))
+    xm, xe, qs = (np.ascontiguousarray(np.stack([getattr(a, f) for a in acts])) for f in ("xm", "xe", "qsum"))
+    acc = np.empty((len(acts), n), dtype=I64)
+    _lib.opml_v2_matmul_raw_batch_mt(RAW_KINDS[kind], raw.ctypes.data, k, n, len(acts), xq.ctypes.data,
+                                     xm.ctypes.data, xe.ctypes.data, qs.ctypes.data, acc.ctypes.data, threads)
+    return acc
 
 
 def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -3,52 +3,64 @@ must match bit for bit. Activations are int32 at 2^-16, the residual int64 at 2^
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from offchain.llm.ops import PARALLEL_MIN_ELEMENTS, WORKERS, _pool
+from offchain.llm.ops import WORKERS
 from offchain.llm.v2 import native
-from offchain.llm.v2.blocks import QK, BlockMatrix
+from offchain.llm.v2.blocks import K_SUB, QK, QKK, BlockMatrix, QuantAct, Weight
 from offchain.llm.v2.fixed import (ACT_FRAC, EXP2_BITS, I8, I32, I64, LOG2E_Q30, RES_FRAC, TAB_FRAC, act_scale,
                                    bitlen, round_div, round_div_away, sat32, shift_round)
 
 ACC_SHIFT = RES_FRAC  # block products are summed at 2^-24
 
 
-@dataclass
-class QuantAct:
-    """An activation vector quantized per 32-value block, as llama.cpp's Q8_0/Q8_1 does on CPU:
-    q = round-half-away(127·x/amax), scale d = fp16(amax/127) = xm·2^xe, qsum = Σq per block."""
-    q: np.ndarray  # int8 [K]
-    xm: np.ndarray  # int64 [K/32]
-    xe: np.ndarray  # int64 [K/32]
-    qsum: np.ndarray  # int64 [K/32]
-    x: np.ndarray  # the int32 input itself (F32/F16 weights multiply it unquantized)
-
-
-def quantize_act(x: np.ndarray) -> QuantAct:
+def quantize_act(x: np.ndarray, block: int = QK) -> QuantAct:
+    """Per `block` values (32; 256 for k-quant weights, as llama.cpp's Q8_K). With 256, `qsum`
+    holds the sums of each 16 values (llama.cpp's bsums)."""
     x = np.asarray(x, dtype=I32)
-    xb = x.astype(I64).reshape(-1, QK)
+    xb = x.astype(I64).reshape(-1, block)
     amax = np.abs(xb).max(axis=1)
     q = round_div_away(127 * xb, np.maximum(amax, 1)[:, None])
     xm, xe = act_scale(amax)
-    return QuantAct(q.astype(I8).reshape(-1), xm, xe, q.sum(axis=1), x)
+    sums = q.sum(axis=1) if block == QK else q.reshape(-1, 16).sum(axis=1)
+    return QuantAct(q.astype(I8).reshape(-1), xm, xe, sums, x)
 
 
-def matmul_acc(w: BlockMatrix, a: QuantAct) -> np.ndarray:
-    """matmul_acc_reference, natively where a C compiler works (blockdot.c, bit for bit the same);
-    large matrices split their rows over threads, each writing only its own rows."""
-    if not native.NATIVE or w.kind in ("F32", "F16"):
-        return matmul_acc_reference(w, a)
+def act_k(a: QuantAct) -> QuantAct:
+    """The input of `a` quantized per 256 values (k-quant weights), made once per activation."""
+    if a.k256 is None:
+        a.k256 = quantize_act(a.x, QKK)
+    return a.k256
+
+
+PARALLEL_V2 = 1 << 19  # weights at least this large split their rows over the worker threads
+
+
+def matmul_acc(w: Weight, a: QuantAct) -> np.ndarray:
+    """matmul_acc_reference, natively where a C compiler works: blockdot.c reads the file's own
+    block bytes, bit for bit the same terms; large matrices split their rows over threads, each
+    writing only its own rows."""
+    if w.kind in K_SUB:
+        a = act_k(a)
+    if not native.NATIVE or (w.kind not in native.RAW_KINDS and w.kind not in native.K_KINDS):
+        return matmul_acc_reference(w.unpacked(), a)
     n, k = w.shape
     acc = np.empty(n, dtype=I64)
-    if n * k < PARALLEL_MIN_ELEMENTS or WORKERS == 1:
-        native.matmul_rows(w, a, acc, 0, n)
-        return acc
-    step = -(-n // WORKERS)
-    list(_pool().map(lambda r0: native.matmul_rows(w, a, acc, r0, min(n, r0 + step)), range(0, n, step)))
+    native.matmul_raw(w.kind, w.raw, k, a, acc, 1 if n * k < PARALLEL_V2 else WORKERS)
     return acc
+
+
+def matmul_acc_numpy(w: Weight, a: QuantAct) -> np.ndarray:
+    """matmul_acc by the numpy definition alone, whatever the host has."""
+    return matmul_acc_reference(w.unpacked(), act_k(a) if w.kind in K_SUB else a)
+
+
+def matmul_acc_batch(w: Weight, acts: list[QuantAct]) -> np.ndarray:
+    """int64 [T, N]: matmul_acc of each input; natively one pass over the weight for all T."""
+    n, k = w.shape
+    if native.NATIVE and w.kind in native.RAW_KINDS:
+        return native.matmul_raw_batch(w.kind, w.raw, k, acts, n, 1 if n * k < PARALLEL_V2 else WORKERS)
+    return np.stack([matmul_acc(w, a) for a in acts])
 
 
 def matmul_acc_reference(w: BlockMatrix, a: QuantAct) -> np.ndarray:
@@ -56,6 +68,8 @@ def matmul_acc_reference(w: BlockMatrix, a: QuantAct) -> np.ndarray:
     (+ shift_round(xm·mm·qsum_b, xe + me + 24) for Q4_1), isum_b = Σ q_w·q_x exactly.
     F32/F16 weights: Σ_k shift_round(x_k·m_k, e_k + 8) over the unquantized int32 input."""
     n, k = w.shape
+    if w.kind in K_SUB:
+        return matmul_k_reference(w, a)
     if w.kind in ("F32", "F16"):
         return shift_round(w.q * a.x.astype(I64)[None, :], w.dm.astype(I64) + (RES_FRAC - ACT_FRAC)).sum(axis=1)
     nb = k // QK
@@ -67,20 +81,51 @@ def matmul_acc_reference(w: BlockMatrix, a: QuantAct) -> np.ndarray:
     return acc
 
 
+def matmul_k_reference(w: BlockMatrix, a: QuantAct) -> np.ndarray:
+    """A k-quant weight against an input quantized per 256 (`a.qsum`: the sums of 16). Per
+    super-block b, with isum_j the exact dot product of sub-block j:
+    Q4_K/Q5_K: shift_round(xm·dm·Σ_j sc_j·isum_j, xe + de + 24) − shift_round(xm·mm·Σ_j mn_j·bsum_j, xe + me + 24),
+    bsum_j the sum of the input's 32 quantized values under sub-block j;
+    Q6_K: shift_round(xm·dm·Σ_j sc_j·isum_j, xe + de + 24), sub-blocks of 16."""
+    assert w.sc is not None
+    n, k = w.shape
+    ns, sub = k // QKK, K_SUB[w.kind]
+    isum = np.einsum("nsk,sk->ns", w.q.reshape(n, k // sub, sub).astype(I64), a.q.reshape(k // sub, sub).astype(I64))
+    s1 = (w.sc.astype(I64) * isum).reshape(n, ns, QKK // sub).sum(axis=2)
+    xm, xe = a.xm[None, :], a.xe[None, :]
+    acc = shift_round(xm * w.dm.astype(I64) * s1, xe + w.de.astype(I64) + ACC_SHIFT).sum(axis=1)
+    if w.mn is not None:
+        assert w.mm is not None and w.me is not None
+        bsum32 = a.qsum.reshape(-1, 2).sum(axis=1)  # [K/32]
+        s2 = (w.mn.astype(I64) * bsum32[None, :]).reshape(n, ns, 8).sum(axis=2)
+        acc -= shift_round(xm * w.mm.astype(I64) * s2, xe + w.me.astype(I64) + ACC_SHIFT).sum(axis=1)
+    return acc
+
+
 def to_act(acc: np.ndarray) -> np.ndarray:
     """A 2^-24 accumulator to an int32 activation at 2^-16 (rounded half up, saturated)."""
     return sat32(shift_round(acc, ACT_FRAC - RES_FRAC))
 
 
-def embed_row(w: BlockMatrix, token: int) -> np.ndarray:
+def embed_row(weight: Weight, token: int) -> np.ndarray:
     """The residual (int64, 2^-24) of `token`: its embedding row, dequantized exactly where the
     format allows (every fp16 multiple is a multiple of 2^-24) and rounded half up otherwise."""
+    w = weight.row(token)
     if w.kind in ("F32", "F16"):
-        return shift_round(w.q[token], w.dm[token].astype(I64) + RES_FRAC)
-    q = w.q[token].astype(I64).reshape(-1, QK)
-    v = shift_round(w.dm[token].astype(I64)[:, None] * q, w.de[token].astype(I64)[:, None] + RES_FRAC)
+        return shift_round(w.q[0], w.dm[0].astype(I64) + RES_FRAC)
+    if w.sc is not None:  # k-quants: d·sc·q (− dmin·mn), exact at 2^-24 too
+        sub = K_SUB[w.kind]
+        q = w.q[0].astype(I64).reshape(-1, QKK)
+        sc = w.sc[0].astype(I64).reshape(-1, QKK // sub).repeat(sub, axis=1)
+        v = shift_round(w.dm[0].astype(I64)[:, None] * sc * q, w.de[0].astype(I64)[:, None] + RES_FRAC)
+        if w.mn is not None:
+            mn = w.mn[0].astype(I64).reshape(-1, 8).repeat(32, axis=1)
+            v = v - shift_round(w.mm[0].astype(I64)[:, None] * mn, w.me[0].astype(I64)[:, None] + RES_FRAC)
+        return v.reshape(-1)
+    q = w.q[0].astype(I64).reshape(-1, QK)
+    v = shift_round(w.dm[0].astype(I64)[:, None] * q, w.de[0].astype(I64)[:, None] + RES_FRAC)
     if w.mm is not None:
-        v = v + shift_round(w.mm[token].astype(I64), w.me[token].astype(I64) + RES_FRAC)[:, None]
+        v = v + shift_round(w.mm[0].astype(I64), w.me[0].astype(I64) + RES_FRAC)[:, None]
     return v.reshape(-1)
 
 

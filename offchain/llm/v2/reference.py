@@ -9,7 +9,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from offchain.llm.v2.gguf_weights import LlamaShape, read_shape
+from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 
 
 def _dequant(reader: gguf.GGUFReader, name: str) -> np.ndarray:
@@ -20,9 +20,9 @@ def _dequant(reader: gguf.GGUFReader, name: str) -> np.ndarray:
 class FloatReference:
     """Teacher-forced float64 logits of a LLaMA-family GGUF (weights dequantized)."""
 
-    def __init__(self, path: str | Path, max_seq_len: int = 2048):
+    def __init__(self, path: str | Path, max_seq_len: int = DEFAULT_CONTEXT):
+        self.c: LlamaShape = read_shape(str(path), max_seq_len)
         r = gguf.GGUFReader(str(path))
-        self.c: LlamaShape = read_shape(r, max_seq_len)
         c = self.c
         self.emb = _dequant(r, "token_embd.weight")
         names = {t.name for t in r.tensors}

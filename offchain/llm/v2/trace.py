@@ -1,0 +1,115 @@
+"""The trace of a spec v2 task: every node output's tensor root (SPEC §1.1) in global order, and
+the accumulator over them (SPEC §5.2), as a submitter commits it.
+
+Positions 0 … P + N − 2 each emit the runner's nodes (SPEC §3v2.3) and then `token`, the
+sampler's output (§3v2.7, int32 [1]). Natively, a token's outputs are hashed in one call on a
+background thread while the runner computes the next token (as v1's trace, SPEC §3.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from offchain.llm.v2.model import ModelV2
+from offchain.llm.v2.runner import RunnerV2
+from offchain.llm.v2.sample import Sampling, sample
+from offchain.merkle import batch, tensor_root
+from offchain.merkle.accumulator import Accumulator
+from offchain.merkle.batch import NodeRoots, split_roots
+
+PREFILL_BATCH = 32  # prompt positions computed together
+
+
+def canonical(x: np.ndarray) -> bytes:
+    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder(">")).tobytes()
+
+
+@dataclass
+class TraceV2:
+    names: list[str]
+    positions: list[int]
+    roots: list[bytes]
+    tokens: list[int]
+    accumulator: Accumulator
+    argmax: list[int]  # the greedy next token after each position (teacher-forced along the input)
+
+    @property
+    def final_state(self) -> bytes:
+        return self.accumulator.root(len(self.roots))
+
+
+def trace_task(model: ModelV2, ids: list[int], n_new: int, sampling: Sampling = Sampling(),
+               stop: Callable[[int], bool] = lambda t: False, on_token: Callable[[int], None] | None = None,
+               native: bool | None = None) -> TraceV2:
+    """Run the task and commit to every node output; generation stops early at a `stop` token
+    (which is still the last node's output, as the graph computed it)."""
+    use_native = batch.NATIVE if native is None else native
+    hasher = NodeRoots() if use_native else None
+    runner = RunnerV2(model)
+    names: list[str] = []
+    positions: list[int] = []
+    roots: list[bytes] = []
+    keys: list[str] = []
+    arrays: list[np.ndarray] = []
+    started: list[Any] = []
+    done: list[bytes] = []
+    pos = 0
+
+    def emit(name: str, x: np.ndarray) -> None:
+        names.append(name)
+        positions.append(pos)
+        if hasher is None:
+            roots.append(tensor_root(canonical(x))[0])
+        else:
+            keys.append(name)
+            arrays.append(x if x.base is None else x.copy())
+
+    def flush() -> None:
+        if hasher is not None and keys:
+            hasher.add_batch(keys, arrays)
+            started.append(hasher.start(hasher.take()))
+            keys.clear()
+            arrays.clear()
+            while len(started) > 2:
+                done.append(NodeRoots.finish(started.pop(0)))
+
+    out: list[int] = []
+    argmax: list[int] = []
+
+    def position(z: np.ndarray) -> bool:
+        """The sampler's node of position `pos`; True when generation ends here."""
+        argmax.append(int(np.argmax(z)))
+        nxt = sample(z, sampling, pos, model.exp2)
+        emit("token", np.array([nxt], dtype=np.int32))
+        flush()
+        if pos < len(ids) - 1:
+            return False
+        if len(out) == n_new or stop(nxt):
+            return True
+        out.append(nxt)
+        if on_token:
+            on_token(len(out))
+        return len(out) == n_new
+
+    ended = False
+    try:
+        # the prompt in batches (each weight read once per batch), then one token at a time
+        for start in range(0, len(ids), PREFILL_BATCH):
+            zs, nodes = runner.prefill(ids[start:start + PREFILL_BATCH], start)
+            for z, per in zip(zs, nodes):
+                for name, x in per:
+                    emit(name, x)
+                ended = position(z)
+                pos += 1
+        while not ended:
+            z = runner.step(out[-1], pos, emit)
+            ended = position(z)
+            pos += 1
+    finally:  # also on error: the native thread must be done with every buffer before they go
+        done.extend(NodeRoots.finish(b) for b in started)
+    for raw in done:
+        roots.extend(split_roots(raw))
+    return TraceV2(names, positions, roots, out, Accumulator(roots), argmax)

@@ -1,0 +1,120 @@
+"""`offchain/` imports one way: protocol < merkle < mipsemu < llm < node < game < chain < agents < cli
+(issue 18). Every import counts, at module level, inside a function or under TYPE_CHECKING: the
+test judges direction, not placement. And no two modules import each other, directly or round a
+longer loop.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDER = ("protocol", "merkle", "mipsemu", "llm", "node", "game", "chain", "agents", "cli")
+
+#: Modules whose layer is not their folder's (longest prefix wins). The command-line front ends
+#: (`cli.py`, `__main__.py`, `demo.py`) are the cli layer wherever they sit: they only register and
+#: dispatch. Two more sit where issue 18 will move them, and are judged by the layer they belong to:
+#: - llm/kernels runs a node's program in the VM from its start state (node.start): node layer; its
+#:   registry, the op table llm.commit reads, stays in llm;
+#: - agents/chain and agents/apechain are the contract client and ape bridge: chain layer (item 4
+#:   moves them to offchain/chain/).
+LAYER_OF: dict[str, str] = {
+    "offchain": "protocol",  # the package itself: __version__ only
+    "offchain.protocol": "protocol",
+    "offchain.constants": "protocol",
+    "offchain.native": "protocol",  # compiles the C helpers; imports nothing of ours
+    "offchain.evm": "chain",
+    "offchain.apeutil": "chain",
+    "offchain.deployment": "chain",
+    "offchain.llm.kernels": "node",
+    "offchain.llm.kernels.registry": "llm",
+    "offchain.agents.chain": "chain",
+    "offchain.agents.apechain": "chain",
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer(module: str) -> str:
+    if module.rsplit(".", 1)[-1] in ("cli", "__main__", "demo"):
+        return "cli"
+    for prefix in sorted(LAYER_OF, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            if prefix != "offchain" or module == "offchain":
+                return LAYER_OF[prefix]
+    return module.split(".")[1]
+
+
+MODULES = {module_name(p): p for p in sorted((ROOT / "offchain").rglob("*.py"))}
+
+
+def imports(module: str) -> list[tuple[int, str]]:
+    """(line, imported offchain module) for every import in `module`, wherever it is written."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(up + ([node.module] if node.module else []))
+            # `from offchain import native` imports the module offchain.native
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__"
+              and node.args and isinstance(node.args[0], ast.Constant)):
+            names = [str(node.args[0].value)]
+        found += [(node.lineno, n) for n in names if n in MODULES and n != module]
+    return found
+
+
+def test_every_module_has_a_known_layer() -> None:
+    assert {m: layer(m) for m in MODULES if layer(m) not in ORDER} == {}
+
+
+def test_no_module_imports_a_higher_layer() -> None:
+    upward = [f"{MODULES[m].relative_to(ROOT)}:{line}: {layer(m)} imports {layer(t)} ({t})"
+              for m in MODULES for line, t in imports(m) if ORDER.index(layer(t)) > ORDER.index(layer(m))]
+    assert upward == []
+
+
+def test_protocol_is_a_leaf() -> None:
+    assert imports("offchain.protocol") == []
+
+
+def test_no_import_cycles() -> None:
+    graph = {m: {t for _, t in imports(m)} for m in MODULES}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles: list[list[str]] = []
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for t in sorted(graph[m]):
+            if state.get(t) == 1:
+                cycles.append(path[path.index(t):] + [t] if t in path else [m, t])
+            elif t not in state:
+                visit(t, [*path, t])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == []
+
+
+def test_the_checker_sees_an_upward_and_a_function_local_import() -> None:
+    """The walk above finds imports inside functions and under TYPE_CHECKING, not only at the top."""
+    src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from offchain.agents import chain\n" \
+          "def f():\n    from offchain.cli import main\n"
+    tree = ast.parse(src)
+    seen = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert "offchain.agents" in seen and "offchain.cli" in seen
+    assert ORDER.index(layer("offchain.agents.agent")) > ORDER.index(layer("offchain.merkle.memory"))
+    assert layer("offchain.llm.cli") == "cli" and layer("offchain.agents.chain") == "chain"
