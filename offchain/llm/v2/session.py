@@ -102,6 +102,14 @@ def _root(ids: list[int]) -> str:
     return "0x" + tensor_root(np.asarray(ids, dtype=">i4").tobytes())[0].hex()
 
 
+def task_input_root(ids: list[int], n_new: int, s: Sampling) -> str:
+    """The task's committed input (SPEC §3v2.7): the tensor root of u32 words, big-endian,
+    [n_new, temp_milli, top_p_milli, seed >> 32, seed & 0xffffffff, the input ids …]. The seed
+    and the sampling parameters are in it, so every party draws the same tokens."""
+    words = [n_new, s.temp_milli, s.top_p_milli, s.seed >> 32, s.seed & 0xFFFFFFFF, *ids]
+    return "0x" + tensor_root(np.asarray(words, dtype=">u4").tobytes())[0].hex()
+
+
 def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None, model: ModelV2 | None = None) -> dict:
     """Generate and return the answer: text, tokens (cut before an end-of-generation id) and
     the commitments (the weight root, the input and output token roots, and the trace's final
@@ -126,7 +134,8 @@ def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None,
     c = commitment(path, model.shape.max_seq_len)
     res = {"text": tok.decode(out, special=False), "tokens": out, "input_tokens": len(ids),
            "weight_root": c["weight_root"], "model_sha256": c["sha256"], "spec": 2,
-           "input_root": _root(ids), "output_root": _root(out),
+           "input_root": _root(ids), "task_input_root": task_input_root(ids, req.tokens, req.sampling),
+           "output_root": _root(out),
            "final_state": "0x" + tr.final_state.hex(), "nodes": len(tr.roots),
            "sampling": {"temperature_milli": req.sampling.temp_milli, "top_p_milli": req.sampling.top_p_milli,
                         "seed": req.sampling.seed},
