@@ -4,7 +4,6 @@ the commitments. The CLI (offchain/llm/cli.py) only parses flags and prints."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -17,7 +16,7 @@ import numpy as np
 from offchain.llm.chat import encode_chat
 from offchain.llm.gguf_file import GgufError, read_info
 from offchain.llm.gguf_tokenizer import GgufTokenizer
-from offchain.llm.known_models import KNOWN_MODELS
+from offchain.llm.known_models import KNOWN_MODELS, sha256_file
 from offchain.llm.v2.commit import weight_root
 from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT
 from offchain.llm.v2.model import ModelV2, load_gguf
@@ -49,18 +48,10 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opml" / "models"
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def commitment(path: Path, context: int = DEFAULT_CONTEXT, *, refresh: bool = False) -> dict:
     """The model's v2 weight root (SPEC §3v2.6) with its file's sha256, cached by that sha256 (the
     root takes seconds to hash; the file's digest a fraction of one). `refresh` recomputes it."""
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     cached = _cache_dir() / f"{sha}-{context}.json"
     if cached.exists() and not refresh:
         return json.loads(cached.read_text())
