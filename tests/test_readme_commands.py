@@ -267,3 +267,10 @@ def test_opml_through_ape_is_quiet_unless_v(deployed: dict[str, Any]) -> None:
     quiet = _run(ape, deployed["env"])
     assert "new token(s)" in quiet and "Confirmed" not in quiet
     assert "Confirmed 0x" in _run([*ape, "-v"], deployed["env"])
+
+
+def test_an_unknown_task_or_game_is_a_one_line_error_naming_the_contracts(deployed: dict[str, Any]) -> None:
+    for what, error in (("--task", "UnknownTask(99)"), ("--game", "UnknownGame(99)")):
+        res = subprocess.run(_argv(("opml", "status", what, "99", *CHAIN), deployed), cwd=ROOT, env=deployed["env"],
+                             capture_output=True, text=True, timeout=300)
+        assert (res.returncode, res.stderr) == (1, f"opml: error: reverted: {error}\n")
