@@ -43,6 +43,9 @@ HEADLINES: list[tuple[str, str, str, str]] = [
     ("7B-shaped decode / memory-bandwidth bound", "llm_7b.ratio_to_bound", "decode_bound", "lower"),
     ("7B-shaped decode, s/token", "llm_7b.decode_s_per_token", "decode_before", "lower"),
     ("7B-shaped decode / llama.cpp Q8_0, same run", "peers.llama_cpp_ratio", "llama_cpp", "lower"),
+    ("SmolLM2-135M Q4_1 decode / llama.cpp on the same file, same run", "smollm2.decode_ratio",
+     "smollm2_llama_cpp", "lower"),
+    ("honest-path overhead: trace / plain, SmolLM2-135M", "smollm2.trace_overhead", "trace_target", "lower"),
     ("7B-shaped peak memory", "llm_7b.peak_rss", "peak_memory_7b", "lower"),
     ("fast-forward speed", "mipsemu.fastforward_1.5e8", "fastforward", "higher"),
 ]

@@ -70,3 +70,18 @@ def test_a_tensor_of_another_type_is_refused_naming_the_tensor_and_type(tmp_path
     with pytest.raises(GgufError, match=rf"blk.0.ffn_up.weight.*{qt.name}") as e:
         load_gguf(path, 16)
     assert "\n" not in str(e.value)
+
+
+def test_prefill_equals_one_position_at_a_time_in_logits_and_every_node(tmp_path):
+    m = load_gguf(toy(tmp_path, Q.Q4_0), 16)
+    ids = [3, 7, 1, 12, 5, 9]
+    stepped: list[tuple[str, np.ndarray]] = []
+    one = RunnerV2(m)
+    zs = [one.step(t, p, lambda name, x: stepped.append((name, x.copy()))) for p, t in enumerate(ids)]
+    batch = RunnerV2(m)
+    z1, n1 = batch.prefill(ids[:4])
+    z2, n2 = batch.prefill(ids[4:], 4)  # a second batch continues from the cache
+    assert np.array_equal(np.concatenate([z1, z2]), np.stack(zs))
+    flat = [(name, x) for per in n1 + n2 for name, x in per]
+    assert [n for n, _ in flat] == [n for n, _ in stepped]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(flat, stepped))

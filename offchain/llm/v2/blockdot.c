@@ -313,3 +313,49 @@ void opml_v2_matmul_k_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, con
     opml_v2_matmul_k(kind, w, k, 0, n, xq, xm, xe, bsum, acc);
 #endif
 }
+
+/* ---- A batch of T inputs against one weight (a prompt's positions): each weight block is
+ * decoded once and multiplied with every input, the same terms as T separate calls. ---- */
+void opml_v2_matmul_raw_batch(int kind, const uint8_t *w, uint64_t k, uint64_t n, uint64_t r0, uint64_t r1, uint64_t T,
+                              const int8_t *xq, const int64_t *xm, const int64_t *xe, const int64_t *qsum,
+                              int64_t *acc) {
+    uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb;
+    uint64_t total[64];
+    for (uint64_t t0 = 0; t0 < T; t0 += 64) {
+        uint64_t tn = T - t0 < 64 ? T - t0 : 64;
+        for (uint64_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * stride;
+            for (uint64_t t = 0; t < tn; t++) total[t] = 0;
+            for (uint64_t b = 0; b < nb; b++) {
+                const uint8_t *blk = row + b * bb;
+                int64_t dm, de, mm = 0, me = 0;
+                fp16_me(rd16(blk), &dm, &de);
+                if (kind == 2) fp16_me(rd16(blk + 2), &mm, &me);
+                for (uint64_t t = 0; t < tn; t++) {
+                    uint64_t tt = t0 + t, ib = tt * nb + b;
+                    int64_t isum = block_isum(kind, blk, xq + tt * k + b * QK);
+                    if (kind == 1) isum -= 8 * qsum[ib];
+                    total[t] += (uint64_t)shift_round(xm[ib] * dm * isum, xe[ib] + de + 24);
+                    if (kind == 2) total[t] += (uint64_t)shift_round(xm[ib] * mm * qsum[ib], xe[ib] + me + 24);
+                }
+            }
+            for (uint64_t t = 0; t < tn; t++) acc[(t0 + t) * n + r] = (int64_t)total[t];
+        }
+    }
+}
+
+void opml_v2_matmul_raw_batch_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, uint64_t T, const int8_t *xq,
+                                 const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc, int threads) {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
+        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        if (r0 < r1) opml_v2_matmul_raw_batch(kind, w, k, n, r0, r1, T, xq, xm, xe, qsum, acc);
+    }
+#else
+    (void)threads;
+    opml_v2_matmul_raw_batch(kind, w, k, n, 0, n, T, xq, xm, xe, qsum, acc);
+#endif
+}

@@ -24,6 +24,7 @@ _SIGS = {
     "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
     "opml_v2_matmul_raw_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_k_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
+    "opml_v2_matmul_raw_batch_mt": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
     "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
     "opml_v2_rope": [_p, _u, _u, _p, _p],
@@ -64,6 +65,17 @@ def matmul_raw(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray,
         return
     _lib.opml_v2_matmul_raw_mt(RAW_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
                                a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
+
+
+def matmul_raw_batch(kind: str, raw: np.ndarray, k: int, acts: list[QuantAct], n: int, threads: int) -> np.ndarray:
+    """int64 [T, n]: row t is matmul_raw of acts[t]; each weight block is read once for all T."""
+    assert _lib is not None
+    xq = np.ascontiguousarray(np.stack([a.q for a in acts]))
+    xm, xe, qs = (np.ascontiguousarray(np.stack([getattr(a, f) for a in acts])) for f in ("xm", "xe", "qsum"))
+    acc = np.empty((len(acts), n), dtype=I64)
+    _lib.opml_v2_matmul_raw_batch_mt(RAW_KINDS[kind], raw.ctypes.data, k, n, len(acts), xq.ctypes.data,
+                                     xm.ctypes.data, xe.ctypes.data, qs.ctypes.data, acc.ctypes.data, threads)
+    return acc
 
 
 def quantize(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

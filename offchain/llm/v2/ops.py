@@ -64,6 +64,19 @@ def matmul_acc(w: Weight, a: QuantAct) -> np.ndarray:
     return acc
 
 
+def matmul_acc_numpy(w: Weight, a: QuantAct) -> np.ndarray:
+    """matmul_acc by the numpy definition alone, whatever the host has."""
+    return matmul_acc_reference(w.unpacked(), act_k(a) if w.kind in K_SUB else a)
+
+
+def matmul_acc_batch(w: Weight, acts: list[QuantAct]) -> np.ndarray:
+    """int64 [T, N]: matmul_acc of each input; natively one pass over the weight for all T."""
+    n, k = w.shape
+    if native.NATIVE and w.kind in native.RAW_KINDS:
+        return native.matmul_raw_batch(w.kind, w.raw, k, acts, n, 1 if n * k < PARALLEL_V2 else WORKERS)
+    return np.stack([matmul_acc(w, a) for a in acts])
+
+
 def matmul_acc_reference(w: BlockMatrix, a: QuantAct) -> np.ndarray:
     """int64 [N] at 2^-24: Σ over blocks b of shift_round(xm·dm·isum_b, xe + de + 24)
     (+ shift_round(xm·mm·qsum_b, xe + me + 24) for Q4_1), isum_b = Σ q_w·q_x exactly.

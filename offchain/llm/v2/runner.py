@@ -28,9 +28,28 @@ class _NativeOps:
     swiglu = staticmethod(native.swiglu)
     to_act = staticmethod(native.to_act)
 
+    matmul_acc_batch = staticmethod(ops.matmul_acc_batch)
+
     @staticmethod
     def quantize_act(x: np.ndarray) -> ops.QuantAct:
         return ops.QuantAct(*native.quantize(x), np.ascontiguousarray(x, dtype=I32))
+
+
+class _NumpyOps:
+    """ops.py's numpy definitions, the matmul included (no C at all)."""
+
+    matmul_acc = staticmethod(ops.matmul_acc_numpy)
+    embed_row = staticmethod(ops.embed_row)
+    rmsnorm = staticmethod(ops.rmsnorm)
+    rope = staticmethod(ops.rope)
+    attention = staticmethod(ops.attention)
+    swiglu = staticmethod(ops.swiglu)
+    to_act = staticmethod(ops.to_act)
+    quantize_act = staticmethod(ops.quantize_act)
+
+    @staticmethod
+    def matmul_acc_batch(w, acts: list) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.stack([ops.matmul_acc_numpy(w, a) for a in acts])
 
 
 class RunnerV2:
@@ -39,7 +58,8 @@ class RunnerV2:
 
     def __init__(self, model: ModelV2, use_native: bool | None = None):
         self.m, self.c = model, model.shape
-        self.ops = _NativeOps if (native.NATIVE if use_native is None else use_native) else ops
+        self.ops: type[_NativeOps] | type[_NumpyOps] = (
+            _NativeOps if (native.NATIVE if use_native is None else use_native) else _NumpyOps)
         self.reset()
 
     def reset(self) -> None:
@@ -100,6 +120,73 @@ class RunnerV2:
         z = ops.to_act(ops.matmul_acc(m.mats["output"], ops.quantize_act(n)))
         e("logits", z)
         return z
+
+    def prefill(self, ids: list[int], pos0: int = 0) -> tuple[np.ndarray, list[list[tuple[str, np.ndarray]]]]:
+        """The positions pos0 … pos0 + T − 1 at once: each weight is read once for the whole batch.
+        Returns each position's logits [T, V] and its node outputs in `step`'s order (what `step`
+        would emit); bit for bit the same as T calls of `step`."""
+        m, c, ops = self.m, self.c, self.ops
+        T = len(ids)
+        if T == 0:
+            return np.zeros((0, c.vocab_size), dtype=I32), []
+        if not (0 <= pos0 and pos0 + T <= c.max_seq_len):
+            raise ValueError(f"positions {pos0}..{pos0 + T - 1} are outside the context of {c.max_seq_len}")
+        bad = [t for t in ids if not 0 <= t < c.vocab_size]
+        if bad:
+            raise ValueError(f"token {bad[0]} is outside the vocabulary of {c.vocab_size}")
+        H, G, hd = c.n_heads, c.n_kv_heads, c.head_dim
+        nodes: list[list[tuple[str, np.ndarray]]] = [[] for _ in range(T)]
+
+        def rec(name: str, xs) -> None:  # type: ignore[no-untyped-def]
+            for t in range(T):
+                nodes[t].append((name, xs[t]))
+
+        def mm(key: str, acts: list) -> np.ndarray:  # type: ignore[no-untyped-def]
+            return ops.matmul_acc_batch(m.mats[key], acts)
+
+        h = np.stack([ops.embed_row(m.mats["token_embd"], tok) for tok in ids])
+        rec("embed", h)
+        for layer in range(c.n_layers):
+            p = f"blk.{layer}."
+            n = [ops.rmsnorm(h[t], m.gains[p + "attn_norm"], *m.eps) for t in range(T)]
+            rec(p + "attn_norm", n)
+            a = [ops.quantize_act(x) for x in n]
+            q = [ops.to_act(r).reshape(H, hd) for r in mm(p + "attn_q", a)]
+            k = [ops.to_act(r).reshape(G, hd) for r in mm(p + "attn_k", a)]
+            v = [ops.to_act(r).reshape(G, hd) for r in mm(p + "attn_v", a)]
+            rec(p + "q", q)
+            rec(p + "k", k)
+            rec(p + "v", v)
+            q = [ops.rope(q[t], m.rope_cos[pos0 + t], m.rope_sin[pos0 + t]) for t in range(T)]
+            k = [ops.rope(k[t], m.rope_cos[pos0 + t], m.rope_sin[pos0 + t]) for t in range(T)]
+            rec(p + "q_rope", q)
+            rec(p + "k_rope", k)
+            self.k_cache[layer, pos0:pos0 + T] = np.stack(k)
+            self.v_cache[layer, pos0:pos0 + T] = np.stack(v)
+            kc = [self.k_cache[layer, : pos0 + t + 1] for t in range(T)]
+            vc = [self.v_cache[layer, : pos0 + t + 1] for t in range(T)]
+            rec(p + "k_cache", kc)
+            rec(p + "v_cache", vc)
+            o = [ops.attention(q[t], kc[t], vc[t], m.exp2, m.score_scale) for t in range(T)]
+            rec(p + "attn", o)
+            h = h + mm(p + "attn_output", [ops.quantize_act(x) for x in o])
+            rec(p + "attn_residual", h)
+            n = [ops.rmsnorm(h[t], m.gains[p + "ffn_norm"], *m.eps) for t in range(T)]
+            rec(p + "ffn_norm", n)
+            a = [ops.quantize_act(x) for x in n]
+            g = [ops.to_act(r) for r in mm(p + "ffn_gate", a)]
+            u = [ops.to_act(r) for r in mm(p + "ffn_up", a)]
+            rec(p + "gate", g)
+            rec(p + "up", u)
+            sw = [ops.swiglu(g[t], u[t], m.exp2) for t in range(T)]
+            rec(p + "swiglu", sw)
+            h = h + mm(p + "ffn_down", [ops.quantize_act(x) for x in sw])
+            rec(p + "ffn_residual", h)
+        n = [ops.rmsnorm(h[t], m.gains["output_norm"], *m.eps) for t in range(T)]
+        rec("norm", n)
+        z = np.stack([ops.to_act(r) for r in mm("output", [ops.quantize_act(x) for x in n])])
+        rec("logits", z)
+        return z, nodes
 
     def teacher_forced(self, ids: list[int]) -> np.ndarray:
         """float64 [len(ids), V] logits in natural units after each position (for measurement)."""

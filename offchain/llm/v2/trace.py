@@ -20,6 +20,8 @@ from offchain.merkle import batch, tensor_root
 from offchain.merkle.accumulator import Accumulator
 from offchain.merkle.batch import NodeRoots, split_roots
 
+PREFILL_BATCH = 32  # prompt positions computed together
+
 
 def canonical(x: np.ndarray) -> bytes:
     return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder(">")).tobytes()
@@ -76,23 +78,35 @@ def trace_task(model: ModelV2, ids: list[int], n_new: int, sampling: Sampling = 
 
     out: list[int] = []
     argmax: list[int] = []
+
+    def position(z: np.ndarray) -> bool:
+        """The sampler's node of position `pos`; True when generation ends here."""
+        argmax.append(int(np.argmax(z)))
+        nxt = sample(z, sampling, pos, model.exp2)
+        emit("token", np.array([nxt], dtype=np.int32))
+        flush()
+        if pos < len(ids) - 1:
+            return False
+        if len(out) == n_new or stop(nxt):
+            return True
+        out.append(nxt)
+        if on_token:
+            on_token(len(out))
+        return len(out) == n_new
+
+    ended = False
     try:
-        feed = list(ids)
-        while pos < len(feed):
-            z = runner.step(feed[pos], pos, emit)
-            argmax.append(int(np.argmax(z)))
-            nxt = sample(z, sampling, pos, model.exp2)
-            emit("token", np.array([nxt], dtype=np.int32))
-            flush()
-            if pos == len(feed) - 1:
-                if len(out) == n_new or stop(nxt):
-                    break
-                out.append(nxt)
-                if on_token:
-                    on_token(len(out))
-                if len(out) == n_new:
-                    break
-                feed.append(nxt)
+        # the prompt in batches (each weight read once per batch), then one token at a time
+        for start in range(0, len(ids), PREFILL_BATCH):
+            zs, nodes = runner.prefill(ids[start:start + PREFILL_BATCH], start)
+            for z, per in zip(zs, nodes):
+                for name, x in per:
+                    emit(name, x)
+                ended = position(z)
+                pos += 1
+        while not ended:
+            z = runner.step(out[-1], pos, emit)
+            ended = position(z)
             pos += 1
     finally:  # also on error: the native thread must be done with every buffer before they go
         done.extend(NodeRoots.finish(b) for b in started)
