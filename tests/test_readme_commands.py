@@ -298,3 +298,18 @@ def test_request_wait_prints_the_finalized_text(deployed: dict[str, Any]) -> Non
         waiting.kill()
     assert waiting.returncode == 0, out + err
     assert "finalized: " in out and "commitment S_n 0x" in out
+
+
+def test_every_sub_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """README: "every sub-command has `--help`"."""
+    from offchain.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    names = sorted(sub.choices)  # type: ignore[union-attr]  # argparse's sub-parsers action has choices
+    assert {"demo", "infer", "request", "serve", "watch", "status", "witness", "kernels"} <= set(names)
+    for name in names:
+        with pytest.raises(SystemExit) as e:
+            opml_main([name, "--help"])
+        assert e.value.code == 0, name
+        assert capsys.readouterr().out.startswith(f"usage: opml {name}"), name
