@@ -7,6 +7,7 @@ import {TaskRegistry} from "../src/TaskRegistry.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {GameTestBase} from "./harness/GameTestBase.sol";
 import {GameHarness} from "./harness/GameHarness.sol";
+import {GameBounds} from "../src/lib/GameBounds.sol";
 
 /// @notice Drives the registry and its game with random sequences of every public move by a few
 ///         actors: tasks, results, challenges, bisection moves, level-1 games (via the harness),
@@ -24,7 +25,8 @@ contract GameHandler is Test {
     uint256[] public resultIds;
     uint256[] public gameIds;
     mapping(uint256 gameId => uint256) public openedAt;
-    mapping(uint256 gameId => uint64) public clockOf;
+    /// @notice The latest time a game can still be undecidable: 2·(clock + moves·increment) after opening.
+    mapping(uint256 gameId => uint256) public boundOf;
     /// @notice A task as it was when it ended (finalized or refunded).
     mapping(uint256 taskId => bytes) public endedTask;
     /// @notice A result as it was when it was rejected.
@@ -142,8 +144,9 @@ contract GameHandler is Test {
             prompt = bytes.concat(prompt, bytes4(uint32(k + 1)));
         }
         deadlineIn = uint64(bound(deadlineIn, 1 hours, 3 days));
-        window = uint64(bound(window, 60, 1 days));
-        clock = uint64(bound(clock, 60, 6 hours));
+        // At least the floors of every task here (n ≤ 15, K = 20: 615 s and 750 s).
+        window = uint64(bound(window, 1 hours, 1 days));
+        clock = uint64(bound(clock, 1 hours, 6 hours));
         uint128 reward = uint128(bound(uint256(keccak256(abi.encode(who, window))), 0, 5 ether));
         vm.prank(_actor(who));
         uint256 id = registry.createTask{value: reward}(
@@ -167,19 +170,30 @@ contract GameHandler is Test {
         for (uint256 k = 0; k < t.newTokens; k++) {
             tokens = bytes.concat(tokens, bytes4(uint32(uint256(finalState) >> (8 * k)) % 100));
         }
-        vm.prank(_actor(who));
-        resultIds.push(registry.submitResult{value: t.submitterBond}(taskId, tokens, finalState));
+        address submitter = _actor(who);
+        bytes32 salt = keccak256(abi.encode(who));
+        vm.prank(submitter);
+        uint256 resultId = registry.commitResult{value: t.submitterBond}(
+            taskId, keccak256(abi.encodePacked(tokens, finalState, submitter, salt))
+        );
+        vm.roll(block.number + 1);
+        registry.revealResult(resultId, tokens, finalState, salt);
+        resultIds.push(resultId);
         _observe();
     }
 
     function challenge(uint256 who, uint256 resultSeed) external {
         uint256 resultId = _pendingResult(resultSeed);
         TaskRegistry.Task memory t = registry.task(registry.result(resultId).taskId);
-        vm.prank(_actor(who));
+        address challenger = _actor(who);
+        if (challenger == registry.result(resultId).submitter) challenger = _actor(who + 1);
+        vm.prank(challenger);
         uint256 gameId = registry.challenge{value: t.challengerBond}(resultId);
         gameIds.push(gameId);
         openedAt[gameId] = block.timestamp;
-        clockOf[gameId] = t.clock;
+        // Every model here has K = 20, and the harness enters level 1 with at most 2^20 steps.
+        uint256 moves = GameBounds.maxMoves(t.nodes, 20);
+        boundOf[gameId] = block.timestamp + 2 * (uint256(t.clock) + moves * GameBounds.CLOCK_INCREMENT);
         _observe();
     }
 
@@ -305,7 +319,9 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         }
         for (uint256 k = 0; k < handler.resultCount(); k++) {
             TaskRegistry.Result memory r = registry.result(handler.resultIds(k));
-            if (r.status == TaskRegistry.ResultStatus.Pending) locked += registry.task(r.taskId).submitterBond;
+            if (r.status == TaskRegistry.ResultStatus.Pending || r.status == TaskRegistry.ResultStatus.Committed) {
+                locked += registry.task(r.taskId).submitterBond;
+            }
         }
         for (uint256 k = 0; k < handler.gameCount(); k++) {
             DisputeGame.Game memory g = games.game(handler.gameIds(k));
@@ -314,7 +330,7 @@ contract Invariants_Test is StdInvariant, GameTestBase {
             }
         }
         assertEq(registry.totalLocked(), locked, "locked");
-        uint256 credits;
+        uint256 credits = registry.credits(address(0)); // burned
         for (uint256 k = 0; k < handler.actorCount(); k++) {
             credits += registry.credits(handler.actor(k));
         }
@@ -351,13 +367,14 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         }
     }
 
-    /// @notice Every live game can be decided by `timeout` once 2·clock has passed since it opened.
-    function invariant_everyLiveGameIsDecidableWithinTwoClocks() public {
+    /// @notice Every live game can be decided by `timeout` once 2·(clock + moves·increment) has
+    ///         passed since it opened (§6.4).
+    function invariant_everyLiveGameIsDecidableWithinItsBound() public {
         for (uint256 k = 0; k < handler.gameCount(); k++) {
             uint256 id = handler.gameIds(k);
             DisputeGame.Game memory g = games.game(id);
             if (uint8(g.stage) >= uint8(DisputeGame.Stage.SubmitterWon)) continue;
-            if (block.timestamp <= handler.openedAt(id) + 2 * uint256(handler.clockOf(id))) continue;
+            if (block.timestamp <= handler.boundOf(id)) continue;
             uint256 snap = vm.snapshotState();
             games.timeout(id); // must not revert
             assertTrue(uint8(games.game(id).stage) >= uint8(DisputeGame.Stage.SubmitterWon));

@@ -24,8 +24,9 @@ interface ITaskGame {
     function resultPending(uint256 resultId) external view returns (bool);
 
     /// @notice Settle a finished game's bonds. Only the registry's own DisputeGame may call it.
+    /// @param gameId     The game.
     /// @param resultId   The result the game was about.
     /// @param challenger The game's challenger.
     /// @param outcome    How the game ended.
-    function settleGame(uint256 resultId, address challenger, Outcome outcome) external;
+    function settleGame(uint256 gameId, uint256 resultId, address challenger, Outcome outcome) external;
 }
