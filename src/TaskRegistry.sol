@@ -122,6 +122,8 @@ contract TaskRegistry is ITaskGame {
     mapping(uint256 taskId => mapping(bytes32 claim => uint256)) public earliestOf;
     /// @notice Whether a game has been settled (its result's books are closed for it).
     mapping(uint256 gameId => bool) public gameSettled;
+    /// @notice The block a game was opened in.
+    mapping(uint256 gameId => uint256) public gameOpenedBlock;
 
     mapping(uint256 taskId => Task) internal _tasks;
     mapping(uint256 resultId => Result) internal _results;
@@ -219,9 +221,13 @@ contract TaskRegistry is ITaskGame {
     /// @notice An earlier commitment of the same claim is still pending: only it can be paid.
     /// @param resultId The earlier result.
     error EarlierCommitment(uint256 resultId);
-    /// @notice The account is tied to the result (its submitter) and may not challenge it or be paid for catching it.
+    /// @notice The account is tied to the result (its submitter) and may not challenge it.
     /// @param account The account.
     error TiedParty(address account);
+    /// @notice A token proof's recipient must be the challenger of a live game on the result,
+    ///         opened in an earlier block, so a rewritten copy of the proof pays nobody new.
+    /// @param recipient The recipient named.
+    error NotAChallenger(address recipient);
 
     /// @param models_ The model registry.
     /// @param link_   The phase link.
@@ -350,18 +356,21 @@ contract TaskRegistry is ITaskGame {
         gameId = games.open(resultId, r.taskId, msg.sender, r.submitter, t.nodes, r.finalState, t.clock);
         gameOf[resultId][msg.sender] = gameId;
         _gamesOf[resultId].push(GameRef(uint64(gameId), msg.sender));
+        gameOpenedBlock[gameId] = block.number;
         emit Challenged(resultId, gameId, msg.sender);
     }
 
     /// @notice Reject a result whose token k differs from its own argmax leaf of S_n (§6.3).
-    ///         The payee is the earliest-opened live game on the result (M-1), else `recipient`,
-    ///         never the caller as such: a copied proof pays the recipient its author named (M-2).
+    ///         `recipient` must be the challenger of a live game on the result opened in an
+    ///         earlier block (M-2): the proof is bound to a game, so a copy, verbatim or with
+    ///         another recipient, earns its sender nothing. The payee is the earliest-opened
+    ///         live game on the result (M-1), never the caller as such.
     /// @param resultId The result.
     /// @param tokens   The result's tokens (checked against the stored hash).
     /// @param k        The token's index, 0 ≤ k < N.
     /// @param leaf     Leaf (P − 1 + k)·n_f + j_argmax of S_n.
     /// @param path     Its compact path (depth 32).
-    /// @param recipient Who is paid if no game on the result is live (not the submitter).
+    /// @param recipient The challenger of a live game on the result, opened in an earlier block.
     function proveTokenMismatch(
         uint256 resultId,
         bytes calldata tokens,
@@ -372,7 +381,6 @@ contract TaskRegistry is ITaskGame {
     ) external {
         Result storage r = _result(resultId);
         if (r.status != ResultStatus.Pending) revert ResultNotPending();
-        if (recipient == r.submitter) revert TiedParty(recipient);
         if (keccak256(tokens) != r.tokensHash) revert TokensMismatch();
         Task storage t = _tasks[r.taskId];
         if (k >= t.newTokens) revert TokenIndexOutOfRange(k);
@@ -381,6 +389,7 @@ contract TaskRegistry is ITaskGame {
         if (!MerklePath.verify(r.finalState, leaf, index, 32, path)) revert InvalidProof();
         // As an i32 [1] tensor, token k's root is its 4 bytes followed by zeros.
         if (leaf == bytes32(tokens[4 * k:4 * k + 4])) revert TokenMatches();
+        _requireBoundRecipient(resultId, recipient);
         _reject(resultId, r, t, recipient);
     }
 
@@ -582,6 +591,15 @@ contract TaskRegistry is ITaskGame {
         _credit(t.requester, toRequester);
         _credit(BURN_ADDRESS, burned);
         emit ResultRejected(resultId, payee);
+    }
+
+    /// @dev Revert unless `recipient` has a game on the result that is live and was opened in an
+    ///      earlier block than this call.
+    function _requireBoundRecipient(uint256 resultId, address recipient) internal view {
+        uint256 gameId = gameOf[resultId][recipient];
+        if (gameId == 0 || gameSettled[gameId] || gameOpenedBlock[gameId] >= block.number) {
+            revert NotAChallenger(recipient);
+        }
     }
 
     /// @dev The challenger of the earliest-opened game on a result not yet settled (address(0)

@@ -835,10 +835,11 @@ contract Game_Gas_Test is GameTestBase {
         lying = _submit(task, dave, _enc2(5, 6), sN);
         uint256 rejected = _submit(task, carol, _enc2(5, 6), sN);
         abandoned = _challenge(rejected, bob);
+        vm.deal(makeAddr("prover"), 10 ether);
+        _challenge(lying, makeAddr("prover"));
+        vm.roll(block.number + 1);
         vm.prank(carol);
-        registry.proveTokenMismatch(
-            rejected, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8), makeAddr("prover")
-        );
+        registry.proveTokenMismatch(rejected, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8), bob);
 
         // The shortest clock and window the registry allows for a 9-node task (§6.3).
         uint64 shortest = uint64(registry.minClock(9, 20));
@@ -894,7 +895,7 @@ contract Game_Gas_Test is GameTestBase {
 
     function test_gas_commitResult() public {
         bytes memory data = abi.encodeCall(registry.commitResult, (task, keccak256("commitment")));
-        _measure("commitResult", makeAddr("prover"), address(registry), SBOND, _fund(data));
+        _measure("commitResult", makeAddr("committer"), address(registry), SBOND, _fund(data));
     }
 
     function test_gas_revealResult() public {
@@ -904,7 +905,7 @@ contract Game_Gas_Test is GameTestBase {
     }
 
     function _fund(bytes memory data) internal returns (bytes memory) {
-        vm.deal(makeAddr("prover"), 10 ether);
+        vm.deal(makeAddr("committer"), 10 ether);
         return data;
     }
 

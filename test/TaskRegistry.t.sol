@@ -489,7 +489,13 @@ contract TaskRegistry_Test is GameTestBase {
 
     // -- proveTokenMismatch -----------------------------------------------------------------------
 
+    /// @notice `who` proves token 1 wrong, naming itself: it opens a game first if it has none
+    ///         (a recipient must hold a live game opened in an earlier block).
     function _proveMismatch(uint256 resultId, address who) internal {
+        if (registry.gameOf(resultId, who) == 0) {
+            _challenge(resultId, who);
+            vm.roll(block.number + 1);
+        }
         bytes32[] memory out = _outputs();
         vm.prank(who);
         registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], SparseTree.accumulatorPath(out, 8), who);
@@ -497,6 +503,8 @@ contract TaskRegistry_Test is GameTestBase {
 
     function test_proveTokenMismatch_rejectsTheResultAndSplitsTheBondHalfAQuarterAndABurnedQuarter() public {
         (uint256 taskId, uint256 resultId) = _taskAndResult();
+        _challenge(resultId, carol);
+        vm.roll(block.number + 1);
         vm.expectEmit(address(registry));
         emit TaskRegistry.Credited(carol, SBOND / 2);
         vm.expectEmit(address(registry));
@@ -511,7 +519,7 @@ contract TaskRegistry_Test is GameTestBase {
         assertEq(registry.credits(requester), SBOND / 4);
         assertEq(registry.credits(address(0)), SBOND - SBOND / 2 - SBOND / 4);
         assertEq(registry.task(taskId).pendingResults, 0);
-        assertEq(registry.totalLocked(), REWARD);
+        assertEq(registry.totalLocked(), REWARD + CBOND); // carol's game, refunded by abandon
         assertFalse(registry.resultPending(resultId));
     }
 
@@ -553,14 +561,18 @@ contract TaskRegistry_Test is GameTestBase {
 
     function test_proveTokenMismatch_revertsResultNotPendingTheSecondTime() public {
         (, uint256 resultId) = _taskAndResult();
+        _challenge(resultId, dave);
         _proveMismatch(resultId, carol);
+        bytes32[] memory out = _outputs();
         vm.expectRevert(TaskRegistry.ResultNotPending.selector);
-        _proveMismatch(resultId, dave);
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], SparseTree.accumulatorPath(out, 8), dave);
     }
 
     function test_proveTokenMismatch_paysTheEarliestLiveGameAndEndsItWithARefund() public {
         (, uint256 resultId) = _taskAndResult();
         uint256 gameId = _challenge(resultId, bob);
+        _challenge(resultId, carol);
+        vm.roll(block.number + 1);
         vm.expectEmit(address(registry));
         emit TaskRegistry.ResultRejected(resultId, bob);
         _proveMismatch(resultId, carol);
@@ -570,13 +582,23 @@ contract TaskRegistry_Test is GameTestBase {
         emit TaskRegistry.GameSettled(resultId, bob, Outcome.Refund);
         games.abandon(gameId);
         assertEq(registry.credits(bob), SBOND / 2 + CBOND);
-        assertEq(registry.result(resultId).liveGames, 0);
+        assertEq(registry.result(resultId).liveGames, 1); // carol's own game, still to abandon
     }
 
-    function test_proveTokenMismatch_revertsTiedPartyForTheSubmitterAsRecipient() public {
+    function test_proveTokenMismatch_revertsNotAChallengerUnlessTheRecipientHoldsALiveGameFromAnEarlierBlock() public {
         (, uint256 resultId) = _taskAndResult();
-        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.TiedParty.selector, alice));
-        _proveMismatch(resultId, alice);
+        bytes32[] memory out = _outputs();
+        bytes memory path = SparseTree.accumulatorPath(out, 8);
+        // No game at all (the submitter can never have one).
+        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.NotAChallenger.selector, alice));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], path, alice);
+        // A game opened in this very block: a copier cannot open one after seeing the proof.
+        _challenge(resultId, carol);
+        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.NotAChallenger.selector, carol));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], path, carol);
+        vm.roll(block.number + 1);
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], path, carol);
+        assertEq(registry.credits(carol), SBOND / 2);
     }
 
     // -- finalize ---------------------------------------------------------------------------------
