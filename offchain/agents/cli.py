@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
 from offchain.evm import ContractRevert, Rpc, RpcConnectionError, RpcError
 
 EPILOG = "Roles and examples: README.md; the protocol: docs/SPEC.md §6."
@@ -109,7 +110,8 @@ def _daemon(args: argparse.Namespace, role: str) -> int:
     with connect(args) as system:
         state = Path(args.state) / f"{role}-{system.tasks.backend.sender.lower()}.sqlite"
         cls = Submitter if role == "serve" else Challenger
-        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True))
+        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True),
+                    latency=args.latency, rerun_rate=args.rerun_rate)
         agent.from_block = int(args.from_block)
         names = ", ".join(e.name for e in catalog.entries)
         print(f"{role}: {agent.me} serving {names}" + ("" if strategy.honest else f" (DISHONEST: {strategy.name}, for tests)"),
@@ -196,8 +198,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--tokens", type=int, default=1, metavar="N", help="new tokens (1 for an MLP)")
     r.add_argument("--model", default="shakespeare", help="shakespeare (default), mnist, mnist-two-phase, or PATH[#single]")
     r.add_argument("--reward", type=int, default=10**17, help="reward in wei (default 0.1 ETH)")
-    r.add_argument("--window", type=int, default=600, help="challenge window per result, seconds")
-    r.add_argument("--clock", type=int, default=600, help="each game party's chess clock, seconds")
+    r.add_argument("--window", type=int, default=0, help="challenge window per result, seconds (default: the task's floor)")
+    r.add_argument("--clock", type=int, default=0, help="each game party's chess clock, seconds (default: the task's floor)")
     r.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
     r.add_argument("--poll", type=float, default=1.0, help="seconds between checks with --wait")
     _chain_args(r)
@@ -217,6 +219,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         d.add_argument("--once", action="store_true", help="one tick, then exit")
         d.add_argument("--exit-idle", type=int, default=0, metavar="TICKS", help="exit after this many idle ticks (tests)")
         d.add_argument("--no-withdraw", dest="withdraw", action="store_false", help="leave credits in the registry")
+        d.add_argument("--latency", type=int, default=INCLUSION_LATENCY, metavar="SECONDS",
+                       help="this agent's worst-case inclusion time per move; tasks whose clock cannot cover it are "
+                       "refused (default %(default)s, the protocol's)")
+        d.add_argument("--rerun-rate", type=int, default=RERUN_STEPS_PER_SECOND, metavar="STEPS",
+                       help="steps per second this agent re-runs at; results whose window is shorter are not "
+                       "watched (default %(default)s, the protocol's)")
         _chain_args(d)
         d.set_defaults(func=lambda a, role=role: _daemon(a, role))
     s = sub.add_parser("status", help="tasks, results and games; a game's move-by-move timeline", epilog=EPILOG,

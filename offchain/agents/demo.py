@@ -90,7 +90,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
                            say=lambda m: say("  honest:    " + m))
         drive([honest, watcher], lambda: False, limit=3)
-        chain.increase_time(Terms().window + 1)
+        chain.increase_time(int(requester.tasks.call("task", task_id)[5]) + 1)  # the task's window
         say("  (anvil's clock advanced past the challenge window)")
         drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
         tokens = finalized_tokens(requester, task_id)

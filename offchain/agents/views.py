@@ -33,6 +33,8 @@ class ResultStatus(IntEnum):
     REJECTED = 2
     FINALIZED = 3
     RELEASED = 4
+    COMMITTED = 5  # committed, not yet revealed (§6.3)
+    FORFEITED = 6  # never revealed: the bond went to the requester
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class TaskView:
     clock: int
     nodes: int
     pending_results: int
+    unrevealed: int
     winning_result: int
     reward: int
     vocab: int
@@ -108,6 +111,9 @@ class ResultView:
     status: ResultStatus
     submitted_at: int
     live_games: int
+    committed_block: int
+    first_live: int
+    commitment: bytes
     final_state: bytes
     tokens_hash: bytes
 
