@@ -7,6 +7,7 @@ import {GameBounds} from "../src/lib/GameBounds.sol";
 import {GameTestBase} from "./harness/GameTestBase.sol";
 import {GameHarness} from "./harness/GameHarness.sol";
 import {SparseTree} from "./utils/SparseTree.sol";
+import {ModelSpec} from "../src/lib/GameTypes.sol";
 
 /// @notice The attacks of issue 17 (docs/SPEC.md §6.10), each replayed end to end against the
 ///         v2 contracts. Every test plays the attacker's best line and ends by showing that it
@@ -371,5 +372,64 @@ contract Attacks_Test is GameTestBase {
         TaskRegistry.Task memory t = registry.task(taskId);
         assertGe(uint256(t.challengerBond) * GameBounds.BOND_RATIO, t.submitterBond);
         assertGe(t.challengerBond, GameBounds.MIN_BOND);
+    }
+
+    // -- the property behind H-1, fuzzed -----------------------------------------------------------
+
+    /// @notice The liar's move after `delay`: false if its clock cannot pay for it (it then stays
+    ///         silent and loses on time).
+    function _liarMoves(uint256 gameId, uint256 delay) internal returns (bool) {
+        DisputeGame.Game memory g = games.game(gameId);
+        if (delay > g.submitterClock) return false;
+        _after(delay);
+        _bisect(gameId, keccak256(abi.encode("lie", g.round)));
+        return true;
+    }
+
+    /// @notice A wrong result always loses its bond to an honest challenger that plays within
+    ///         the floors: any task size, any step cap, the shortest clock the registry allows, a
+    ///         liar that moves at any pace, and a challenger that takes up to 2·L per move.
+    /// forge-config: default.fuzz.runs = 64
+    function testFuzz_aWrongResultAlwaysLosesToAnHonestChallengerWithinTheFloors(
+        uint32 nodes,
+        uint8 stepCap,
+        uint256 delays
+    ) public {
+        // Up to 2^20 nodes of 2^20 steps: 2^16 s of re-run, well inside MAX_WINDOW.
+        uint64 n = uint64(bound(nodes, 1, 1 << 20));
+        uint64 k = uint64(bound(stepCap, 1, 20));
+        ModelSpec memory m = _llamaSpec(uint32(n), 0);
+        (m.context, m.stepCap) = (4, uint8(k));
+        bytes32 model = models.register(m);
+        uint64 clock = uint64(registry.minClock(n, k));
+        vm.prank(requester);
+        uint256 taskId = registry.createTask{value: REWARD}(
+            model, bytes.concat(bytes4(uint32(1))), 1, uint64(block.timestamp) + DEADLINE_IN,
+            uint64(registry.minWindow(n, k)), clock, SBOND, CBOND
+        );
+        uint256 resultId = _submit(taskId, alice, bytes.concat(bytes4(uint32(2))), keccak256("a lie"));
+        uint256 gameId = _challenge(resultId, bob);
+        bytes memory pre = _preState();
+        bool liarPlays = true;
+        uint256 move;
+        for (uint8 level = 0; level < 2 && liarPlays; level++) {
+            if (level == 1) harness.forceLevel1(gameId, uint64(1) << k, _stateHash(pre), keccak256("a false final state"));
+            while (liarPlays && games.game(gameId).stage == DisputeGame.Stage.Bisect) {
+                liarPlays = _liarMoves(gameId, uint256(keccak256(abi.encode(delays, move++))) % (3 * L + 1));
+                if (!liarPlays) break;
+                _after(uint256(keccak256(abi.encode(delays, move++))) % (2 * L + 1));
+                _respond(gameId, false); // reverts, failing the test, if the honest clock ran out
+            }
+        }
+        if (liarPlays) {
+            _after(uint256(keccak256(abi.encode(delays, move++))) % (2 * L + 1));
+            games.step(gameId, pre, _nopProof(), false);
+        } else {
+            vm.warp(block.timestamp + games.game(gameId).submitterClock + 1);
+            games.timeout(gameId);
+        }
+        assertEq(uint8(games.game(gameId).stage), uint8(DisputeGame.Stage.ChallengerWon));
+        assertEq(registry.credits(bob), CBOND + SBOND / 2, "the honest challenger is paid");
+        assertEq(registry.credits(alice), 0, "the liar loses its bond");
     }
 }

@@ -163,22 +163,73 @@ contract GameHandler is Test {
         _observe();
     }
 
-    function submitResult(uint256 who, uint256 taskSeed, bytes32 finalState) external {
-        uint256 taskId = _openTask(taskSeed);
-        TaskRegistry.Task memory t = registry.task(taskId);
-        bytes memory tokens;
-        for (uint256 k = 0; k < t.newTokens; k++) {
-            tokens = bytes.concat(tokens, bytes4(uint32(uint256(finalState) >> (8 * k)) % 100));
+    /// @notice A claim's preimage, kept for a later reveal.
+    struct Preimage {
+        bytes tokens;
+        bytes32 finalState;
+        bytes32 salt;
+    }
+
+    /// @notice Commitments made by `commitOnly`, not yet revealed.
+    uint256[] public unrevealedIds;
+    mapping(uint256 resultId => Preimage) internal _preimage;
+
+    /// @notice A task's one correct claim (the "truth"), or a lie from a seed.
+    function _claim(uint256 taskId, bool truthful, bytes32 lie) internal view returns (bytes memory tokens, bytes32 sN) {
+        sN = truthful ? keccak256(abi.encode("truth", taskId)) : lie;
+        uint256 n = registry.task(taskId).newTokens;
+        for (uint256 k = 0; k < n; k++) {
+            tokens = bytes.concat(tokens, bytes4(uint32(uint256(sN) >> (8 * k)) % 100));
         }
+    }
+
+    function _commit(uint256 who, uint256 taskId, bool truthful, bytes32 lie) internal returns (uint256 resultId) {
+        (bytes memory tokens, bytes32 sN) = _claim(taskId, truthful, lie);
         address submitter = _actor(who);
-        bytes32 salt = keccak256(abi.encode(who));
+        bytes32 salt = keccak256(abi.encode(who, taskId));
+        uint128 bond = registry.task(taskId).submitterBond; // before the prank, which the next call takes
         vm.prank(submitter);
-        uint256 resultId = registry.commitResult{value: t.submitterBond}(
-            taskId, keccak256(abi.encodePacked(tokens, finalState, submitter, salt))
-        );
-        vm.roll(block.number + 1);
-        registry.revealResult(resultId, tokens, finalState, salt);
+        resultId = registry.commitResult{value: bond}(taskId, keccak256(abi.encodePacked(tokens, sN, submitter, salt)));
+        _preimage[resultId] = Preimage(tokens, sN, salt);
         resultIds.push(resultId);
+    }
+
+    function _reveal(uint256 resultId) internal {
+        Preimage storage p = _preimage[resultId];
+        registry.revealResult(resultId, p.tokens, p.finalState, p.salt);
+    }
+
+    /// @notice Commit, then reveal a block later: the truth or a lie.
+    function submitResult(uint256 who, uint256 taskSeed, bool truthful, bytes32 lie) external {
+        uint256 resultId = _commit(who, _openTask(taskSeed), truthful, lie);
+        vm.roll(block.number + 1);
+        _reveal(resultId);
+        _observe();
+    }
+
+    /// @notice Commit only; `reveal` or `forfeit` may follow.
+    function commitOnly(uint256 who, uint256 taskSeed, bool truthful, bytes32 lie) external {
+        unrevealedIds.push(_commit(who, _openTask(taskSeed), truthful, lie));
+        vm.roll(block.number + 1);
+        _observe();
+    }
+
+    function _committed(uint256 seed) internal view returns (uint256) {
+        for (uint256 k = 0; k < unrevealedIds.length; k++) {
+            uint256 id = unrevealedIds[(seed + k) % unrevealedIds.length];
+            if (registry.result(id).status == TaskRegistry.ResultStatus.Committed) return id;
+        }
+        vm.assume(false);
+        return 0;
+    }
+
+    function reveal(uint256 seed) external {
+        _reveal(_committed(seed));
+        _observe();
+    }
+
+    function forfeit(uint256 seed) external {
+        registry.releaseBond(_committed(seed));
         _observe();
     }
 
@@ -280,7 +331,7 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         (ms[0], ms[1]) = (llama, _registerWide(1, S));
         handler = new GameHandler(registry, harness, ms, actors);
         // Moves need live games, so the calls that make them are weighted up by repetition.
-        bytes4[] memory selectors = new bytes4[](19);
+        bytes4[] memory selectors = new bytes4[](22);
         selectors[0] = GameHandler.createTask.selector;
         selectors[1] = GameHandler.submitResult.selector;
         selectors[2] = GameHandler.submitResult.selector;
@@ -300,6 +351,9 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         selectors[16] = GameHandler.refundTask.selector;
         selectors[17] = GameHandler.withdraw.selector;
         selectors[18] = GameHandler.createTask.selector;
+        selectors[19] = GameHandler.commitOnly.selector;
+        selectors[20] = GameHandler.reveal.selector;
+        selectors[21] = GameHandler.forfeit.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -347,7 +401,9 @@ contract Invariants_Test is StdInvariant, GameTestBase {
             TaskRegistry.Task memory was = abi.decode(then, (TaskRegistry.Task));
             TaskRegistry.Task memory cur = registry.task(id);
             assertLe(cur.pendingResults, was.pendingResults, "pending results only fall");
+            assertLe(cur.unrevealed, was.unrevealed, "unrevealed commitments only fall (forfeited)");
             cur.pendingResults = was.pendingResults;
+            cur.unrevealed = was.unrevealed;
             assertEq(abi.encode(cur), then, "an ended task never changes");
         }
     }
@@ -380,5 +436,40 @@ contract Invariants_Test is StdInvariant, GameTestBase {
             assertTrue(uint8(games.game(id).stage) >= uint8(DisputeGame.Stage.SubmitterWon));
             vm.revertToState(snap);
         }
+    }
+
+    /// @notice H-2 (SPEC §6.10): a finalized task's winner is the earliest surviving commitment
+    ///         of its claim: every lower-id result of the task that revealed the same claim was
+    ///         rejected (a pending one blocks `finalize`, and releases come only after it).
+    function invariant_theWinnerIsTheEarliestSurvivingCommitmentOfItsClaim() public view {
+        for (uint256 k = 0; k < handler.taskCount(); k++) {
+            uint256 taskId = handler.taskIds(k);
+            TaskRegistry.Task memory t = registry.task(taskId);
+            if (t.status != TaskRegistry.TaskStatus.Finalized) continue;
+            TaskRegistry.Result memory w = registry.result(t.winningResult);
+            for (uint256 j = 0; j < handler.resultCount(); j++) {
+                uint256 id = handler.resultIds(j);
+                if (id >= t.winningResult) continue;
+                TaskRegistry.Result memory r = registry.result(id);
+                if (r.taskId != taskId || r.finalState != w.finalState || r.tokensHash != w.tokensHash) continue;
+                if (r.status == TaskRegistry.ResultStatus.Committed || r.status == TaskRegistry.ResultStatus.Forfeited) {
+                    continue; // never revealed: no claim
+                }
+                assertEq(uint8(r.status), uint8(TaskRegistry.ResultStatus.Rejected), "an earlier commitment was passed over");
+            }
+        }
+    }
+
+    /// @notice M-1 (SPEC §6.10): exactly the burned quarter of every rejected bond sits in the
+    ///         burn account, so lying always costs at least that much, whoever the payees are.
+    function invariant_theBurnIsTheRestOfEveryRejectedBond() public view {
+        uint256 burned;
+        for (uint256 k = 0; k < handler.resultCount(); k++) {
+            TaskRegistry.Result memory r = registry.result(handler.resultIds(k));
+            if (r.status != TaskRegistry.ResultStatus.Rejected) continue;
+            uint256 b = registry.task(r.taskId).submitterBond;
+            burned += b - b / 2 - b / 4;
+        }
+        assertEq(registry.credits(address(0)), burned);
     }
 }
