@@ -340,9 +340,8 @@ contract DisputeGame {
         Stage outcome = challengerWon ? Stage.ChallengerWon : Stage.SubmitterWon;
         g.stage = outcome;
         emit GameResolved(gameId, outcome, reason);
-        registry.settleGame(
-            gameId, g.resultId, g.challenger, challengerWon ? Outcome.ChallengerWon : Outcome.SubmitterWon
-        );
+        Outcome o = !challengerWon ? Outcome.SubmitterWon : reason == Reason.Step ? Outcome.Disproved : Outcome.ChallengerWon;
+        registry.settleGame(gameId, g.resultId, g.challenger, o);
     }
     // forge-lint: disable-end(unsafe-typecast)
 }

@@ -37,6 +37,8 @@ contract TaskRegistry is ITaskGame {
     uint64 public constant MAX_CLOCK = 7 days;
     /// @notice Where burned wei is credited: an account that can never withdraw.
     address public constant BURN_ADDRESS = address(0);
+    /// @notice The largest quorum a task may ask for.
+    uint8 public constant MAX_QUORUM = 16;
     /// @notice A task has at most 2^32 nodes, the accumulator's capacity.
     uint256 public constant MAX_NODES = 1 << 32;
 
@@ -124,6 +126,18 @@ contract TaskRegistry is ITaskGame {
     mapping(uint256 gameId => bool) public gameSettled;
     /// @notice The block a game was opened in.
     mapping(uint256 gameId => uint256) public gameOpenedBlock;
+    /// @notice A task's quorum k (0: none), and how many of its first k commitments were made (§6.11).
+    mapping(uint256 taskId => uint8) public quorumOf;
+    mapping(uint256 taskId => uint8) public membersOf;
+    /// @notice Whether a result is one of its task's first k commitments.
+    mapping(uint256 resultId => bool) public quorumMember;
+    /// @notice Reveals of a claim by quorum members.
+    mapping(uint256 taskId => mapping(bytes32 claim => uint8)) public memberVotes;
+    /// @notice The claim all k members revealed (0: none yet) and when.
+    mapping(uint256 taskId => bytes32) public softFinalClaim;
+    mapping(uint256 taskId => uint64) public softFinalAt;
+    /// @notice Who was paid for proving a claim wrong (by a step or a token proof; 0: not disproven).
+    mapping(uint256 taskId => mapping(bytes32 claim => address)) public disprover;
 
     mapping(uint256 taskId => Task) internal _tasks;
     mapping(uint256 resultId => Result) internal _results;
@@ -157,6 +171,12 @@ contract TaskRegistry is ITaskGame {
     event TaskFinalized(uint256 indexed taskId, uint256 indexed resultId, address indexed submitter);
     /// @notice A result's bond was released after its task ended.
     event BondReleased(uint256 indexed resultId, address indexed submitter);
+    /// @notice A quorum task: its first `quorum` commitments are its members (§6.11).
+    event QuorumRequested(uint256 indexed taskId, uint8 quorum);
+    /// @notice All k members revealed the same claim: the task is soft-final on it (§6.11).
+    event SoftFinal(uint256 indexed taskId, bytes32 indexed claim, uint256 resultId);
+    /// @notice A claim was proven wrong by a step or a token proof: every result making it can be slashed.
+    event ClaimDisproven(uint256 indexed taskId, bytes32 indexed claim, address indexed disprover);
     /// @notice A task was refunded to its requester.
     event TaskRefunded(uint256 indexed taskId);
     /// @notice An account was credited.
@@ -224,6 +244,12 @@ contract TaskRegistry is ITaskGame {
     /// @notice The account is tied to the result (its submitter) and may not challenge it.
     /// @param account The account.
     error TiedParty(address account);
+    /// @notice The quorum is outside 2..MAX_QUORUM.
+    error InvalidQuorum(uint8 quorum);
+    /// @notice The result's claim has not been proven wrong.
+    error NotDisproven();
+    /// @notice The result's claim has been proven wrong: it can never be final.
+    error ClaimIsDisproven();
     /// @notice A token proof's recipient must be the challenger of a live game on the result,
     ///         opened in an earlier block, so a rewritten copy of the proof pays nobody new.
     /// @param recipient The recipient named.
@@ -257,6 +283,43 @@ contract TaskRegistry is ITaskGame {
         uint128 submitterBond,
         uint128 challengerBond
     ) external payable returns (uint256 taskId) {
+        taskId = _createTask(model, input, newTokens, deadline, window, clock, submitterBond, challengerBond);
+    }
+
+    /// @notice Post a task that asks for a quorum of `quorum` submitters (§6.11): its first
+    ///         `quorum` commitments are the members, and when all of them reveal the same claim
+    ///         the task is soft-final on it at once. Finalization and games are unchanged.
+    /// @dev    The other parameters are createTask's.
+    /// @param quorum k, 2..MAX_QUORUM.
+    /// @return taskId The new task's id.
+    function createQuorumTask(
+        bytes32 model,
+        bytes calldata input,
+        uint32 newTokens,
+        uint64 deadline,
+        uint64 window,
+        uint64 clock,
+        uint128 submitterBond,
+        uint128 challengerBond,
+        uint8 quorum
+    ) external payable returns (uint256 taskId) {
+        if (quorum < 2 || quorum > MAX_QUORUM) revert InvalidQuorum(quorum);
+        taskId = _createTask(model, input, newTokens, deadline, window, clock, submitterBond, challengerBond);
+        quorumOf[taskId] = quorum;
+        emit QuorumRequested(taskId, quorum);
+    }
+
+    /// @dev createTask's checks and storage (§6.3).
+    function _createTask(
+        bytes32 model,
+        bytes calldata input,
+        uint32 newTokens,
+        uint64 deadline,
+        uint64 window,
+        uint64 clock,
+        uint128 submitterBond,
+        uint128 challengerBond
+    ) internal returns (uint256 taskId) {
         if (deadline <= block.timestamp) revert InvalidParams(1);
         uint8 bonds = GameBounds.bondsReason(submitterBond, challengerBond);
         if (bonds != 0) revert InvalidParams(bonds);
@@ -302,6 +365,10 @@ contract TaskRegistry is ITaskGame {
         resultOf[taskId][msg.sender] = resultId;
         t.pendingResults++;
         t.unrevealed++;
+        if (membersOf[taskId] < quorumOf[taskId]) {
+            membersOf[taskId]++;
+            quorumMember[resultId] = true;
+        }
         totalLocked += msg.value;
         emit ResultCommitted(resultId, taskId, msg.sender, commitment);
     }
@@ -337,6 +404,12 @@ contract TaskRegistry is ITaskGame {
         uint256 earliest = earliestOf[taskId][claim];
         if (earliest == 0 || resultId < earliest) earliestOf[taskId][claim] = resultId;
         emit ResultRevealed(resultId, taskId, r.submitter, tokens, finalState);
+        // All k members agree: soft-final at once (§6.11); disagreement is left to the games.
+        if (quorumMember[resultId] && ++memberVotes[taskId][claim] == quorumOf[taskId]) {
+            softFinalClaim[taskId] = claim;
+            softFinalAt[taskId] = uint64(block.timestamp);
+            emit SoftFinal(taskId, claim, resultId);
+        }
     }
 
     /// @notice Open a dispute game against a result, with the challenger bond as value (§6.3).
@@ -390,7 +463,7 @@ contract TaskRegistry is ITaskGame {
         // As an i32 [1] tensor, token k's root is its 4 bytes followed by zeros.
         if (leaf == bytes32(tokens[4 * k:4 * k + 4])) revert TokenMatches();
         _requireBoundRecipient(resultId, recipient);
-        _reject(resultId, r, t, recipient);
+        _disprove(r, _reject(resultId, r, t, recipient));
     }
 
     /// @notice Finalize a task with a result whose window has passed and whose games all ended
@@ -408,7 +481,9 @@ contract TaskRegistry is ITaskGame {
         if (t.unrevealed != 0 && block.timestamp <= uint256(t.deadline) + GameBounds.REVEAL_PERIOD) {
             revert RevealsPending(t.unrevealed);
         }
-        uint256 earliest = earliestOf[r.taskId][keccak256(abi.encode(r.tokensHash, r.finalState))];
+        bytes32 claim = _claimOf(r);
+        if (disprover[r.taskId][claim] != address(0)) revert ClaimIsDisproven();
+        uint256 earliest = earliestOf[r.taskId][claim];
         if (earliest != resultId && _results[earliest].status == ResultStatus.Pending) {
             revert EarlierCommitment(earliest);
         }
@@ -483,11 +558,35 @@ contract TaskRegistry is ITaskGame {
         if (r.status != ResultStatus.Pending) outcome = Outcome.Refund; // the result is already decided
         emit GameSettled(resultId, challenger, outcome);
         // The deciding game is still live when the payee is chosen (§6.3), so mark it after.
-        if (outcome == Outcome.ChallengerWon) _reject(resultId, r, t, challenger);
+        if (outcome == Outcome.ChallengerWon || outcome == Outcome.Disproved) {
+            address payee = _reject(resultId, r, t, challenger);
+            if (outcome == Outcome.Disproved) _disprove(r, payee);
+        }
         gameSettled[gameId] = true;
         address to = outcome == Outcome.SubmitterWon ? r.submitter : challenger;
         totalLocked -= t.challengerBond;
         _credit(to, t.challengerBond);
+    }
+
+    /// @notice Reject a pending result whose claim was proven wrong on another result (§6.11):
+    ///         a soft-final claim shown wrong slashes every agreeing submitter. The payee is the
+    ///         result's earliest live game, else whoever disproved the claim.
+    /// @param resultId The result.
+    function slashDisproven(uint256 resultId) external {
+        Result storage r = _result(resultId);
+        if (r.status != ResultStatus.Pending) revert ResultNotPending();
+        address paid = disprover[r.taskId][_claimOf(r)];
+        if (paid == address(0)) revert NotDisproven();
+        _reject(resultId, r, _tasks[r.taskId], paid);
+    }
+
+    /// @notice The claim a task is soft-final on, unless it was since proven wrong (§6.11).
+    /// @param taskId The task.
+    /// @return isFinal Whether all k members agree and the claim stands.
+    /// @return claim   keccak256(abi.encode(keccak256(tokens), S_n)).
+    function softFinal(uint256 taskId) external view returns (bool isFinal, bytes32 claim) {
+        claim = softFinalClaim[taskId];
+        isFinal = claim != bytes32(0) && disprover[taskId][claim] == address(0);
     }
 
     /// @inheritdoc ITaskGame
@@ -580,10 +679,13 @@ contract TaskRegistry is ITaskGame {
     /// @dev Reject a pending result (§6.3): half its bond to the earliest-opened live game's
     ///      challenger, or `fallbackPayee` if none is live; a quarter to the requester; the rest
     ///      burned. Challenger bonds are settled by their own games.
-    function _reject(uint256 resultId, Result storage r, Task storage t, address fallbackPayee) internal {
+    function _reject(uint256 resultId, Result storage r, Task storage t, address fallbackPayee)
+        internal
+        returns (address payee)
+    {
         r.status = ResultStatus.Rejected;
         t.pendingResults--;
-        address payee = _earliestLiveChallenger(resultId, r);
+        payee = _earliestLiveChallenger(resultId, r);
         if (payee == address(0)) payee = fallbackPayee;
         (uint256 toPayee, uint256 toRequester, uint256 burned) = GameBounds.split(t.submitterBond);
         totalLocked -= t.submitterBond;
@@ -591,6 +693,19 @@ contract TaskRegistry is ITaskGame {
         _credit(t.requester, toRequester);
         _credit(BURN_ADDRESS, burned);
         emit ResultRejected(resultId, payee);
+    }
+
+    /// @dev A result's claim: keccak256(abi.encode(keccak256(tokens), S_n)).
+    function _claimOf(Result storage r) internal view returns (bytes32) {
+        return keccak256(abi.encode(r.tokensHash, r.finalState));
+    }
+
+    /// @dev Record that `r`'s claim is wrong (proven by a step or a token proof), paid to `payee`.
+    function _disprove(Result storage r, address payee) internal {
+        bytes32 claim = _claimOf(r);
+        if (disprover[r.taskId][claim] != address(0)) return;
+        disprover[r.taskId][claim] = payee;
+        emit ClaimDisproven(r.taskId, claim, payee);
     }
 
     /// @dev Revert unless `recipient` has a game on the result that is live and was opened in an

@@ -6,8 +6,9 @@ import {NodeContext} from "./GameTypes.sol";
 /// @notice How a game ends for the task registry's books (docs/SPEC.md §6.3).
 enum Outcome {
     SubmitterWon,
-    ChallengerWon,
-    Refund
+    ChallengerWon, // on time: the submitter did not play, its claim is not shown wrong
+    Refund,
+    Disproved // by MIPS.step: the claim itself is wrong, for every result that makes it (§6.11)
 }
 
 /// @title ITaskGame
