@@ -266,6 +266,12 @@ class Challenger(Agent):
             r = ResultView.of(tasks.call("result", rid))
             if r.status != ResultStatus.PENDING:
                 continue
+            disprover = tasks.call("disprover", r.task_id, keccak(r.tokens_hash + r.final_state))
+            if int(disprover, 16):  # an address: 0 until the claim is disproven
+                self.say(f"result {rid}: its claim was proven wrong on another result; slashing it (SPEC §6.11)")
+                self.send(tasks, "slashDisproven", rid, phase="settle")
+                acted += 1
+                continue
             mine = int(tasks.call("gameOf", rid, self.me))
             tv, entry, task = self.task_of(r.task_id)
             if entry is None or (not mine and self.now() >= r.submitted_at + tv.window):

@@ -65,7 +65,7 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _cmd_request(args: argparse.Namespace) -> int:
     from offchain.agents.catalog import load_entry, SHIPPED
-    from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task, validate
+    from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task, soft_final, validate
     from offchain.agents.views import ResultStatus, TaskStatus
 
     ref = {"shakespeare": SHIPPED[0], "mnist": SHIPPED[1], "mnist-single": SHIPPED[1], "mnist-two-phase": SHIPPED[2]}.get(args.model, args.model)
@@ -74,16 +74,26 @@ def _cmd_request(args: argparse.Namespace) -> int:
     entry = load_entry(ref)
     data = encode_input(entry, Path(args.input).read_bytes() if args.input else args.prompt)
     validate(entry, data, args.tokens)
-    terms = Terms(reward=args.reward, window=args.window, clock=args.clock)
+    terms = Terms(reward=args.reward, window=args.window, clock=args.clock, quorum=args.quorum)
     with connect(args) as system:
         if not system.models.call("exists", entry.id):
             raise ValueError(f"model {entry.name} (0x{entry.id.hex()[:16]}…) is not registered on this chain: run `ape run deploy`")
         task_id = post_task(system, entry, data, args.tokens, terms)
-        print(f"task {task_id}: {entry.name}, {args.tokens} new token(s), reward {args.reward / 1e18:g} ETH")
+        print(f"task {task_id}: {entry.name}, {args.tokens} new token(s), reward {args.reward / 1e18:g} ETH"
+              + (f", quorum of {args.quorum}" if args.quorum else ""))
         if not args.wait:
             return 0
+        said_soft = False
         while True:
             tv, results = outcome(system, task_id)
+            soft = soft_final(system, task_id) if args.quorum and not said_soft else None
+            if soft is not None:
+                said_soft = True
+                r = next(r for rid, r, _ in results if rid == soft["resultId"])
+                tokens = next(t for rid, _, t in results if rid == soft["resultId"])
+                text = decode_tokens(entry, [int.from_bytes(tokens[k:k + 4], "big") for k in range(0, len(tokens), 4)])
+                print(f"soft-final at block {soft['blockNumber']}: all {args.quorum} agree on {text!r} "
+                      f"(S_n 0x{r.final_state.hex()[:16]}…); bonds stay locked through the window")
             tokens = finalized_tokens(system, task_id)
             if tokens is not None:
                 r = next(r for rid, r, _ in results if rid == tv.winning_result)
@@ -200,6 +210,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--reward", type=int, default=10**17, help="reward in wei (default 0.1 ETH)")
     r.add_argument("--window", type=int, default=0, help="challenge window per result, seconds (default: the task's floor)")
     r.add_argument("--clock", type=int, default=0, help="each game party's chess clock, seconds (default: the task's floor)")
+    r.add_argument("--quorum", type=int, default=0, metavar="K",
+                   help="ask for K submitters; when all K agree the result is soft-final at once (SPEC §6.11)")
     r.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
     r.add_argument("--poll", type=float, default=1.0, help="seconds between checks with --wait")
     _chain_args(r)

@@ -23,6 +23,8 @@ class Terms:
     window: int = 0
     clock: int = 0
     deadline_in: int = 3600
+    #: k submitters for the quorum fast path (SPEC §6.11); 0: an ordinary task
+    quorum: int = 0
 
 
 def task_nodes(entry: Entry, data: bytes, n_new: int) -> int:
@@ -84,8 +86,14 @@ def post_task(system: System, entry: Entry, data: bytes, n_new: int, terms: Term
     if why:
         raise ValueError(why)
     window, clock = timing(entry, data, n_new, terms)
-    receipt = system.tasks.send("createTask", entry.id, data, n_new, head_timestamp(system.tasks.backend) + terms.deadline_in,
-                                window, clock, terms.submitter_bond, terms.challenger_bond, value=terms.reward)
+    if terms.quorum and not 2 <= terms.quorum <= 16:
+        raise ValueError(f"a quorum is 2 to 16 submitters, not {terms.quorum}")
+    args = (entry.id, data, n_new, head_timestamp(system.tasks.backend) + terms.deadline_in,
+            window, clock, terms.submitter_bond, terms.challenger_bond)
+    if terms.quorum:
+        receipt = system.tasks.send("createQuorumTask", *args, terms.quorum, value=terms.reward)
+    else:
+        receipt = system.tasks.send("createTask", *args, value=terms.reward)
     return int(system.tasks.events("TaskCreated", receipt=receipt)[0]["taskId"])
 
 
@@ -97,6 +105,14 @@ def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, Res
         if e["taskId"] == task_id:
             results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
     return tv, results
+
+
+def soft_final(system: System, task_id: int) -> dict | None:
+    """The task's SoftFinal event (SPEC §6.11) if its claim still stands, else None."""
+    ok, _claim = system.tasks.call("softFinal", task_id)
+    if not ok:
+        return None
+    return next(e for e in system.tasks.events("SoftFinal") if e["taskId"] == task_id)
 
 
 def settled(system: System, task_id: int) -> bool:
