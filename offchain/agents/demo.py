@@ -116,8 +116,9 @@ def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: st
     task_id = post_task(requester, entry, encode_input(entry, prompt), n_new, Terms(quorum=3))
     created = requester.tasks.events("TaskCreated")[-1]
     say(f"  requester: task {task_id} on {entry.name}, {n_new} new token(s), a quorum of 3")
+    start = created["blockNumber"]  # the agents look at this story's task only
     honest = [Submitter(system_at(accounts[f"honest{k}"]), catalog, Store(state / f"quorum-honest{k}.sqlite"),
-                        say=lambda m, k=k: say(f"  honest {k}:  " + m)) for k in (1, 2, 3)]
+                        say=lambda m, k=k: say(f"  honest {k}:  " + m), from_block=start) for k in (1, 2, 3)]
     for h in honest:  # each commits, then reveals a block later, in its own tick
         h.tick()
     soft = soft_final(requester, task_id)
@@ -128,9 +129,9 @@ def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: st
     seconds = int(requester.tasks.call("softFinalAt", task_id)) - _block_time(requester, created["blockNumber"])
     say(f"  chain:     SoftFinal for task {task_id}: all 3 members agree, {blocks} blocks after the task")
     liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / "quorum-liar.sqlite"), lie,
-                     say=lambda m: say("  liar:      " + m))
+                     say=lambda m: say("  liar:      " + m), from_block=start)
     watcher = Challenger(system_at(accounts["watcher"]), catalog, Store(state / "quorum-watcher.sqlite"),
-                         say=lambda m: say("  watcher:   " + m))
+                         say=lambda m: say("  watcher:   " + m), from_block=start)
     before = int(requester.tasks.call("credits", accounts["liar"]))
     drive([liar, watcher], lambda: settled(requester, task_id) and any(t.fn == "challenge" for t in watcher.txs))
     lost = [rid for rid, r, _ in outcome(requester, task_id)[1]
@@ -139,7 +140,7 @@ def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: st
         raise RuntimeError("the lying non-member did not lose its bond")
     still = soft_final(requester, task_id) is not None
     return [f"  time to soft finality: {blocks} blocks from the task ({seconds} s of chain time; {t_soft:.2f} s wall on anvil,"
-            " automining one block per transaction)",
+            " one block per transaction: the members' 3 commitments and 3 reveals; sent in parallel, 2 blocks)",
             f"  the liar's result {lost[0]} was rejected in a game and its bond lost; the soft-final claim "
             f"{'stands' if still else 'fell'}"]
 
