@@ -8,6 +8,7 @@ import {DisputeGame} from "../src/DisputeGame.sol";
 import {GameTestBase} from "./harness/GameTestBase.sol";
 import {GameHarness} from "./harness/GameHarness.sol";
 import {GameBounds} from "../src/lib/GameBounds.sol";
+import {SparseTree} from "./utils/SparseTree.sol";
 
 /// @notice Drives the registry and its game with random sequences of every public move by a few
 ///         actors: tasks, results, challenges, bisection moves, level-1 games (via the harness),
@@ -88,6 +89,7 @@ contract GameHandler is Test {
     uint8 internal constant IN_TRANSITION = 3;
     uint8 internal constant RESULT_DECIDED = 4;
     uint8 internal constant OVERDRAWN = 5;
+    uint8 internal constant AT_NOP_STEP = 6;
 
     function _gameIs(uint256 gameId, uint8 want) internal view returns (bool) {
         DisputeGame.Game memory g = games.game(gameId);
@@ -96,6 +98,10 @@ contract GameHandler is Test {
         if (want == CHALLENGER_RESPONDS) return g.stage == DisputeGame.Stage.Bisect && g.midPending;
         if (want == IN_TRANSITION) return g.stage == DisputeGame.Stage.Transition;
         if (want == RESULT_DECIDED) return !registry.resultPending(g.resultId);
+        if (want == AT_NOP_STEP) {
+            return g.stage == DisputeGame.Stage.Step && g.loHash == _stateHash(_nopState())
+                && block.timestamp - g.lastMove <= g.challengerClock;
+        }
         if (want == OVERDRAWN) {
             uint64 left = games.submitterToMove(gameId) ? g.submitterClock : g.challengerClock;
             return block.timestamp - g.lastMove > left;
@@ -148,18 +154,18 @@ contract GameHandler is Test {
         window = uint64(bound(window, 1 hours, 1 days));
         clock = uint64(bound(clock, 1 hours, 6 hours));
         uint128 reward = uint128(bound(uint256(keccak256(abi.encode(who, window))), 0, 5 ether));
-        vm.prank(_actor(who));
-        uint256 id = registry.createTask{value: reward}(
-            models[who % models.length],
-            prompt,
-            uint32(bound(newTokens, 1, 3)),
-            uint64(block.timestamp) + deadlineIn,
-            window,
-            clock,
-            0.3 ether + reward / 7,
-            0.1 ether + reward / 11
+        // A third of the tasks ask for a quorum of 2 or 3 (§6.11).
+        bytes memory args = abi.encode(
+            models[who % models.length], prompt, uint32(bound(newTokens, 1, 3)), uint64(block.timestamp) + deadlineIn,
+            window, clock, 0.3 ether + reward / 7, 0.1 ether + reward / 11
         );
-        taskIds.push(id);
+        bytes memory data = clock % 3 == 0
+            ? bytes.concat(registry.createQuorumTask.selector, args, abi.encode(uint8(2 + who % 2)))
+            : bytes.concat(registry.createTask.selector, args);
+        vm.prank(_actor(who));
+        (bool ok, bytes memory ret) = address(registry).call{value: reward}(data);
+        assertTrue(ok, "createTask within the bounds");
+        taskIds.push(abi.decode(ret, (uint256)));
         _observe();
     }
 
@@ -269,7 +275,35 @@ contract GameHandler is Test {
     /// @notice Stand-in for a proven transition: a game in Transition enters level 1.
     function enterLevel1(uint256 gameSeed, uint64 steps) external {
         uint256 gameId = _game(gameSeed, IN_TRANSITION);
-        harness.forceLevel1(gameId, uint64(bound(steps, 1, 1 << 20)), keccak256("start"), keccak256("final"));
+        // Half the time one step, so that `step` can decide (and disprove) from the NOP start.
+        uint64 n = steps % 2 == 0 ? 1 : uint64(bound(steps, 1, 1 << 20));
+        harness.forceLevel1(gameId, n, _stateHash(_nopState()), keccak256("final"));
+    }
+
+    /// @notice A running state at 0x00400000 over an all-zero memory: its instruction is a NOP.
+    function _nopState() internal pure returns (bytes memory st) {
+        uint32 pc = 0x00400000;
+        st = abi.encodePacked(SparseTree.zero(27), bytes32(0), uint32(0), pc, pc + 4, uint32(0), uint32(0));
+        st = abi.encodePacked(st, uint32(0x90000000), uint8(0), uint8(0), uint64(0), new bytes(128));
+    }
+
+    function _stateHash(bytes memory st) internal pure returns (bytes32) {
+        return bytes32((uint256(keccak256(st)) & ~(uint256(0xff) << 248)) | (uint256(3) << 248));
+    }
+
+    /// @notice The final step of a game still at its NOP start: MIPS decides; a claim it shows
+    ///         wrong is disproven for every result making it (§6.11).
+    function step(uint256 gameSeed) external {
+        uint256 gameId = _game(gameSeed, AT_NOP_STEP);
+        bytes memory proof = abi.encodePacked(bytes32(0), uint32((1 << 27) - 1)); // the zero word, 27 zero siblings
+        games.step(gameId, _nopState(), proof, true);
+        _observe();
+    }
+
+    /// @notice Slash a pending result whose claim was disproven on another result.
+    function slashDisproven(uint256 resultSeed) external {
+        registry.slashDisproven(_pendingResult(resultSeed));
+        _observe();
     }
 
     function warp(uint256 secs) external {
@@ -331,7 +365,7 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         (ms[0], ms[1]) = (llama, _registerWide(1, S));
         handler = new GameHandler(registry, harness, ms, actors);
         // Moves need live games, so the calls that make them are weighted up by repetition.
-        bytes4[] memory selectors = new bytes4[](22);
+        bytes4[] memory selectors = new bytes4[](24);
         selectors[0] = GameHandler.createTask.selector;
         selectors[1] = GameHandler.submitResult.selector;
         selectors[2] = GameHandler.submitResult.selector;
@@ -354,6 +388,8 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         selectors[19] = GameHandler.commitOnly.selector;
         selectors[20] = GameHandler.reveal.selector;
         selectors[21] = GameHandler.forfeit.selector;
+        selectors[22] = GameHandler.step.selector;
+        selectors[23] = GameHandler.slashDisproven.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
