@@ -200,7 +200,10 @@ class Submitter(Agent):
             return 1
         if tv.status != TaskStatus.OPEN or (tv.unrevealed and now <= tv.deadline + REVEAL_PERIOD):
             return 0
-        earliest = int(tasks.call("earliestOf", r.task_id, keccak(r.tokens_hash + r.final_state)))
+        claim = keccak(r.tokens_hash + r.final_state)
+        if int(tasks.call("disprover", r.task_id, claim), 16):
+            return 0  # the claim was proven wrong on another result: it can never finalize (§6.11)
+        earliest = int(tasks.call("earliestOf", r.task_id, claim))
         if earliest != rid and ResultView.of(tasks.call("result", earliest)).status == ResultStatus.PENDING:
             return 0  # an earlier commitment of the same claim is the one to be paid (§6.3)
         self.say(f"result {rid}: window passed with no live game; finalizing task {r.task_id}")
