@@ -181,3 +181,35 @@ def test_agents_refuse_terms_they_cannot_defend_and_say_why(world) -> None:  # t
     assert len(said) == 1 and said[0].endswith(f"({min_window(tv.nodes, entry.spec.stepCap, 4096)} s)")
     assert "not watched: its" in said[0]
     assert not world.system(world.accounts[0]).games.events("GameOpened", start)
+
+
+def test_a_soft_final_lie_proven_wrong_slashes_every_agreeing_submitter(world) -> None:  # type: ignore[no-untyped-def]
+    """SPEC §6.11 with the real agents: two colluding members reveal the same lie, so the quorum
+    task is soft-final on it; the watcher disproves it by MIPS.step on one result and slashes the
+    other, and both liars lose their bonds."""
+    from offchain.agents.requester import soft_final
+
+    entry = world.catalog.named("shakespeare")
+    start = head_number(world.system(world.accounts[1]).tasks.backend) + 1
+    task_id = post_task(world.system(world.accounts[1]), entry, encode_input(entry, PROMPT), N_NEW,
+                        Terms(quorum=2))
+    liars = [Submitter(world.system(world.accounts[a]), world.catalog, world.store(f"colluder{a}"),
+                       Strategy.parse("wrong-node:150", SUBMITTER_STRATEGIES), say=lambda m: None, from_block=start)
+             for a in (10, 11)]
+    for liar in liars:
+        liar.tick()
+    tasks = world.system(world.accounts[0]).tasks
+    assert soft_final(world.system(world.accounts[0]), task_id) is not None, "two agreeing members"
+    said: list[str] = []
+    watcher = Challenger(world.system(world.accounts[3]), world.catalog, world.store("challenger"),
+                         say=said.append, from_block=start)
+    before = [world.credits(world.accounts[a]) for a in (10, 11)]
+    _play(world, liars[0], watcher, task_id)
+    drive([*liars, watcher], _settled(world, task_id))
+    _, results = outcome(world.system(world.accounts[0]), task_id)
+    assert [r.status for _, r, _ in results] == [ResultStatus.REJECTED, ResultStatus.REJECTED]
+    assert [world.credits(world.accounts[a]) for a in (10, 11)] == before, "neither liar gets anything back"
+    assert tasks.call("softFinal", task_id)[0] is False
+    # One MIPS.step disproved the claim; the other result fell to slashDisproven, not a second game.
+    assert len(world.system(world.accounts[0]).games.events("StepVerified", start)) == 1
+    assert sum("proven wrong on another result; slashing it" in m for m in said) == 1
