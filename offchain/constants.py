@@ -31,7 +31,7 @@ CLOCK_INCREMENT: Final = INCLUSION_LATENCY
 WINDOW_BASE: Final = 600
 #: The re-run rate a window must allow for, in MIPS steps per second.
 RERUN_STEPS_PER_SECOND: Final = 16_777_216
-#: Seconds after a task's deadline during which commitments may still be revealed.
+#: Seconds after its commitment during which a result may be revealed (≤ WINDOW_BASE).
 REVEAL_PERIOD: Final = 600
 #: Floor of both bonds, in wei (0.01 ether).
 MIN_BOND: Final = 10**16

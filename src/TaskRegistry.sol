@@ -89,6 +89,7 @@ contract TaskRegistry is ITaskGame {
         uint64 submittedAt;
         uint32 liveGames;
         uint64 committedBlock;
+        uint64 committedAt;
         uint32 firstLive;
         bytes32 commitment;
         bytes32 finalState;
@@ -235,9 +236,8 @@ contract TaskRegistry is ITaskGame {
     error RevealClosed();
     /// @notice The preimage does not hash to the commitment.
     error CommitmentMismatch();
-    /// @notice Commitments on the task are still unrevealed and may yet reveal an earlier claim.
-    /// @param unrevealed How many.
-    error RevealsPending(uint32 unrevealed);
+    /// @notice The commitment's reveal period is still running.
+    error RevealOpen();
     /// @notice An earlier commitment of the same claim is still pending: only it can be paid.
     /// @param resultId The earlier result.
     error EarlierCommitment(uint256 resultId);
@@ -361,6 +361,7 @@ contract TaskRegistry is ITaskGame {
         r.submitter = msg.sender;
         r.status = ResultStatus.Committed;
         r.committedBlock = uint64(block.number);
+        r.committedAt = uint64(block.timestamp);
         r.commitment = commitment;
         resultOf[taskId][msg.sender] = resultId;
         t.pendingResults++;
@@ -385,7 +386,7 @@ contract TaskRegistry is ITaskGame {
         if (block.number <= r.committedBlock) revert RevealTooEarly();
         uint256 taskId = r.taskId;
         Task storage t = _tasks[taskId];
-        if (block.timestamp > uint256(t.deadline) + GameBounds.REVEAL_PERIOD) revert RevealClosed();
+        if (block.timestamp >= uint256(r.committedAt) + GameBounds.REVEAL_PERIOD) revert RevealClosed();
         if (keccak256(abi.encodePacked(tokens, finalState, r.submitter, salt)) != r.commitment) {
             revert CommitmentMismatch();
         }
@@ -467,8 +468,8 @@ contract TaskRegistry is ITaskGame {
     }
 
     /// @notice Finalize a task with a result whose window has passed and whose games all ended
-    ///         for it, once every commitment is revealed or the reveal period is over, and only
-    ///         for the earliest pending commitment of its claim (§6.3, H-2). Credits the
+    ///         for it, and only for the earliest pending commitment of its claim (§6.3, H-2),
+    ///         which is known by then (every earlier reveal period has ended). Credits the
     ///         submitter the reward and its bond.
     /// @param resultId The result.
     function finalize(uint256 resultId) external {
@@ -478,9 +479,8 @@ contract TaskRegistry is ITaskGame {
         if (t.status != TaskStatus.Open) revert TaskNotOpen();
         if (block.timestamp < uint256(r.submittedAt) + t.window) revert WindowOpen();
         if (r.liveGames != 0) revert GamesLive(r.liveGames);
-        if (t.unrevealed != 0 && block.timestamp <= uint256(t.deadline) + GameBounds.REVEAL_PERIOD) {
-            revert RevealsPending(t.unrevealed);
-        }
+        // Every commitment earlier than this result's was made before it, so its reveal period
+        // (≤ WINDOW_BASE ≤ window) has ended: the earliest commitment of the claim is known.
         bytes32 claim = _claimOf(r);
         if (disprover[r.taskId][claim] != address(0)) revert ClaimIsDisproven();
         uint256 earliest = earliestOf[r.taskId][claim];
@@ -505,7 +505,7 @@ contract TaskRegistry is ITaskGame {
         Result storage r = _result(resultId);
         Task storage t = _tasks[r.taskId];
         if (r.status == ResultStatus.Committed) {
-            if (block.timestamp <= uint256(t.deadline) + GameBounds.REVEAL_PERIOD) revert RevealsPending(t.unrevealed);
+            if (block.timestamp < uint256(r.committedAt) + GameBounds.REVEAL_PERIOD) revert RevealOpen();
             r.status = ResultStatus.Forfeited;
             t.pendingResults--;
             t.unrevealed--;

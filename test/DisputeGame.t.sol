@@ -852,10 +852,10 @@ contract Game_Gas_Test is GameTestBase {
         uint256 winner = _submit(raced, alice, _enc2(5, 6), sN);
         racer = _submit(raced, dave, _enc2(5, 6), sN);
         refundable = _quickTask(30, WINDOW, CLOCK);
-        committed = _commit(task, requester, _enc2(5, 6), sN);
-        vm.roll(block.number + 1);
         vm.warp(block.timestamp + shortest + 1);
         registry.finalize(winner);
+        committed = _commit(task, requester, _enc2(5, 6), sN);
+        vm.roll(block.number + 1);
     }
 
     /// @notice A transaction's gas for a call: 21000, calldata (16 per non-zero byte, 4 per zero

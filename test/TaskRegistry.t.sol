@@ -361,15 +361,16 @@ contract TaskRegistry_Test is GameTestBase {
         _reveal(resultId, alice, _enc2(5, 6), _sN());
     }
 
-    function test_revealResult_revertsRevealClosedAfterTheRevealPeriodAndNotCommittedTwice() public {
+    function test_revealResult_revertsRevealClosedFrom600SecondsAfterTheCommitmentAndNotCommittedTwice() public {
         uint256 taskId = _createTask();
+        uint256 committed = block.timestamp;
         uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
+        assertEq(registry.result(resultId).committedAt, committed);
         vm.roll(block.number + 1);
-        uint64 deadline = registry.task(taskId).deadline;
-        vm.warp(deadline + 600 + 1);
+        vm.warp(committed + 600);
         vm.expectRevert(TaskRegistry.RevealClosed.selector);
         _reveal(resultId, alice, _enc2(5, 6), _sN());
-        vm.warp(deadline + 600);
+        vm.warp(committed + 599);
         _reveal(resultId, alice, _enc2(5, 6), _sN());
         vm.expectRevert(TaskRegistry.NotCommitted.selector);
         _reveal(resultId, alice, _enc2(5, 6), _sN());
@@ -655,15 +656,16 @@ contract TaskRegistry_Test is GameTestBase {
         registry.finalize(resultId);
     }
 
-    function test_finalize_revertsRevealsPendingWhileACommitmentMayStillReveal() public {
+    function test_finalize_isNotHeldUpByAnUnrevealedCommitment() public {
+        // A griefer's commitment that never reveals cannot delay the task to its deadline: by the
+        // end of a result's window every earlier commitment's reveal period has ended, and a later
+        // one can never be the earliest of the claim.
         (uint256 taskId, uint256 resultId) = _taskAndResult();
         _commit(taskId, dave, _enc2(5, 6), _sN());
         vm.warp(block.timestamp + WINDOW);
-        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.RevealsPending.selector, 1));
+        assertLt(block.timestamp, registry.task(taskId).deadline);
         registry.finalize(resultId);
-        // Once the reveal period is over, an unrevealed commitment no longer holds the task up.
-        vm.warp(uint256(registry.task(taskId).deadline) + 600 + 1);
-        registry.finalize(resultId);
+        assertEq(registry.credits(alice), REWARD + SBOND);
     }
 
     function test_finalize_revertsEarlierCommitmentForALaterCommitmentOfTheSameClaim() public {
@@ -742,17 +744,18 @@ contract TaskRegistry_Test is GameTestBase {
     function test_releaseBond_forfeitsAnUnrevealedCommitmentToTheRequesterAfterTheRevealPeriod() public {
         uint256 taskId = _createTask();
         uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
-        uint256 closes = uint256(registry.task(taskId).deadline) + 600;
-        vm.warp(closes);
-        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.RevealsPending.selector, 1));
+        uint256 closes = block.timestamp + 600;
+        vm.warp(closes - 1);
+        vm.expectRevert(TaskRegistry.RevealOpen.selector);
         registry.releaseBond(resultId);
-        vm.warp(closes + 1);
+        vm.warp(closes);
         vm.expectEmit(address(registry));
         emit TaskRegistry.BondForfeited(resultId, requester);
         registry.releaseBond(resultId);
         assertEq(uint8(registry.result(resultId).status), uint8(TaskRegistry.ResultStatus.Forfeited));
         assertEq(registry.credits(requester), SBOND);
         assertEq(registry.task(taskId).unrevealed, 0);
+        vm.warp(registry.task(taskId).deadline + 1);
         registry.refundTask(taskId);
         assertEq(registry.credits(requester), SBOND + REWARD);
     }

@@ -185,7 +185,7 @@ class Submitter(Agent):
         r = ResultView.of(tasks.call("result", rid))
         tv = TaskView.of(tasks.call("task", r.task_id))
         now = self.now()
-        if r.status == ResultStatus.COMMITTED and now <= tv.deadline + REVEAL_PERIOD:
+        if r.status == ResultStatus.COMMITTED and now < r.committed_at + REVEAL_PERIOD:
             # The commitment is mined, so this transaction lands in a later block (§6.3).
             plan = self.plan(r.task_id)
             assert plan is not None
@@ -198,7 +198,7 @@ class Submitter(Agent):
         if tv.status == TaskStatus.FINALIZED:
             self.send(tasks, "releaseBond", rid)
             return 1
-        if tv.status != TaskStatus.OPEN or (tv.unrevealed and now <= tv.deadline + REVEAL_PERIOD):
+        if tv.status != TaskStatus.OPEN:
             return 0
         claim = keccak(r.tokens_hash + r.final_state)
         if int(tasks.call("disprover", r.task_id, claim), 16):

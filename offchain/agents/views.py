@@ -112,6 +112,7 @@ class ResultView:
     submitted_at: int
     live_games: int
     committed_block: int
+    committed_at: int
     first_live: int
     commitment: bytes
     final_state: bytes

@@ -20,7 +20,9 @@ library GameBounds {
     ///         at most n·2^K steps (every node at its step cap); 2^24 is twenty times below the
     ///         measured fast-forward rate of the MIPS emulator, and a native re-run is faster still (H-1).
     uint64 internal constant RERUN_STEPS_PER_SECOND = 16_777_216;
-    /// @notice Seconds after the deadline during which commitments may still be revealed (H-2).
+    /// @notice Seconds after its commitment during which a result may be revealed (H-2). At most
+    ///         WINDOW_BASE, so once a result's window has passed every earlier commitment has been
+    ///         revealed or can no longer be: the earliest commitment of a claim is known.
     uint64 internal constant REVEAL_PERIOD = 600;
     /// @notice Floor of both bonds (L-2).
     uint128 internal constant MIN_BOND = 0.01 ether;
