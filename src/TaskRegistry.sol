@@ -563,6 +563,9 @@ contract TaskRegistry is ITaskGame {
             if (outcome == Outcome.Disproved) _disprove(r, payee);
         }
         gameSettled[gameId] = true;
+        // Move the earliest-live pointer past this game now, so games a submitter wins are paid
+        // for by their own settlement, never by the rejection that may come later.
+        if (r.status == ResultStatus.Pending) _earliestLiveChallenger(resultId, r);
         address to = outcome == Outcome.SubmitterWon ? r.submitter : challenger;
         totalLocked -= t.challengerBond;
         _credit(to, t.challengerBond);

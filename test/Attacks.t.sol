@@ -432,4 +432,31 @@ contract Attacks_Test is GameTestBase {
         assertEq(registry.credits(bob), CBOND + SBOND / 2, "the honest challenger is paid");
         assertEq(registry.credits(alice), 0, "the liar loses its bond");
     }
+
+    /// @notice A liar that opens many puppet games and wins them cannot make the honest
+    ///         rejection walk them: each settlement moves the earliest-live pointer past itself.
+    function test_M1_puppetGamesTheLiarWinsLeaveNoWalkForTheHonestRejection() public {
+        uint256 resultId = _submit(_createTask(), alice, _enc2(5, 6), keccak256("a lie"));
+        uint256[] memory puppets = new uint256[](8);
+        for (uint256 k = 0; k < puppets.length; k++) {
+            address puppet = makeAddr(string(abi.encode("puppet", k)));
+            vm.deal(puppet, CBOND);
+            puppets[k] = _challenge(resultId, puppet);
+        }
+        uint256 honestGame = _challenge(resultId, bob);
+        for (uint256 k = 0; k < puppets.length; k++) {
+            _bisect(puppets[k], keccak256("mid")); // the liar moves; its puppets stall
+        }
+        _bisect(honestGame, keccak256("mid"));
+        _respond(honestGame, false);
+        vm.warp(block.timestamp + CLOCK + 1);
+        for (uint256 k = 0; k < puppets.length; k++) {
+            games.timeout(puppets[k]); // the liar wins each puppet game on time
+        }
+        assertEq(registry.result(resultId).firstLive, puppets.length, "the pointer is already at the honest game");
+        // The liar stalls in the honest game too; its timeout pays bob, the earliest live game.
+        vm.warp(block.timestamp + games.game(honestGame).submitterClock + 1);
+        games.timeout(honestGame);
+        assertEq(registry.credits(bob), CBOND + SBOND / 2);
+    }
 }
