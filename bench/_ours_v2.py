@@ -4,8 +4,8 @@ GGUF file llama.cpp was just timed on, timed the same way.
 `python -m bench._ours_v2 PATH CONTEXT` prints one JSON line: `load_gguf` (a memory map; it reads
 every block scale to check it, so the load touches the whole file) and RunnerV2 on 2 threads: one
 warm-up token, then the median of 4 single-token decodes (tokens and positions as llama.cpp's: 1 at
-0, then 7·pos at pos), then 4 more on one thread, then 2 more timed per matrix kind (where the time
-goes), and the process's peak RSS. Nothing else is held in this process.
+0, then 7·pos at pos), then 4 more on one thread (wall and CPU time), then 2 more on one thread with
+each matrix kind's CPU time (where the time goes), and the process's peak RSS. Nothing else is held in this process.
 """
 
 from __future__ import annotations
@@ -53,31 +53,37 @@ def matmul_bytes(model: Any) -> dict[str, int]:
 
 
 def profile(runner: Any, tokens: list[tuple[int, int]]) -> dict[str, Any]:
-    """Per matrix kind, the median over `tokens` of the seconds its matmuls took in one step, and the
-    rest of the step (norms, RoPE, attention, SwiGLU, activation quantization, Python). The timer
-    wraps the runner's matmul for these steps only: the timed figures above run without it."""
+    """Per matrix kind, the median over `tokens` of the CPU seconds its matmuls took in one step, on
+    one thread (so the calling thread does all the work and its CPU time is that work, however busy
+    the machine), and the rest of the step (norms, RoPE, attention, SwiGLU, activation quantization,
+    Python). The timer wraps the runner's matmul for these steps only: the figures above run without it."""
+    from offchain.llm.v2 import ops as v2ops
+
     ops = runner.ops  # the native ops class, or ops.py itself where no C compiler works
     original: Callable[..., np.ndarray] = ops.matmul_acc
     spent: dict[str, float] = defaultdict(float)
 
     def timed(w: Any, a: Any) -> np.ndarray:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         acc = original(w, a)
-        spent[kind_of(w.name)] += time.perf_counter() - t0
+        spent[kind_of(w.name)] += time.thread_time() - t0
         return acc
 
     per_step: list[dict[str, float]] = []
     wrap = staticmethod if isinstance(ops, type) else (lambda f: f)
+    threads = v2ops.WORKERS
     ops.matmul_acc = wrap(timed)
+    v2ops.WORKERS = 1
     try:
         for tok, pos in tokens:
             spent.clear()
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             runner.step(tok, pos)
-            total = time.perf_counter() - t0
+            total = time.thread_time() - t0
             per_step.append({**spent, "other": total - sum(spent.values()), "total": total})
     finally:
         ops.matmul_acc = wrap(original)
+        v2ops.WORKERS = threads
     keys = per_step[0].keys()
     return {k: float(np.median([s[k] for s in per_step])) for k in keys}
 
@@ -110,12 +116,14 @@ def decode(path: Path, max_seq_len: int, steps: int = 4) -> dict[str, Any]:
         times_1 = [one(pos * 7, pos) for pos in range(steps + 1, 2 * steps + 1)]
     finally:
         v2ops.WORKERS = threads
+    cpu_1 = float(np.median(cpu[steps + 1 :]))  # one thread: its CPU time is the work itself, whatever the load
     z = last[0]
     prof = profile(r, [(pos * 7, pos) for pos in range(2 * steps + 1, 2 * steps + 3)])
     nbytes = matmul_bytes(m)
     kinds = sorted({w.kind for w in m.mats.values()})
     return {"s_per_token": float(np.median(times)), "times": times, "warmup_s": warm, "cpu_s_per_token": cpu_s,
-            "s_per_token_1thread": float(np.median(times_1)), "load_s": load_s, "threads": threads,
+            "s_per_token_1thread": float(np.median(times_1)), "cpu_s_per_token_1thread": cpu_1, "load_s": load_s,
+            "threads": threads,
             "native": bool(native.NATIVE), "weight_types": kinds, "matmul_bytes": sum(nbytes.values()),
             "bytes_by_kind": nbytes, "profile_s": prof,
             "logits_spread": int(z.max()) - int(z.min()), "logits_size": int(z.size),

@@ -164,6 +164,7 @@ def decode(path: Path, s: dict[str, int], threads: int = 2, steps: int = 4) -> d
     # every barrier of the other, so this is how much of the figure above is contention.
     ll.llama_set_n_threads(ctx, 1, 1)
     times_1 = [one(pos * 7) for pos in range(steps + 1, 2 * steps + 1)]
+    cpu_1 = float(np.median(cpu[steps + 1 :]))  # one thread: its CPU time is the work itself, whatever the load
     logits = np.ctypeslib.as_array(ll.llama_get_logits(ctx), shape=(s["vocab_size"],))
     finite = bool(np.isfinite(logits).all())
     n_params = int(ll.llama_model_n_params(model))
@@ -173,6 +174,7 @@ def decode(path: Path, s: dict[str, int], threads: int = 2, steps: int = 4) -> d
     ll.llama_model_free(model)
     return {"version": ll.__version__, "s_per_token": float(np.median(times)), "times": times, "warmup_s": warm,
             "cpu_s_per_token": cpu_s, "s_per_token_1thread": float(np.median(times_1)),
+            "cpu_s_per_token_1thread": cpu_1,
             "load_s": load_s, "threads": threads, "logits_finite": finite, "n_params": n_params,
             "model_bytes": size, "system_info": sysinfo.strip()}
 
