@@ -212,7 +212,8 @@ def section(r: dict[str, Any]) -> list[str]:
         "The issue's yardstick, measured earlier on 255 positions of 10 chat prompts: the float model vs llama.cpp "
         "95.3% same next token, mean KL 0.0043; llama.cpp incremental vs batch 97.3%.",
         "",
-        f"Measured {r['when']}. Times: llama.cpp's part {r['peer_s']:.0f} s ({'read from .cache/llama_acc' if r['peer_s'] < 5 else 'run'}); "
+        f"Measured {r['when']}. Times: llama.cpp's part {r['peer_s']:.0f} s "
+        f"({'its answers and logits read from .cache/llama_acc' if p.get('from_cache') else 'run now'}); "
         "teacher-forced passes " + ", ".join(f"{labels.get(k, k)} {r['secs'][k]:.0f} s" for k in r["names"])
         + (f"; our greedy answers {r['secs']['greedy']:.0f} s" if "greedy" in r["secs"] else "") + ".",
         f"llama.cpp's system info: `{p['system_info']}`.",

@@ -168,9 +168,22 @@ def test_the_peer_cache_reruns_only_when_its_inputs_change(tmp_path, monkeypatch
     monkeypatch.setattr(sb, "run_peer", fake_run)
     a, folder = sb.cached_peer(Path("py"), gguf, {"chat": ["hi"]})
     b, _ = sb.cached_peer(Path("py"), gguf, {"chat": ["hi"]})
-    assert a == b == {"n": 1} and (folder / "chat_0.npy").exists()
+    assert a == {"n": 1} and b == {"n": 1, "from_cache": True} and (folder / "chat_0.npy").exists()
     assert json.loads((folder / "summary.json").read_text()) == {"n": 1}
     assert sb.cached_peer(Path("py"), gguf, {"chat": ["hello"]})[0] == {"n": 2}
     gguf.write_bytes(b"GGUF two")
     assert sb.cached_peer(Path("py"), gguf, {"chat": ["hi"]})[0] == {"n": 3}
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith("tmp-")] == []
+
+
+def test_the_smollm2_bench_says_why_it_skips(tmp_path, monkeypatch):
+    from bench import peers
+
+    monkeypatch.setattr(sb, "MODEL", tmp_path / "models" / "none.gguf")
+    monkeypatch.setattr(sb, "ROOT", tmp_path)
+    assert sb.run() == {"skipped": "models/none.gguf is missing: run `make setup`"}
+    # without OPML_BENCH_PEERS, a llama.cpp that is not built yet is not built (~16 min)
+    monkeypatch.setattr(peers, "PEERS", tmp_path / "peers")
+    with pytest.raises(RuntimeError, match="OPML_BENCH_PEERS=1"):
+        sb.llama_python(build=False)
+    assert not (tmp_path / "peers").exists()
