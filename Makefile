@@ -20,7 +20,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := gcc gcc-mips-linux-gnu binutils-mips-linux-gnu qemu-user-static
 
-.PHONY: help setup build test test-sol test-py slither demo deploy bench perf-report snapshot fuzz clean programs kernels kernels-check vectors gen gen-check
+.PHONY: help setup build test test-sol test-py slither demo deploy bench perf-report snapshot fuzz clean programs kernels kernels-check vectors gen gen-check lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -69,7 +69,7 @@ build: setup ## compile the contracts (forge build)
 test-sol: build ## forge tests only
 	forge test
 
-test-py: build kernels-check gen-check ## Python tests only (unit, property and differential against anvil)
+test-py: build kernels-check gen-check lint ## Python tests only (unit, property and differential against anvil)
 	$(PY) -m pytest tests
 
 # A full src/-only build each time src/ changes: crytic-compile reads every build-info file in the out
@@ -129,6 +129,9 @@ gen: $(STAMPS)/venv ## regenerate the unrolled tree walks of src/lib/MIPSMemoryP
 
 gen-check: $(STAMPS)/venv ## fail if src/lib/MIPSMemoryProof.sol differs from its generator's output
 	$(PY) scripts/gen_memory_proof.py --check
+
+lint: $(STAMPS)/venv ## ruff over the Python (rules and the reasons for the ones left out: pyproject.toml)
+	$(VENV)/bin/ruff check offchain tests scripts bench
 
 kernels-check: $(STAMPS)/apt $(STAMPS)/venv ## fail if the committed kernel ELFs or programs.json differ from a fresh build
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && offchain/llm/kernels/src/build.sh "$$tmp" && \

@@ -85,7 +85,7 @@ def write_gguf(path: Path, s: dict[str, int], seed: int = 0) -> int:
     w.write_ti_data_to_file()
     rng = np.random.default_rng(seed)
     pool = np.frombuffer(rng.bytes(64 << 20), dtype=np.uint8)
-    for name, shape, quant in specs:
+    for _name, shape, quant in specs:
         a = q8_0_blocks(shape[0], shape[1], pool, rng) if quant else np.ones(shape, np.float32)
         w.write_tensor_data(a)
         del a

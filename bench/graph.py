@@ -3,13 +3,12 @@
 import time
 from typing import Any
 
+from offchain.llm.cli import DEFAULT_MODEL
 from offchain.llm.format import read_model
 from offchain.llm.kernels import run as run_node
-from offchain.llm.kernels.registry import Op
 from offchain.llm.model import Config
 from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph, estimate_steps, node_at, token_bytes
 from offchain.node.trace import trace_task
-from offchain.llm.cli import DEFAULT_MODEL
 
 #: The synthetic 7B shape of issue 4 (LLaMA-7B: dim 4096, 32 layers, ffn 11008, vocab 32000).
 SEVEN_B = Config(arch=1, dim=4096, hidden_dim=11008, n_layers=32, n_heads=32, n_kv_heads=32, vocab_size=32000,
@@ -19,7 +18,7 @@ SEVEN_B = Config(arch=1, dim=4096, hidden_dim=11008, n_layers=32, n_heads=32, n_
 def run() -> dict[str, Any]:
     out: dict[str, Any] = {}
     model = read_model(DEFAULT_MODEL)
-    prompt, n_new = list(b"ROMEO:\n"), 64
+    prompt = list(b"ROMEO:\n")
     # (the trace overhead against plain inference is measured in bench/llm.py)
 
     # Every node of the last position of a short task, in the VM: the largest node.

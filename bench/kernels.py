@@ -7,15 +7,14 @@ this (shared) machine, the median of a few runs.
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Any
 
 import numpy as np
 
 from offchain.llm import ops
 from offchain.llm.kernels import output
-from offchain.llm.kernels import run as run_node
 from offchain.llm.kernels import registry as R
+from offchain.llm.kernels import run as run_node
 from offchain.llm.kernels.mnist import classify, load_image, load_model
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from offchain.evm import Anvil, Chain, Contract, calldata_tokens
-from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import VM
 from offchain.mipsemu.witness import compact_proof
 

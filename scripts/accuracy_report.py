@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import accuracy_smollm2  # noqa: E402
+from train_shakespeare import HOLDOUT_FRACTION, corpus_bytes, split  # noqa: E402
+
 from offchain.llm.convert import load_float  # noqa: E402
 from offchain.llm.format import read_model  # noqa: E402
 from offchain.llm.kernels.mnist import IMAGE  # noqa: E402
@@ -32,9 +35,6 @@ from offchain.llm.quant import quantize_mlp  # noqa: E402
 from offchain.llm.reference import FloatRunner  # noqa: E402
 from offchain.llm.runner import Runner, run_mlp  # noqa: E402
 from offchain.llm.tokenizer import Tokenizer  # noqa: E402
-from train_shakespeare import HOLDOUT_FRACTION, corpus_bytes, split  # noqa: E402
-
-import accuracy_smollm2  # noqa: E402
 
 WINDOWS = 16  # held-back windows of max_seq_len bytes each
 PROMPTS = ["ROMEO:\n", "To be, or not to be", "KING HENRY.\nWhat"]

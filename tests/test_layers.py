@@ -52,9 +52,10 @@ def layer(module: str) -> str:
 MODULES = {module_name(p): p for p in sorted((ROOT / "offchain").rglob("*.py"))}
 
 
-def imports(module: str) -> list[tuple[int, str]]:
-    """(line, imported offchain module) for every import in `module`, wherever it is written."""
-    path = MODULES[module]
+def imports(module: str, path: Path | None = None) -> list[tuple[int, str]]:
+    """(line, imported offchain module) for every import in `module` (read from `path`, default
+    its file), wherever it is written: top level, in a function, under TYPE_CHECKING."""
+    path = path or MODULES[module]
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
@@ -109,12 +110,13 @@ def test_no_import_cycles() -> None:
     assert cycles == []
 
 
-def test_the_checker_sees_an_upward_and_a_function_local_import() -> None:
-    """The walk above finds imports inside functions and under TYPE_CHECKING, not only at the top."""
-    src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from offchain.agents import chain\n" \
-          "def f():\n    from offchain.cli import main\n"
-    tree = ast.parse(src)
-    seen = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    assert "offchain.agents" in seen and "offchain.cli" in seen
-    assert ORDER.index(layer("offchain.agents.agent")) > ORDER.index(layer("offchain.merkle.memory"))
+def test_the_checker_sees_imports_wherever_they_are_written(tmp_path: Path) -> None:
+    src = tmp_path / "probe.py"
+    src.write_text("from typing import TYPE_CHECKING\n"
+                   "if TYPE_CHECKING:\n    from offchain.agents.chain import System\n"
+                   "def f():\n    from offchain import cli\n    __import__('offchain.game.task')\n"
+                   "from . import hashing\n")
+    found = sorted(t for _, t in imports("offchain.merkle.probe", src))
+    assert found == ["offchain.agents.chain", "offchain.cli", "offchain.game.task", "offchain.merkle.hashing"]
+    assert all(ORDER.index(layer(t)) > ORDER.index(layer("offchain.merkle.probe")) for t in found[:3])
     assert layer("offchain.llm.cli") == "cli" and layer("offchain.agents.chain") == "chain"

@@ -18,7 +18,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from offchain.evm import ContractRevert
-from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import HEAP_START, VM
 from offchain.mipsemu.witness import compact_proof
 from tests.budget import LONG_RUN

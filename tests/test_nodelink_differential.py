@@ -20,11 +20,10 @@ from hypothesis import strategies as st
 
 from offchain.evm import ContractRevert
 from offchain.game.model import model_spec
-from offchain.game.task import Task, trace
-from offchain.game.transition import TransitionProof, build, start_of
 from offchain.game.paths import accumulator_path, tree_path
+from offchain.game.task import Task, trace
 from offchain.game.tokens import input_root, prompt_leaf
-from offchain.game.transition import weight_tree
+from offchain.game.transition import TransitionProof, build, start_of, weight_tree
 from offchain.llm.format import read_model as load_model
 from offchain.node.graph import Ref, build_graph
 from tests.budget import examples

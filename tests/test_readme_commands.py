@@ -5,7 +5,8 @@ with a command); each must have an entry in CHECKS, so a command added to the RE
 check here fails the test, and so does a check left for a command the README no longer shows.
 Short commands really run and must exit 0. Long ones (make demo/test/bench/fuzz, forge test) run a
 dry form: `make -n TARGET` (the recipe make would run, with every prerequisite resolved) or the
-tool's own listing. The chain commands run against one anvil with the deployment `ape run deploy`
+tool's own listing. No make target but `help` runs for real: every other one depends on `setup`,
+which (re)installs the venv, and a test must not install anything. The chain commands run against one anvil with the deployment `ape run deploy`
 wrote, through `--rpc URL --deployment FILE`, the README's form for a node with unlocked accounts
 (tests/agents/test_ape_cli.py runs the same roles through ape's accounts).
 """
@@ -46,6 +47,7 @@ def readme_commands(text: str) -> list[str]:
 
 Run = tuple[str, ...]
 SHAKESPEARE = "models/shakespeare.opml"
+ECHO = "tests/mipsemu/programs/elf/echo_O2.elf"  # a test program that exits 0
 # The chain section's argv tail: filled in by the fixture (anvil's URL, the deployment file).
 CHAIN = ("{chain}",)
 
@@ -63,9 +65,10 @@ CHECKS: dict[str, list[Run]] = {
     "make fuzz": [("make", "-n", "fuzz")],
     "make snapshot": [("make", "-n", "snapshot")],
     "make kernels": [("make", "-n", "kernels")],
-    "make gen": [("make", "-n", "gen"), ("make", "gen-check")],
+    "make gen": [("make", "-n", "gen"), ("python", "scripts/gen_memory_proof.py", "--check")],
     "make programs": [("make", "-n", "programs")],
     "make accuracy": [("make", "-n", "accuracy")],
+    "make lint": [("make", "-n", "lint"), (str(BIN / "ruff"), "check", "offchain", "tests", "scripts", "bench")],
     "make help": [("make", "help")],
     "make": [("make",)],
     ".ci/run": [("bash", "-n", ".ci/run")],  # it runs `make test` from a git archive: syntax only
@@ -96,7 +99,8 @@ CHECKS: dict[str, list[Run]] = {
          *CHAIN, "--from", "{account2}"),
     ],
     "opml watch": [("opml", "watch", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/w", *CHAIN, "--from", "{account3}")],
-    "opml status [--task ID | --game ID]": [("opml", "status", *CHAIN), ("opml", "status", "--task", "1", *CHAIN)],
+    "opml status [--task ID | --game ID]": [  # task 1 and game 1: the fixture's lie, challenged
+        ("opml", "status", *CHAIN), ("opml", "status", "--task", "1", *CHAIN), ("opml", "status", "--game", "1", *CHAIN)],
     "opml serve --help": [("opml", "serve", "--help")],
     "opml witness --prompt TEXT --tokens N --node I [--step K]": [
         ("opml", "witness", "--prompt", "RO", "--tokens", "2", "--node", "3", "--step", "5")],
@@ -123,7 +127,8 @@ CHECKS: dict[str, list[Run]] = {
         ("opml", "check-node", "--prompt", "RO", "--tokens", "2", "--node", "3"),
         ("opml", "check-node", "--prompt", "RO", "--tokens", "2", "--sample", "1")],
     "opml kernels": [("opml", "kernels")],
-    "python -m offchain.mipsemu run ELF": [("python", "-m", "offchain.mipsemu", "run", "tests/mipsemu/programs/elf/echo_O2.elf")],
+    "python -m offchain.mipsemu run ELF": [  # and the span after it, `witness ELF --step K`
+        ("python", "-m", "offchain.mipsemu", "run", ECHO), ("python", "-m", "offchain.mipsemu", "witness", ECHO, "--step", "5")],
     "python -m offchain.deployment --write-specs": [("python", "-m", "offchain.deployment")],  # the check form: writes nothing
 }
 
@@ -134,10 +139,8 @@ EXPECT: dict[str, str] = {
     "opml request --prompt TEXT --tokens N [--model M] [--wait]": "new token(s), reward 0.1 ETH",
     "opml witness --prompt TEXT --tokens N --node I [--step K]": '"step": {',
     "opml model convert SRC OUT": "weight_root 0x",
+    "opml status [--task ID | --game ID]": "game 1 on result",
     "opml infer --model smollm2 --chat TEXT --tokens N [--json]": '"weight_root": "0x',
-    "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
-    "--tokens 32": [("opml", "infer", "--model", "smollm2", "--chat", "What is the capital of France?", "--system",
-                     "You are a helpful assistant.", "--tokens", "8", "--context", "128")],
     "opml infer --token-ids ID,ID --json": '"argmax": [',
     "opml infer --model smollm2 --chat \"What is the capital of France?\" --system \"You are a helpful assistant.\" "
     "--tokens 32": "Paris",
@@ -196,8 +199,17 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     "--deployments", str(tmp)], env)
         assert "wrote" in out and "Confirmed" not in out  # ape's per-transaction INFO lines stay quiet
         accounts = node.rpc.request("eth_accounts")
-        yield {"url": node.url, "deployment": str(tmp / "ethereum-local.json"), "tmp": str(tmp),
-               "account1": accounts[1], "account2": accounts[2], "account3": accounts[3], "env": env}
+        fill = {"url": node.url, "deployment": str(tmp / "ethereum-local.json"), "tmp": str(tmp),
+                **{f"account{k}": accounts[k] for k in range(1, 7)}, "env": env}
+        # Task 1, a lie on it (`--dishonest`, README) and a watcher's challenge: game 1, for `opml status`.
+        for run in (("opml", "request", "--prompt", "RO", "--tokens", "2", *CHAIN, "--from", "{account4}"),
+                    ("opml", "serve", "--model", SHAKESPEARE, "--dishonest", "wrong-node:3", "--once", "--state",
+                     "{tmp}/liar", *CHAIN, "--from", "{account5}"),
+                    ("opml", "watch", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/w6", *CHAIN, "--from",
+                     "{account6}")):
+            out = _run(_argv(run, fill), env)
+        assert "challenging" in out, out
+        yield fill
 
 
 @pytest.mark.parametrize("command", [c for c, runs in CHECKS.items() if runs])

@@ -3,12 +3,12 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from offchain.llm.quant import quantize_llama
 from offchain.llm.runner import Runner
 from offchain.merkle import tensor_root
 from offchain.merkle.accumulator import verify_transition
 from offchain.merkle.tensor import TensorTree
 from offchain.node.trace import trace_task
-from offchain.llm.quant import quantize_llama
 from tests.llm.helpers import tiny_llama
 
 

@@ -6,12 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offchain.llm import ops
+from offchain.llm.quant import quantize_llama
 from offchain.merkle import batch, tensor_root
 from offchain.merkle.hashing import hash_pair
 from offchain.merkle.tensor import tensor_height
 from offchain.node.graph import DEFAULT_MAX_STEPS, build_graph
 from offchain.node.trace import trace_task
-from offchain.llm.quant import quantize_llama
 from tests.llm.helpers import tiny_llama
 
 pytestmark = pytest.mark.skipif(not batch.NATIVE, reason="no working C compiler on this host")

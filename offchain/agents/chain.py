@@ -14,7 +14,16 @@ from typing import Any, Protocol
 
 from eth_abi import decode as abi_decode
 
-from offchain.evm import Artifact, ContractRevert, Rpc, RpcError, _canonical_type, _signature, revert_data, wait_for_receipt
+from offchain.evm import (
+    Artifact,
+    ContractRevert,
+    Rpc,
+    RpcError,
+    _canonical_type,
+    _signature,
+    revert_data,
+    wait_for_receipt,
+)
 from offchain.merkle.hashing import keccak
 
 

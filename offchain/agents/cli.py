@@ -51,7 +51,8 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
             raise ValueError(f"{args.rpc} holds no unlocked account; pass --from or use ape's --account")
         yield System.at(RpcBackend(rpc, sender), dep["contracts"] if "contracts" in dep else dep)
         return
-    from offchain.agents.apechain import connect as ape_connect, quiet_ape
+    from offchain.agents.apechain import connect as ape_connect
+    from offchain.agents.apechain import quiet_ape
 
     quiet_ape(not args.verbose)
     with ape_connect(args.network, args.account, Path(args.deployments) if args.deployments else None) as (_backend, system, _dep):
@@ -65,8 +66,16 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_request(args: argparse.Namespace) -> int:
-    from offchain.agents.catalog import load_entry, SHIPPED
-    from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, outcome, post_task, validate
+    from offchain.agents.catalog import SHIPPED, load_entry
+    from offchain.agents.requester import (
+        Terms,
+        decode_tokens,
+        encode_input,
+        finalized_tokens,
+        outcome,
+        post_task,
+        validate,
+    )
     from offchain.agents.views import ResultStatus, TaskStatus
 
     ref = {"shakespeare": SHIPPED[0], "mnist": SHIPPED[1], "mnist-single": SHIPPED[1], "mnist-two-phase": SHIPPED[2]}.get(args.model, args.model)

@@ -12,8 +12,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from offchain.game.task import Task, trace
 from offchain.agents.catalog import Entry
+from offchain.game.task import Task, trace
 from offchain.merkle import keccak
 
 

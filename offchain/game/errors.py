@@ -2,8 +2,10 @@
 
 
 class Revert(ValueError):
-    """A call the contract reverts; `error` is the Solidity custom error's name."""
+    """A call the contract reverts; `error` is the Solidity custom error's name and `code` its
+    arguments, as the ABI decodes them (tests/game/test_mirror.py holds the two sides to it)."""
 
-    def __init__(self, error: str, message: str) -> None:
+    def __init__(self, error: str, message: str, code: tuple[int, ...] = ()) -> None:
         super().__init__(f"{error}: {message}")
         self.error = error
+        self.code = code

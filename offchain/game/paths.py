@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from offchain.game.errors import Revert
 from offchain.constants import LEAF_BYTES, REGION_COUNT, REGION_HEIGHT, REGION_LEVELS
+from offchain.game.errors import Revert
 from offchain.merkle import root_from_path
 from offchain.merkle.accumulator import ACC_ZEROS, Accumulator
 from offchain.merkle.batch import hash_pairs
@@ -44,14 +44,16 @@ def encode_path(siblings: Sequence[bytes]) -> bytes:
 def decode_path(path: bytes, depth: int) -> list[bytes]:
     """The full sibling list of a compact path of `depth`, checked as the contract checks it."""
     if len(path) < MASK_BYTES:
-        raise Revert("InvalidPathLength", f"a path of depth {depth} needs at least 4 bytes, got {len(path)}")
+        raise Revert("InvalidPathLength", f"a path of depth {depth} needs at least 4 bytes, got {len(path)}",
+                     (MASK_BYTES, len(path)))
     mask = int.from_bytes(path[:MASK_BYTES], "big")
     if mask >> depth:
-        raise Revert("InvalidSiblingMask", f"mask {mask:#010x} has a bit at or above depth {depth}")
+        raise Revert("InvalidSiblingMask", f"mask {mask:#010x} has a bit at or above depth {depth}", (mask,))
     explicit = depth - bin(mask).count("1")
     expected = MASK_BYTES + LEAF_BYTES * explicit
     if len(path) != expected:
-        raise Revert("InvalidPathLength", f"expected {expected} bytes for depth {depth}, got {len(path)}")
+        raise Revert("InvalidPathLength", f"expected {expected} bytes for depth {depth}, got {len(path)}",
+                     (expected, len(path)))
     sibs, off = [], MASK_BYTES
     for h in range(depth):
         if mask >> h & 1:
@@ -66,15 +68,18 @@ def path_root(leaf: bytes, index: int, path: bytes, depth: int) -> bytes:
     """The root that `leaf` at `index` and the compact `path` of `depth` hash to."""
     if len(leaf) != LEAF_BYTES:
         raise ValueError(f"a leaf is 32 bytes, got {len(leaf)}")
-    if not 0 <= index < 1 << depth:
-        raise Revert("InvalidProof", f"leaf index {index} does not exist at depth {depth}")
+    if depth > 32 or not 0 <= index < 1 << depth:  # MerklePath.root's first check
+        raise Revert("IndexOutOfRange", f"leaf index {index} does not exist at depth {depth}", (index, depth))
     return root_from_path(leaf, index, decode_path(path, depth))
 
 
-def check_path(root: bytes, leaf: bytes, index: int, path: bytes, depth: int) -> None:
-    """Raise Revert unless `path` proves `leaf` at `index` of the depth-`depth` tree `root`."""
+def check_path(root: bytes, leaf: bytes, index: int, path: bytes, depth: int, tree: int | None = None) -> None:
+    """Raise Revert unless `path` proves `leaf` at `index` of the depth-`depth` tree `root`.
+    `tree` is NodeLink's number for the tree (its InvalidProof(tree, index)); None where the
+    contract's InvalidProof has no arguments (TaskRegistry's)."""
     if path_root(leaf, index, path, depth) != root:
-        raise Revert("InvalidProof", f"the path does not prove leaf {index} of depth {depth} under the root")
+        raise Revert("InvalidProof", f"the path does not prove leaf {index} of depth {depth} under the root",
+                     () if tree is None else (tree, index))
 
 
 # -- the trees of §6.1 --------------------------------------------------------------------------

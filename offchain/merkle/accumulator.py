@@ -1,4 +1,4 @@
-"""The phase-2 state: a fixed-depth Merkle accumulator over node output roots (DESIGN.md §5).
+"""The phase-2 state: a fixed-depth Merkle accumulator over node output roots (docs/SPEC.md §5.2).
 
 S_i is the root of a depth-32 tree whose leaf k < i is node k's output tensor root and whose
 leaves from i on are zero; leaves are raw 32-byte values and inner nodes keccak pairs, as in VM

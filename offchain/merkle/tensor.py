@@ -1,4 +1,4 @@
-"""Tensor roots and the region layout of the memory tree (DESIGN.md §4).
+"""Tensor roots and the region layout of the memory tree (docs/SPEC.md §1.1).
 
 A tensor's bytes are zero-padded to 2^k leaves of 32 bytes and hashed like VM memory. Placed at
 the start of a 256 MiB region, the tensor is a subtree of the memory tree, so its root folds up

@@ -1,4 +1,4 @@
-"""Command line (DESIGN.md §8): `run` a program like qemu would, or print the `witness` of one step."""
+"""Command line (README.md; the VM is docs/SPEC.md §2): `run` a program like qemu would, or print the `witness` of one step."""
 
 import argparse
 import json

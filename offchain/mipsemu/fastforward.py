@@ -30,8 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from unicorn import UC_ARCH_MIPS, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_UNMAPPED
-from unicorn import UC_MODE_BIG_ENDIAN, UC_MODE_MIPS32, UC_PROT_ALL, Uc, UcError
+from unicorn import (
+    UC_ARCH_MIPS,
+    UC_HOOK_BLOCK,
+    UC_HOOK_CODE,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_UNMAPPED,
+    UC_MODE_BIG_ENDIAN,
+    UC_MODE_MIPS32,
+    UC_PROT_ALL,
+    Uc,
+    UcError,
+)
 from unicorn import mips_const as mc
 
 from offchain import native

@@ -152,6 +152,19 @@ class State:
     def state_hash(self) -> bytes:
         return hash_packed(self.pack())
 
+    def copy(self) -> Self:
+        """An independent copy of the machine (memory included), of the same class, ready to run.
+        Like a fresh state it has no output sink and no stdin (the provable VM's), and its decode
+        cache starts empty."""
+        out = type(self)()
+        out.mem = self.mem.copy()
+        out.regs = list(self.regs)
+        out.lo, out.hi = self.lo, self.hi
+        out.pc, out.next_pc, out.heap = self.pc, self.next_pc, self.heap
+        out.exit_code, out.exited, out.step_count = self.exit_code, self.exited, self.step_count
+        out.preimage_key, out.preimage_offset = bytes(self.preimage_key), self.preimage_offset
+        return out
+
 
 def status_byte(exited: bool, exit_code: int) -> int:
     if not exited:

@@ -5,7 +5,7 @@ what the fast path executes. The loop keeps pc/nextPC/step in locals and only wr
 when it stops.
 """
 
-from offchain.mipsemu.decode import F_DELAY_SLOT, MISALIGNED, M32, SYSCALL, Closure, decode
+from offchain.mipsemu.decode import F_DELAY_SLOT, M32, MISALIGNED, SYSCALL, Closure, decode
 from offchain.mipsemu.syscall import syscall
 
 M64 = 0xFFFFFFFFFFFFFFFF

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 
 from offchain.llm.cli import DEFAULT_MODEL

@@ -18,8 +18,8 @@ from typing import NamedTuple
 import numpy as np
 
 from offchain.llm import ops
-from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
 from offchain.llm.commit import leaf_bytes
+from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, PACKED_MLP, Config, IntModel, weight_leaves
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
@@ -27,7 +27,7 @@ from offchain.node.layout import MAX_INPUTS, MAX_PARAMS, OUTPUT_REGION, Header
 from offchain.protocol import DESC_FIXED_WORDS, REF_PREV_TOKEN, REF_SAME_TOKEN, REF_TOKEN_IN, REF_WEIGHT
 
 #: The default step budget per node: a 7B-shaped model's matmuls are split into row tiles that each
-#: stay at or below it (DESIGN.md §5, "node size").
+#: stay at or below it (docs/SPEC.md §5.4, "Node size").
 DEFAULT_MAX_STEPS = 1 << 22
 #: A conservative upper bound on the linear kernel's steps for nr rows of K terms, fitted above
 #: measured runs (3.7-3.9 steps per multiply-accumulate plus per-row and fixed overhead).

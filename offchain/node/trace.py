@@ -6,8 +6,8 @@ the tensor root of its canonical bytes (SPEC §1.1), and S_i commits to the firs
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -15,10 +15,10 @@ from offchain.llm import ops
 from offchain.llm.model import IntModel
 from offchain.llm.runner import Runner
 from offchain.merkle import batch
+from offchain.merkle.accumulator import Accumulator
 from offchain.merkle.batch import NodeRoots, split_roots
 from offchain.merkle.tensor import TensorTree
 from offchain.node.graph import Graph, build_graph
-from offchain.merkle.accumulator import Accumulator
 
 
 @dataclass

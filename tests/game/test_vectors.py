@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from offchain.llm.format import read_model
 from offchain.game.vectors import mnist_vector, shakespeare_vector
+from offchain.llm.format import read_model
 from offchain.mipsemu import hash_packed
 
 ROOT = Path(__file__).resolve().parents[2]

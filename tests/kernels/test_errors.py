@@ -13,11 +13,17 @@ from offchain.llm.kernels import program
 from offchain.llm.kernels import registry as R
 from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import VM
-from offchain.node.layout import (EXIT_BAD_HEADER, EXIT_BAD_INPUT_LENGTH, EXIT_BAD_OUTPUT_LENGTH, EXIT_BAD_PARAM,
-                                  HEADER_BASE, Header)
+from offchain.node.layout import (
+    EXIT_BAD_HEADER,
+    EXIT_BAD_INPUT_LENGTH,
+    EXIT_BAD_OUTPUT_LENGTH,
+    EXIT_BAD_PARAM,
+    HEADER_BASE,
+    Header,
+)
 from offchain.node.start import start_vm
-from tests.kernels.cases import CASES, Drawn
 from tests.budget import examples
+from tests.kernels.cases import CASES, Drawn
 
 OPS = list(CASES)
 POSITIONAL = {R.Op.ROPE, R.Op.KV_APPEND, R.Op.SCORES, R.Op.ATTN_VALUES}

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 
 from offchain.llm.kernels.mnist import IMAGE, classify, load_image, load_model
 from offchain.llm.runner import run_mlp
-from tests.kernels.cases import seeds
 from tests.budget import examples
+from tests.kernels.cases import seeds
 
 
 def test_the_mnist_data_is_in_the_repository():

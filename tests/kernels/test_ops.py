@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from offchain.constants import REGION_HEIGHT
 from offchain.llm import ops
-from offchain.llm.quant import exp_table
 from offchain.llm.kernels import output, run, start
-from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.llm.kernels import registry as R
-from tests.kernels.cases import CASES, Drawn, linear, seeds
+from offchain.llm.quant import exp_table
+from offchain.mipsemu.fastforward import EXACT_BELOW
 from tests.budget import examples
+from tests.kernels.cases import CASES, Drawn, linear, seeds
 
 
 def _check(node: R.Node, expected: bytes, exact: bool = False):  # type: ignore[no-untyped-def]

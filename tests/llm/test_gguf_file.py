@@ -18,7 +18,6 @@ from offchain.llm.known_models import SMOLLM2
 from .gguf_toy import CHATML, DIM, HEAD_DIM, HIDDEN, N_HEADS, N_KV, SMOL, needs_smol, smol_info, write_toy_gguf
 
 
-
 def f32_bits(x: float) -> int:
     return int(np.array(x, dtype=np.float32).view(np.uint32))
 

@@ -23,7 +23,6 @@ from offchain.llm.gguf_tokenizer import _B2U, GgufTokenizer, TokenizerError
 from .gguf_toy import needs_smol, smol_info, write_toy_gguf
 
 
-
 @pytest.fixture(scope="module")
 def toy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("toytok")

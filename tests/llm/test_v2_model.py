@@ -85,3 +85,19 @@ def test_prefill_equals_one_position_at_a_time_in_logits_and_every_node(tmp_path
     flat = [(name, x) for per in n1 + n2 for name, x in per]
     assert [n for n, _ in flat] == [n for n, _ in stepped]
     assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(flat, stepped))
+
+
+def test_the_cli_refuses_a_bad_file_in_one_line_and_imports_a_good_one(tmp_path):
+    import subprocess
+    import sys
+
+    good = toy(tmp_path, Q.Q4_1)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "offchain.cli", *a], capture_output=True, text=True)  # noqa: E731
+    ok = run("model", "import", str(good), "--context", "16")
+    assert ok.returncode == 0 and "weight_root 0x" + weight_root(good, 16).hex() in ok.stdout, ok.stderr
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(good.read_bytes()[:-100])
+    other = write_toy_gguf(tmp_path / "q5.gguf", types={"blk.0.attn_q.weight": Q.Q5_0})
+    for bad, why in ((cut, "truncated"), (other, "Q5_0")):
+        r = run("model", "import", str(bad), "--context", "16")
+        assert r.returncode == 1 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1 and why in r.stderr

@@ -59,16 +59,15 @@ def test_token_ids_give_the_teacher_forced_argmax(model):
 
 def test_sampling_with_one_seed_repeats_and_another_seed_differs(model):
     def tokens(seed: int) -> list[int]:
-        req = Request(chat="Tell me a story.", tokens=6, sampling=Sampling(1200, 1000, seed), context=CONTEXT)
+        req = Request(prompt="Once upon a time", tokens=5, sampling=Sampling(1200, 1000, seed), context=CONTEXT)
         return run(PATH, req, model=model)["tokens"]
 
     a = tokens(7)
     assert a == tokens(7) and a != tokens(8)
 
 
-def test_the_commitment_is_the_files_and_verify_recomputes_it():
+def test_verify_recomputes_the_files_commitment_and_refuses_another_root():
     root = "0x" + weight_root(PATH, CONTEXT).hex()
-    r = opml("model", "verify", "smollm2", "--context", str(CONTEXT), "--root", root)
-    assert r.returncode == 0 and root in r.stdout, r.stderr
     bad = opml("model", "verify", "smollm2", "--context", str(CONTEXT), "--root", "0x" + "00" * 32)
+    assert root in bad.stdout  # recomputed from the file (the README test runs the accepting form)
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1 and "refused" in bad.stderr

@@ -7,15 +7,14 @@ import random
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offchain.mipsemu import VM, fastforward
 from offchain.mipsemu.fastforward import _native, fast_forward, run_to_exit, scan_words
-from tests.mipsemu.asm import NOP, SYSCALL, exit_with, i_type, li, r_type, vm_with
 from tests.budget import examples
+from tests.mipsemu.asm import NOP, SYSCALL, exit_with, i_type, li, r_type, vm_with
 
 ELF_DIR = Path(__file__).parent / "programs" / "elf"
 # Programs small enough to step exactly in a test (-O0 and -O2; math64 pulls in libgcc's 64-bit

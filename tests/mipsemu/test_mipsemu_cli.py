@@ -1,4 +1,4 @@
-"""`python -m offchain.mipsemu` as DESIGN.md §8 specifies it."""
+"""`python -m offchain.mipsemu` as README.md shows it (its witness: docs/SPEC.md §2.7)."""
 
 import json
 import subprocess

@@ -210,23 +210,31 @@ void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uin
     }
 }
 
+/* This thread's share [r0, r1) of n rows inside an OpenMP parallel region (all of them without
+ * OpenMP, where the region runs once). */
+static inline void my_rows(uint64_t n, uint64_t *r0, uint64_t *r1) {
+#ifdef _OPENMP
+    uint64_t t = (uint64_t)omp_get_thread_num(), nt = (uint64_t)omp_get_num_threads();
+#else
+    uint64_t t = 0, nt = 1;
+#endif
+    uint64_t step = (n + nt - 1) / nt;
+    *r0 = step * t < n ? step * t : n;
+    *r1 = *r0 + step < n ? *r0 + step : n;
+}
+
 /* The same over all rows, split across OpenMP's threads (its team persists between calls, so a
  * hand-off costs microseconds, not a Python thread pool's wake-up). Each thread writes only its
  * own rows; the result cannot depend on the split. */
 void opml_v2_matmul_raw_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, const int8_t *xq, const int64_t *xm,
                            const int64_t *xe, const int64_t *qsum, int64_t *acc, int threads) {
-#ifdef _OPENMP
+    (void)threads;
 #pragma omp parallel num_threads(threads)
     {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
-        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        uint64_t r0, r1;
+        my_rows(n, &r0, &r1);
         if (r0 < r1) opml_v2_matmul_raw(kind, w, k, r0, r1, xq, xm, xe, qsum, acc);
     }
-#else
-    (void)threads;
-    opml_v2_matmul_raw(kind, w, k, 0, n, xq, xm, xe, qsum, acc);
-#endif
 }
 
 /* ---- k-quants (Q4_K, Q5_K, Q6_K: 256-value super-blocks) against an input quantized per 256
@@ -272,7 +280,7 @@ void opml_v2_matmul_k(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint6
     uint64_t ns = k / 256, bb = (uint64_t)KBYTES[kind];
     int sub = kind == 2 ? 16 : 32;
     int8_t q[256];
-    int32_t sc[16], mn[8];
+    int32_t sc[16], mn[8] = {0};
     for (uint64_t n = r0; n < r1; n++) {
         uint64_t total = 0;
         for (uint64_t b = 0; b < ns; b++) {
@@ -300,18 +308,13 @@ void opml_v2_matmul_k(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint6
 
 void opml_v2_matmul_k_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, const int8_t *xq, const int64_t *xm,
                          const int64_t *xe, const int64_t *bsum, int64_t *acc, int threads) {
-#ifdef _OPENMP
+    (void)threads;
 #pragma omp parallel num_threads(threads)
     {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
-        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        uint64_t r0, r1;
+        my_rows(n, &r0, &r1);
         if (r0 < r1) opml_v2_matmul_k(kind, w, k, r0, r1, xq, xm, xe, bsum, acc);
     }
-#else
-    (void)threads;
-    opml_v2_matmul_k(kind, w, k, 0, n, xq, xm, xe, bsum, acc);
-#endif
 }
 
 /* ---- A batch of T inputs against one weight (a prompt's positions): each weight block is
@@ -346,16 +349,11 @@ void opml_v2_matmul_raw_batch(int kind, const uint8_t *w, uint64_t k, uint64_t n
 
 void opml_v2_matmul_raw_batch_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, uint64_t T, const int8_t *xq,
                                  const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc, int threads) {
-#ifdef _OPENMP
+    (void)threads;
 #pragma omp parallel num_threads(threads)
     {
-        int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        uint64_t step = (n + (uint64_t)nt - 1) / (uint64_t)nt, r0 = step * (uint64_t)t;
-        uint64_t r1 = r0 + step < n ? r0 + step : n;
+        uint64_t r0, r1;
+        my_rows(n, &r0, &r1);
         if (r0 < r1) opml_v2_matmul_raw_batch(kind, w, k, n, r0, r1, T, xq, xm, xe, qsum, acc);
     }
-#else
-    (void)threads;
-    opml_v2_matmul_raw_batch(kind, w, k, n, 0, n, T, xq, xm, xe, qsum, acc);
-#endif
 }

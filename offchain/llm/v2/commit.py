@@ -16,8 +16,8 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 from offchain.llm.v2.fixed import exp2_table, rope_tables
+from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 from offchain.merkle import tensor_root
 
 SPEC_VERSION = 2

@@ -62,27 +62,27 @@ def bitlen(x: np.ndarray) -> np.ndarray:
     return n + (x > 0)
 
 
-def fp16_parts(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An IEEE half as an exact dyadic rational: (m, e) with value = m·2^e, |m| < 2^11.
-    NaN and infinity are refused by the loader before this is called."""
-    b = np.asarray(bits, dtype=np.uint16).astype(I64)
-    sign = np.where(b >> 15, -1, 1)
-    ex = (b >> 10) & 0x1F
-    fr = b & 0x3FF
-    m = np.where(ex == 0, fr, fr | 0x400) * sign
-    e = np.where(ex == 0, -24, ex - 25)
+def _ieee_parts(bits: np.ndarray, exp_bits: int, frac_bits: int) -> tuple[np.ndarray, np.ndarray]:
+    b = np.asarray(bits).astype(I64)
+    sign = np.where(b >> (exp_bits + frac_bits), -1, 1)
+    ex = (b >> frac_bits) & ((1 << exp_bits) - 1)
+    fr = b & ((1 << frac_bits) - 1)
+    m = np.where(ex == 0, fr, fr | (1 << frac_bits)) * sign
+    bias = (1 << (exp_bits - 1)) - 1
+    e = np.where(ex == 0, 1 - bias - frac_bits, ex - bias - frac_bits)
     return m.astype(I64), e.astype(I64)
+
+
+def fp16_parts(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An IEEE half as an exact dyadic rational: (m, e) with value = m·2^e, |m| < 2^11
+    (normal: e = exponent − 25; subnormal: e = −24). NaN and infinity are refused by the loader
+    before this is called."""
+    return _ieee_parts(np.asarray(bits, dtype=np.uint16), 5, 10)
 
 
 def f32_parts(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """An IEEE single as (m, e), value = m·2^e, |m| < 2^24."""
-    b = np.asarray(bits, dtype=np.uint32).astype(I64)
-    sign = np.where(b >> 31, -1, 1)
-    ex = (b >> 23) & 0xFF
-    fr = b & 0x7FFFFF
-    m = np.where(ex == 0, fr, fr | 0x800000) * sign
-    e = np.where(ex == 0, -149, ex - 150)
-    return m.astype(I64), e.astype(I64)
+    """An IEEE single as (m, e), value = m·2^e, |m| < 2^24 (e = exponent − 150; subnormal −149)."""
+    return _ieee_parts(np.asarray(bits, dtype=np.uint32), 8, 23)
 
 
 def to_fixed(m: np.ndarray, e: np.ndarray, frac: int) -> np.ndarray:

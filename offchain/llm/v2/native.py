@@ -7,11 +7,11 @@ from __future__ import annotations
 import ctypes
 import os
 from pathlib import Path
+
 import numpy as np
 
-from offchain.native import load
-
 from offchain.llm.v2.blocks import QuantAct
+from offchain.native import load
 
 _SRC = Path(__file__).with_name("blockdot.c")
 # Idle OpenMP threads sleep instead of spinning: between two matmuls the runner's Python work and

@@ -8,8 +8,22 @@ import numpy as np
 from offchain.llm.ops import WORKERS
 from offchain.llm.v2 import native
 from offchain.llm.v2.blocks import K_SUB, QK, QKK, BlockMatrix, QuantAct, Weight
-from offchain.llm.v2.fixed import (ACT_FRAC, EXP2_BITS, I8, I32, I64, LOG2E_Q30, RES_FRAC, TAB_FRAC, act_scale,
-                                   bitlen, round_div, round_div_away, sat32, shift_round)
+from offchain.llm.v2.fixed import (
+    ACT_FRAC,
+    EXP2_BITS,
+    I8,
+    I32,
+    I64,
+    LOG2E_Q30,
+    RES_FRAC,
+    TAB_FRAC,
+    act_scale,
+    bitlen,
+    round_div,
+    round_div_away,
+    sat32,
+    shift_round,
+)
 
 ACC_SHIFT = RES_FRAC  # block products are summed at 2^-24
 

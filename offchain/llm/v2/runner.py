@@ -10,7 +10,6 @@ from offchain.llm.v2 import native, ops
 from offchain.llm.v2.fixed import ACT_FRAC, I32, I64
 from offchain.llm.v2.model import ModelV2
 
-
 Emit = Callable[[str, np.ndarray], None]
 
 

@@ -4,7 +4,6 @@ the commitments. The CLI (offchain/llm/cli.py) only parses flags and prints."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -17,7 +16,7 @@ import numpy as np
 from offchain.llm.chat import encode_chat
 from offchain.llm.gguf_file import GgufError, read_info
 from offchain.llm.gguf_tokenizer import GgufTokenizer
-from offchain.llm.known_models import KNOWN_MODELS
+from offchain.llm.known_models import KNOWN_MODELS, sha256_file
 from offchain.llm.v2.commit import weight_root
 from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT
 from offchain.llm.v2.model import ModelV2, load_gguf
@@ -49,18 +48,10 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "opml" / "models"
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def commitment(path: Path, context: int = DEFAULT_CONTEXT, *, refresh: bool = False) -> dict:
     """The model's v2 weight root (SPEC §3v2.6) with its file's sha256, cached by that sha256 (the
     root takes seconds to hash; the file's digest a fraction of one). `refresh` recomputes it."""
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     cached = _cache_dir() / f"{sha}-{context}.json"
     if cached.exists() and not refresh:
         return json.loads(cached.read_text())
@@ -102,6 +93,14 @@ def _root(ids: list[int]) -> str:
     return "0x" + tensor_root(np.asarray(ids, dtype=">i4").tobytes())[0].hex()
 
 
+def task_input_root(ids: list[int], n_new: int, s: Sampling) -> str:
+    """The task's committed input (SPEC §3v2.7): the tensor root of u32 words, big-endian,
+    [n_new, temp_milli, top_p_milli, seed >> 32, seed & 0xffffffff, the input ids …]. The seed
+    and the sampling parameters are in it, so every party draws the same tokens."""
+    words = [n_new, s.temp_milli, s.top_p_milli, s.seed >> 32, s.seed & 0xFFFFFFFF, *ids]
+    return "0x" + tensor_root(np.asarray(words, dtype=">u4").tobytes())[0].hex()
+
+
 def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None, model: ModelV2 | None = None) -> dict:
     """Generate and return the answer: text, tokens (cut before an end-of-generation id) and
     the commitments (the weight root, the input and output token roots, and the trace's final
@@ -126,7 +125,8 @@ def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None,
     c = commitment(path, model.shape.max_seq_len)
     res = {"text": tok.decode(out, special=False), "tokens": out, "input_tokens": len(ids),
            "weight_root": c["weight_root"], "model_sha256": c["sha256"], "spec": 2,
-           "input_root": _root(ids), "output_root": _root(out),
+           "input_root": _root(ids), "task_input_root": task_input_root(ids, req.tokens, req.sampling),
+           "output_root": _root(out),
            "final_state": "0x" + tr.final_state.hex(), "nodes": len(tr.roots),
            "sampling": {"temperature_milli": req.sampling.temp_milli, "top_p_milli": req.sampling.top_p_milli,
                         "seed": req.sampling.seed},
