@@ -6,7 +6,9 @@ bench/data/chat_prompts.json with the file's chat template, answers each greedil
 teacher-forced logits of prompt + answer (one batch) and of the held-out text bench/data/heldout.txt
 in windows (bench/_peer_llama_acc.py; cached in .cache/llama_acc). Our integer runner and the float
 model (the file's weights dequantized, float64 activations) then read the same ids, teacher-forced
-from position 0, and every answer position is compared: same argmax, KL(llama.cpp ‖ model).
+from position 0, and every answer position is compared: same argmax, KL(llama.cpp ‖ model). Ours
+runs its prefixes through RunnerV2.prefill in batches (Batched), checked equal to its one-token
+path first.
 """
 
 from __future__ import annotations
@@ -35,6 +37,51 @@ class TeacherForced(Protocol):
 
 class Generator(Protocol):
     def generate(self, ids: list[int], n_new: int, stop_ids: list[int]) -> list[int]: ...
+
+
+class Batched:
+    """Our runner with every known prefix through RunnerV2.prefill in batches of trace.PREFILL_BATCH
+    positions (each weight read once per batch; bit for bit T calls of RunnerV2.step, by its
+    contract): RunnerV2.teacher_forced's logits and RunnerV2.generate's answers, several times
+    faster. measure() checks both against the runner's own methods before using it."""
+
+    def __init__(self, runner: Any):
+        from offchain.llm.v2.fixed import ACT_FRAC
+        from offchain.llm.v2.trace import PREFILL_BATCH
+
+        self.r, self.unit, self.batch = runner, float(1 << ACT_FRAC), PREFILL_BATCH
+
+    def _prefill(self, ids: list[int]) -> np.ndarray:
+        self.r.reset()
+        return np.concatenate([self.r.prefill(ids[s : s + self.batch], s)[0] for s in range(0, len(ids), self.batch)])
+
+    def teacher_forced(self, ids: list[int]) -> np.ndarray:
+        return self._prefill(ids).astype(np.int64) / self.unit
+
+    def generate(self, ids: list[int], n_new: int, stop_ids: list[int]) -> list[int]:
+        z = self._prefill(ids)[-1]
+        out: list[int] = []
+        pos = len(ids)
+        while len(out) < n_new:
+            nxt = int(np.argmax(z))
+            if nxt in stop_ids:
+                break
+            out.append(nxt)
+            if pos >= self.r.c.max_seq_len or len(out) == n_new:
+                break
+            z = self.r.step(nxt, pos)
+            pos += 1
+        return out
+
+
+def checked_batched(runner: Any, prompt: list[int], answer: list[int], stops: list[int]) -> Batched:
+    """Batched(runner), once it gives the runner's own logits and greedy tokens on one chat item."""
+    b = Batched(runner)
+    if not np.array_equal(b.teacher_forced(prompt + answer), runner.teacher_forced(prompt + answer)):
+        raise RuntimeError("RunnerV2.prefill in batches and RunnerV2.teacher_forced give different logits")
+    if b.generate(prompt, 8, stops) != runner.generate(prompt, 8, set(stops)):
+        raise RuntimeError("RunnerV2.prefill in batches and RunnerV2.generate give different answers")
+    return b
 
 
 def jobs() -> dict[str, Any]:
@@ -129,7 +176,9 @@ def measure() -> dict[str, Any]:
     try:
         from offchain.llm.v2 import RunnerV2, load_gguf
 
-        greedy = models["ours"] = RunnerV2(load_gguf(str(gguf), max_seq_len=longest))
+        c0 = peer["chat"][0]
+        runner = RunnerV2(load_gguf(str(gguf), max_seq_len=longest))
+        greedy = models["ours"] = checked_batched(runner, c0["prompt"], c0["answer"], peer["stop_ids"])
     except ImportError as e:
         why_not_ours = f"our integer runner is not available: {e}"
     load0 = os.getloadavg()[0]
