@@ -47,12 +47,21 @@ class RpcError(RuntimeError):
 
 
 class ContractRevert(RuntimeError):
-    """A call reverted. `name` is the custom error's name when the ABI knows it."""
+    """A call reverted. `name` is the custom error's name when the ABI knows it, `args` its
+    decoded arguments (without a name: the reason, in words)."""
 
     def __init__(self, data: bytes, name: str | None, args: tuple[Any, ...]) -> None:
-        shown = f"{name}{args}" if name else f"0x{data.hex()}"
-        super().__init__(f"reverted: {shown}")
+        if name:
+            shown = f"{name}({', '.join(map(str, args))})"
+        else:
+            shown = "; ".join(map(str, args)) or f"0x{data.hex()}"
+        self.message = f"reverted: {shown}"
+        super().__init__(self.message)
         self.data, self.name, self.args = data, name, args
+
+    def __str__(self) -> str:
+        # `args` holds the error's arguments, not the message BaseException would print from it.
+        return self.message
 
 
 def _canonical_type(param: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
 """`offchain/` imports one way: protocol < merkle < mipsemu < llm < node < game < chain < agents < cli
-(issue 18). Every import counts, at module level, inside a function or under TYPE_CHECKING: the
-test judges direction, not placement. And no two modules import each other, directly or round a
-longer loop.
+(issue 18). Every import counts, at module level, inside a function or under TYPE_CHECKING, and so
+do the package __init__ files Python runs on the way to a module: the test judges direction, not
+placement. And no two modules import each other, directly or round a longer loop (module to module:
+a package's __init__ re-exporting its own submodules is not a loop).
 """
 
 from __future__ import annotations
@@ -76,14 +77,39 @@ def imports(module: str, path: Path | None = None) -> list[tuple[int, str]]:
     return found
 
 
+def runtime_imports(module: str) -> list[tuple[int, str]]:
+    """imports(), plus the packages Python runs on the way: importing a.b.c runs a/b/__init__.py.
+    A package whose __init__ imports nothing of ours adds no dependency and is left out."""
+    found = []
+    for line, target in imports(module):
+        parts = target.split(".")
+        packages = [".".join(parts[:k]) for k in range(2, len(parts))]
+        found += [(line, p) for p in packages
+                  if p in MODULES and not module.startswith(p + ".") and p != module and imports(p)]
+        found.append((line, target))
+    return found
+
+
+#: Upward imports known today, each with why it is not fixed here; the test fails on any other, and
+#: on an entry that no longer happens (delete it then).
+KNOWN_UPWARD: dict[tuple[str, str], str] = {
+    ("offchain.llm.commit", "offchain.llm.kernels"):
+        "pack_mlp (the packed MLP weight leaf) is defined in llm/kernels/registry.py, and importing it runs "
+        "the kernels package's __init__, which runs nodes in the VM (node layer). Ends when pack_mlp moves "
+        "into llm or the VM runner out of that __init__; not moved here because the OpSpec work is "
+        "rewriting the registry.",
+}
+
+
 def test_every_module_has_a_known_layer() -> None:
     assert {m: layer(m) for m in MODULES if layer(m) not in ORDER} == {}
 
 
 def test_no_module_imports_a_higher_layer() -> None:
-    upward = [f"{MODULES[m].relative_to(ROOT)}:{line}: {layer(m)} imports {layer(t)} ({t})"
-              for m in MODULES for line, t in imports(m) if ORDER.index(layer(t)) > ORDER.index(layer(m))]
-    assert upward == []
+    upward = {(m, t): f"{MODULES[m].relative_to(ROOT)}:{line}: {layer(m)} imports {layer(t)} ({t})"
+              for m in MODULES for line, t in runtime_imports(m) if ORDER.index(layer(t)) > ORDER.index(layer(m))}
+    assert [why for key, why in upward.items() if key not in KNOWN_UPWARD] == []
+    assert [key for key in KNOWN_UPWARD if key not in upward] == [], "fixed: remove it from KNOWN_UPWARD"
 
 
 def test_protocol_is_a_leaf() -> None:

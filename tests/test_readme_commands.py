@@ -25,7 +25,7 @@ import pytest
 
 import offchain.agents.demo as demo_module
 from offchain.cli import main as opml_main
-from offchain.evm import Anvil
+from offchain.evm import Anvil, Rpc
 from tests.test_deploy import ANVIL_KEY0
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,7 +200,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         assert "wrote" in out and "Confirmed" not in out  # ape's per-transaction INFO lines stay quiet
         accounts = node.rpc.request("eth_accounts")
         fill = {"url": node.url, "deployment": str(tmp / "ethereum-local.json"), "tmp": str(tmp),
-                **{f"account{k}": accounts[k] for k in range(1, 7)}, "env": env}
+                **{f"account{k}": accounts[k] for k in range(1, 9)}, "env": env}
         # Task 1, a lie on it (`--dishonest`, README) and a watcher's challenge: game 1, for `opml status`.
         for run in (("opml", "request", "--prompt", "RO", "--tokens", "2", *CHAIN, "--from", "{account4}"),
                     ("opml", "serve", "--model", SHAKESPEARE, "--dishonest", "wrong-node:3", "--once", "--state",
@@ -267,3 +267,49 @@ def test_opml_through_ape_is_quiet_unless_v(deployed: dict[str, Any]) -> None:
     quiet = _run(ape, deployed["env"])
     assert "new token(s)" in quiet and "Confirmed" not in quiet
     assert "Confirmed 0x" in _run([*ape, "-v"], deployed["env"])
+
+
+def test_an_unknown_task_or_game_is_a_one_line_error_naming_the_contracts(deployed: dict[str, Any]) -> None:
+    for what, error in (("--task", "UnknownTask(99)"), ("--game", "UnknownGame(99)")):
+        res = subprocess.run(_argv(("opml", "status", what, "99", *CHAIN), deployed), cwd=ROOT, env=deployed["env"],
+                             capture_output=True, text=True, timeout=300)
+        assert (res.returncode, res.stderr) == (1, f"opml: error: reverted: {error}\n")
+
+
+def test_request_wait_prints_the_finalized_text(deployed: dict[str, Any]) -> None:
+    """`opml request … --wait`: the requester waits while a submitter answers and, once the window
+    has passed on anvil's clock, finalizes; then it prints the text and S_n and exits 0."""
+    waiting = subprocess.Popen(_argv(("opml", "request", "--prompt", "RO", "--tokens", "2", "--window", "60", "--wait",
+                                      "--poll", "0.2", *CHAIN, "--from", "{account7}"), deployed),
+                               cwd=ROOT, env=deployed["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert waiting.stdout is not None
+        posted = waiting.stdout.readline()  # "task N: …", printed once the task is on chain
+        task = posted.split(":")[0]
+        assert task.startswith("task "), posted
+        serve = ("opml", "serve", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/s8", *CHAIN, "--from", "{account8}")
+        assert f"{task}: posting an honest result" in _run(_argv(serve, deployed), deployed["env"])
+        rpc = Rpc(deployed["url"])
+        rpc.request("evm_increaseTime", [61])
+        rpc.request("evm_mine", [])
+        assert f"finalizing {task}" in _run(_argv(serve, deployed), deployed["env"])
+        out, err = waiting.communicate(timeout=120)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, out + err
+    assert "finalized: " in out and "commitment S_n 0x" in out
+
+
+def test_every_sub_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """README: "every sub-command has `--help`"."""
+    from offchain.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    names = sorted(sub.choices)  # type: ignore[union-attr]  # argparse's sub-parsers action has choices
+    assert {"demo", "infer", "request", "serve", "watch", "status", "witness", "kernels"} <= set(names)
+    for name in names:
+        with pytest.raises(SystemExit) as e:
+            opml_main([name, "--help"])
+        assert e.value.code == 0, name
+        assert capsys.readouterr().out.startswith(f"usage: opml {name}"), name
