@@ -250,8 +250,8 @@ def section(r: dict[str, Any]) -> list[str]:
         lines += [f"Ours against the float model on the same positions: {x.agreement:.2%} same next token, mean "
                   f"KL(float ‖ ours) {x.mean_kl:.4f} nats."]
         if "greedy_equal" in r:
-            lines += ["", f"Whole greedy answers (ours, `RunnerV2.generate`) equal to llama.cpp's: "
-                          f"{r['greedy_equal']} of {n}; mean common prefix {r['greedy_prefix_mean']:.1f} tokens. "
+            lines += ["", "Whole greedy answers (ours: the prompt through RunnerV2.prefill, then RunnerV2.step, as "
+                          f"trace_task runs it) equal to llama.cpp's: {r['greedy_equal']} of {n}; mean common prefix {r['greedy_prefix_mean']:.1f} tokens. "
                           "Greedy answers are chaotic: one different argmax changes everything after it."]
     else:
         lines += [f"**Ours is not measured in this run**: {r['why_not_ours']}."]
