@@ -251,7 +251,8 @@ def section(r: dict[str, Any]) -> list[str]:
                   f"KL(float ‖ ours) {x.mean_kl:.4f} nats."]
         if "greedy_equal" in r:
             lines += ["", "Whole greedy answers (ours: the prompt through RunnerV2.prefill, then RunnerV2.step, as "
-                          f"trace_task runs it) equal to llama.cpp's: {r['greedy_equal']} of {n}; mean common prefix {r['greedy_prefix_mean']:.1f} tokens. "
+                          f"trace_task runs it) equal to llama.cpp's: {r['greedy_equal']} of {n}; mean common prefix "
+                          f"{r['greedy_prefix_mean']:.1f} tokens. "
                           "Greedy answers are chaotic: one different argmax changes everything after it."]
     else:
         lines += [f"**Ours is not measured in this run**: {r['why_not_ours']}."]
