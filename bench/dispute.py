@@ -39,7 +39,7 @@ def _story_metrics(prefix: str, s: Story) -> dict[str, Any]:
     moves = [t for t in dispute if t.phase in ("phase 2", "phase 1")]
     out[f"{prefix}.gas.total"] = {"value": sum(t.gas for t in dispute), "unit": "gas",
                                   "target": "≤ 5M (aim ≤ 3M)" if prefix == "llama" else "≤ 3M",
-                                  "note": "challenge + both phases + transition + step (the result's own submitResult is the honest path's)"}
+                                  "note": "challenge + both phases + transition + step (the result's own commitResult and revealResult are the honest path's)"}
     out[f"{prefix}.transactions"] = {"value": len(dispute), "unit": "tx"}
     out[f"{prefix}.rounds.phase2"] = {"value": max(0, len(s.rounds.get(0, [])) - 1), "unit": "rounds"}
     out[f"{prefix}.rounds.phase1"] = {"value": max(0, len(s.rounds.get(1, [])) - 1), "unit": "rounds"}

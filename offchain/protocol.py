@@ -28,6 +28,22 @@ REGION_BYTES: Final = LEAF_BYTES << REGION_HEIGHT
 #: Depth of the phase-2 accumulator: up to 2^32 graph nodes in one task (SPEC §5).
 ACC_DEPTH: Final = 32
 
+# -- Protocol v2 bounds (SPEC §6.3, src/lib/GameBounds.sol); formulas in offchain/game/bounds.py --
+#: L: worst-case seconds to get one move included.
+INCLUSION_LATENCY: Final = 30
+#: Seconds added to a mover's clock after each of its moves (Fischer increment): one L.
+CLOCK_INCREMENT: Final = INCLUSION_LATENCY
+#: The part of a challenge window that is not re-running the task.
+WINDOW_BASE: Final = 600
+#: The re-run rate a window must allow for, in MIPS steps per second.
+RERUN_STEPS_PER_SECOND: Final = 16_777_216
+#: Seconds after its commitment during which a result may be revealed (≤ WINDOW_BASE).
+REVEAL_PERIOD: Final = 600
+#: Floor of both bonds, in wei (0.01 ether).
+MIN_BOND: Final = 10**16
+#: challengerBond ≤ submitterBond ≤ BOND_RATIO · challengerBond.
+BOND_RATIO: Final = 4
+
 # -- the VM state (SPEC §2.1-2.2, 2.6; src/lib/MIPSState.sol, MIPSSyscalls.sol) --------------------
 STATE_BYTES: Final = 226
 #: Byte offsets of the packed state's fields.
@@ -166,3 +182,5 @@ class ResultStatus(IntEnum):
     REJECTED = 2
     FINALIZED = 3
     RELEASED = 4
+    COMMITTED = 5  # committed, not yet revealed (§6.3)
+    FORFEITED = 6  # never revealed: the bond went to the requester

@@ -7,11 +7,14 @@ import {MIPSState} from "./lib/MIPSState.sol";
 import {MerklePath} from "./lib/MerklePath.sol";
 import {NodeContext, TransitionProof} from "./lib/GameTypes.sol";
 import {ITaskGame, Outcome} from "./lib/ITaskGame.sol";
+import {GameBounds} from "./lib/GameBounds.sol";
 
 /// @title DisputeGame
 /// @notice The two-level bisection game of docs/SPEC.md §6.4: level 0 over the nodes of a task
 ///         (phase 2), a checked link into level 1 over the MIPS steps of the one disputed node
-///         (phase 1), and one on-chain `MIPS.step` that decides. Chess clocks bound every game.
+///         (phase 1), and one on-chain `MIPS.step` that decides. Chess clocks with a per-move
+///         increment (Fischer) bound every game; the increment repays a move's worst-case
+///         inclusion, so a same-block liar cannot win on time (attack H-1, §6.10).
 /// @dev    Who may call what, and when:
 ///         - `open`: only the TaskRegistry that deployed this contract, from `challenge`.
 ///         - `bisect`, `transition`: only the game's submitter, in the stages where it moves.
@@ -24,7 +27,7 @@ contract DisputeGame {
     // n ≤ 2^32, timestamps < 2^64) into the packed game slots.
     // forge-lint: disable-start(unsafe-typecast)
     /// @notice Semantic version of this contract.
-    string public constant version = "0.1.0";
+    string public constant version = "0.2.0";
 
     /// @notice Where a game is. The terminal stages never change again.
     enum Stage {
@@ -265,7 +268,7 @@ contract DisputeGame {
         if (registry.resultPending(g.resultId)) revert ResultStillPending();
         g.stage = Stage.Abandoned;
         emit GameResolved(gameId, Stage.Abandoned, Reason.Abandoned);
-        registry.settleGame(g.resultId, g.challenger, Outcome.Refund);
+        registry.settleGame(gameId, g.resultId, g.challenger, Outcome.Refund);
     }
 
     /// @notice A game's full state.
@@ -315,18 +318,19 @@ contract DisputeGame {
         return g.stage == Stage.Transition || (g.stage == Stage.Bisect && !g.midPending);
     }
 
-    /// @dev Charge the party to move for the time since the last move. The party moving must be
-    ///      `submitter` (true) or the challenger; `step` is anyone's call on the challenger's clock.
+    /// @dev Charge the party to move for the time since the last move, then add the increment
+    ///      (§6.4). The party moving must be `submitter` (true) or the challenger; `step` is
+    ///      anyone's call on the challenger's clock.
     function _spend(Game storage g, bool submitter) internal {
         if (submitter && msg.sender != g.submitter) revert NotYourTurn(g.submitter);
         if (!submitter && g.stage != Stage.Step && msg.sender != g.challenger) revert NotYourTurn(g.challenger);
         uint64 elapsed = uint64(block.timestamp) - g.lastMove;
         if (submitter) {
             if (elapsed > g.submitterClock) revert ClockExpired();
-            g.submitterClock -= elapsed;
+            g.submitterClock = g.submitterClock - elapsed + GameBounds.CLOCK_INCREMENT;
         } else {
             if (elapsed > g.challengerClock) revert ClockExpired();
-            g.challengerClock -= elapsed;
+            g.challengerClock = g.challengerClock - elapsed + GameBounds.CLOCK_INCREMENT;
         }
         g.lastMove = uint64(block.timestamp);
     }
@@ -336,7 +340,8 @@ contract DisputeGame {
         Stage outcome = challengerWon ? Stage.ChallengerWon : Stage.SubmitterWon;
         g.stage = outcome;
         emit GameResolved(gameId, outcome, reason);
-        registry.settleGame(g.resultId, g.challenger, challengerWon ? Outcome.ChallengerWon : Outcome.SubmitterWon);
+        Outcome o = !challengerWon ? Outcome.SubmitterWon : reason == Reason.Step ? Outcome.Disproved : Outcome.ChallengerWon;
+        registry.settleGame(gameId, g.resultId, g.challenger, o);
     }
     // forge-lint: disable-end(unsafe-typecast)
 }

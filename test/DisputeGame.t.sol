@@ -232,7 +232,7 @@ contract DisputeGame_Test is GameTestBase {
 
     // -- clocks and timeouts ----------------------------------------------------------------------
 
-    function test_clocks_aMoveCostsOnlyItsMoverTheTimeSinceTheLastMove() public {
+    function test_clocks_aMoveCostsOnlyItsMoverTheTimeSinceTheLastMoveThenAddsTheIncrement() public {
         vm.warp(block.timestamp + 100);
         _bisect(gameId, keccak256("x"));
         vm.warp(block.timestamp + 30);
@@ -240,8 +240,9 @@ contract DisputeGame_Test is GameTestBase {
         vm.warp(block.timestamp + 7);
         _bisect(gameId, keccak256("y"));
         DisputeGame.Game memory g = games.game(gameId);
-        assertEq(g.submitterClock, CLOCK - 107);
-        assertEq(g.challengerClock, CLOCK - 30);
+        // Each move adds 30 s (one worst-case inclusion) to its mover's clock.
+        assertEq(g.submitterClock, CLOCK - 107 + 2 * 30);
+        assertEq(g.challengerClock, CLOCK - 30 + 30);
         assertEq(g.lastMove, block.timestamp);
     }
 
@@ -251,10 +252,10 @@ contract DisputeGame_Test is GameTestBase {
         vm.prank(alice);
         vm.expectRevert(DisputeGame.ClockExpired.selector);
         games.bisect(gameId, 0, keccak256("x"));
-        // The whole clock may be used.
+        // The whole clock may be used; the move's increment is all that is left.
         vm.warp(opened + CLOCK);
         _bisect(gameId, keccak256("x"));
-        assertEq(games.game(gameId).submitterClock, 0);
+        assertEq(games.game(gameId).submitterClock, 30);
     }
 
     function test_respond_revertsClockExpiredOncePastTheChallengersClock() public {
@@ -286,7 +287,7 @@ contract DisputeGame_Test is GameTestBase {
         games.timeout(gameId);
         _expectStage(gameId, DisputeGame.Stage.ChallengerWon);
         assertEq(registry.credits(bob), CBOND + SBOND / 2);
-        assertEq(registry.credits(requester), SBOND - SBOND / 2);
+        assertEq(registry.credits(requester), SBOND / 4);
         assertEq(registry.credits(alice), 0);
         assertEq(uint8(registry.result(resultId).status), uint8(TaskRegistry.ResultStatus.Rejected));
         assertEq(registry.result(resultId).liveGames, 0);
@@ -315,23 +316,24 @@ contract DisputeGame_Test is GameTestBase {
 
     function test_timeout_inTransitionRunsTheSubmittersClock() public {
         _toTransition();
-        vm.warp(block.timestamp + CLOCK + 1);
+        vm.warp(block.timestamp + games.game(gameId).submitterClock + 1);
         games.timeout(gameId);
         _expectStage(gameId, DisputeGame.Stage.ChallengerWon);
     }
 
-    function test_timeout_isCallableAtMostTwoClocksAfterOpening() public {
+    function test_timeout_isCallableAtMostTwoClocksPlusTheIncrementsAfterOpening() public {
         // The slowest legal play: the submitter keeps one second, the challenger spends its
-        // whole clock; the game is decidable from 2·clock + 1 on, and not a second earlier.
+        // whole clock; the submitter's move added 30 s, so the game is decidable from
+        // 2·clock + 30 + 1 on, and not a second earlier (the bound, 2·(clock + moves·30), is above).
         uint256 opened = block.timestamp;
         vm.warp(opened + CLOCK - 1);
         _bisect(gameId, keccak256("x"));
         vm.warp(opened + 2 * CLOCK - 1);
         _respond(gameId, true);
-        vm.warp(opened + 2 * CLOCK);
+        vm.warp(opened + 2 * CLOCK + 30);
         vm.expectRevert(abi.encodeWithSelector(DisputeGame.ClockRunning.selector, 0));
         games.timeout(gameId);
-        vm.warp(opened + 2 * CLOCK + 1);
+        vm.warp(opened + 2 * CLOCK + 30 + 1);
         games.timeout(gameId);
         _expectStage(gameId, DisputeGame.Stage.ChallengerWon);
     }
@@ -659,8 +661,13 @@ contract DisputeGame_Bisection_Test is GameTestBase {
     }
 
     /// @notice A game over n nodes: a model of nF = n and a task of one prompt token and N = 1.
+    ///         The model's step cap is 1, so that even n = 2^32 nodes is a task the registry
+    ///         admits (its re-run bound n·2^K fits the window, §6.3); level 0 does not read K.
     function _gameOverNodes(uint64 n, bytes32 sN) internal returns (uint256) {
-        bytes32 model = _registerWide(uint32(n), 4);
+        ModelSpec memory m = _llamaSpec(uint32(n), 0);
+        m.context = 4;
+        m.stepCap = 1;
+        bytes32 model = models.register(m);
         uint256 t = _createTask(model, bytes.concat(bytes4(uint32(1))), 1);
         uint256 r = _submit(t, alice, bytes.concat(bytes4(uint32(2))), sN);
         return _challenge(r, bob);
@@ -804,6 +811,7 @@ contract Game_Gas_Test is GameTestBase {
     uint256 internal finalizable;
     uint256 internal racer; // a pending result of a finalized task
     uint256 internal refundable;
+    uint256 internal committed; // an unrevealed commitment, a block old
     bytes32[] internal outputs;
 
     function _quickTask(uint64 deadlineIn, uint64 window, uint64 clock) internal returns (uint256) {
@@ -827,19 +835,27 @@ contract Game_Gas_Test is GameTestBase {
         lying = _submit(task, dave, _enc2(5, 6), sN);
         uint256 rejected = _submit(task, carol, _enc2(5, 6), sN);
         abandoned = _challenge(rejected, bob);
+        vm.deal(makeAddr("prover"), 10 ether);
+        _challenge(lying, makeAddr("prover"));
+        vm.roll(block.number + 1);
         vm.prank(carol);
-        registry.proveTokenMismatch(rejected, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8));
+        registry.proveTokenMismatch(rejected, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8), bob);
 
-        uint256 shortClock = _quickTask(DEADLINE_IN, WINDOW, 60);
+        // The shortest clock and window the registry allows for a 9-node task (§6.3).
+        uint64 shortest = uint64(registry.minClock(9, 20));
+        uint64 narrowest = uint64(registry.minWindow(9, 20));
+        uint256 shortClock = _quickTask(DEADLINE_IN, WINDOW, shortest);
         overdrawn = _challenge(_submit(shortClock, alice, _enc2(5, 6), sN), bob);
-        uint256 shortWindow = _quickTask(DEADLINE_IN, 60, CLOCK);
+        uint256 shortWindow = _quickTask(DEADLINE_IN, narrowest, CLOCK);
         finalizable = _submit(shortWindow, alice, _enc2(5, 6), sN);
-        uint256 raced = _quickTask(DEADLINE_IN, 60, CLOCK);
+        uint256 raced = _quickTask(DEADLINE_IN, narrowest, CLOCK);
         uint256 winner = _submit(raced, alice, _enc2(5, 6), sN);
         racer = _submit(raced, dave, _enc2(5, 6), sN);
         refundable = _quickTask(30, WINDOW, CLOCK);
-        vm.warp(block.timestamp + 61);
+        vm.warp(block.timestamp + shortest + 1);
         registry.finalize(winner);
+        committed = _commit(task, requester, _enc2(5, 6), sN);
+        vm.roll(block.number + 1);
     }
 
     /// @notice A transaction's gas for a call: 21000, calldata (16 per non-zero byte, 4 per zero
@@ -877,9 +893,20 @@ contract Game_Gas_Test is GameTestBase {
         _measure("createTask", requester, address(registry), REWARD, data);
     }
 
-    function test_gas_submitResult() public {
-        bytes memory data = abi.encodeCall(registry.submitResult, (task, _enc2(5, 6), keccak256("S_n")));
-        _measure("submitResult", requester, address(registry), SBOND, data);
+    function test_gas_commitResult() public {
+        bytes memory data = abi.encodeCall(registry.commitResult, (task, keccak256("commitment")));
+        _measure("commitResult", makeAddr("committer"), address(registry), SBOND, _fund(data));
+    }
+
+    function test_gas_revealResult() public {
+        bytes memory data =
+            abi.encodeCall(registry.revealResult, (committed, _enc2(5, 6), SparseTree.accumulator(outputs), _salt(requester)));
+        _measure("revealResult", requester, address(registry), 0, data);
+    }
+
+    function _fund(bytes memory data) internal returns (bytes memory) {
+        vm.deal(makeAddr("committer"), 10 ether);
+        return data;
     }
 
     function test_gas_challenge() public {
@@ -888,7 +915,8 @@ contract Game_Gas_Test is GameTestBase {
 
     function test_gas_proveTokenMismatch() public {
         bytes memory data = abi.encodeCall(
-            registry.proveTokenMismatch, (lying, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8))
+            registry.proveTokenMismatch,
+            (lying, _enc2(5, 6), 1, outputs[8], SparseTree.accumulatorPath(outputs, 8), makeAddr("prover"))
         );
         _measure("proveTokenMismatch", makeAddr("prover"), address(registry), 0, data);
     }
@@ -1044,7 +1072,7 @@ contract DisputeGame_Transition_Test is GameTestBase {
         assertEq(g.loHash, start);
         assertEq(g.hiHash, _exitZeroHash(fin));
         assertEq(g.round, 1);
-        assertEq(g.submitterClock, CLOCK - 40);
+        assertEq(g.submitterClock, CLOCK - 40 + 30);
         // The start state is a running program at its entry (status 3), not the caller's word.
         assertEq(uint8(uint256(start) >> 248), 3);
         // Level 1 bisects to Step like any level.

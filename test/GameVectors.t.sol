@@ -136,17 +136,22 @@ contract GameVectorsTest is Test {
         );
         bytes memory tokens = vm.parseJsonBytes(json, ".tokens");
         bytes32 sN = vm.parseJsonBytes32(json, ".finalState");
+        bytes32 salt = keccak256("vector salt");
         vm.prank(submitter);
-        resultId = tasks.submitResult{value: SUBMITTER_BOND}(taskId, tokens, sN);
+        resultId = tasks.commitResult{value: SUBMITTER_BOND}(taskId, keccak256(abi.encodePacked(tokens, sN, submitter, salt)));
+        vm.roll(block.number + 1);
+        tasks.revealResult(resultId, tokens, sN, salt);
         vm.prank(challenger);
         gameId = tasks.challenge{value: CHALLENGER_BOND}(resultId);
     }
 
     function _assertChallengerWon(uint256 gameId, uint256 resultId) internal view {
         assertEq(uint8(games.game(gameId).stage), uint8(DisputeGame.Stage.ChallengerWon), "the step decides for the challenger");
-        // The challenger takes its bond back and half the submitter's; the requester the other half.
+        // The challenger takes its bond back and half the submitter's; the requester a quarter;
+        // the rest is burned (§6.3).
         assertEq(tasks.credits(challenger), CHALLENGER_BOND + SUBMITTER_BOND / 2);
-        assertEq(tasks.credits(requester), SUBMITTER_BOND - SUBMITTER_BOND / 2);
+        assertEq(tasks.credits(requester), SUBMITTER_BOND / 4);
+        assertEq(tasks.credits(address(0)), SUBMITTER_BOND - SUBMITTER_BOND / 2 - SUBMITTER_BOND / 4);
         assertEq(tasks.credits(submitter), 0);
         assertEq(uint8(tasks.result(resultId).status), uint8(TaskRegistry.ResultStatus.Rejected));
         assertEq(address(tasks).balance, tasks.totalCredits() + tasks.totalLocked());

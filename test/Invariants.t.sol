@@ -7,6 +7,8 @@ import {TaskRegistry} from "../src/TaskRegistry.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {GameTestBase} from "./harness/GameTestBase.sol";
 import {GameHarness} from "./harness/GameHarness.sol";
+import {GameBounds} from "../src/lib/GameBounds.sol";
+import {SparseTree} from "./utils/SparseTree.sol";
 
 /// @notice Drives the registry and its game with random sequences of every public move by a few
 ///         actors: tasks, results, challenges, bisection moves, level-1 games (via the harness),
@@ -24,7 +26,8 @@ contract GameHandler is Test {
     uint256[] public resultIds;
     uint256[] public gameIds;
     mapping(uint256 gameId => uint256) public openedAt;
-    mapping(uint256 gameId => uint64) public clockOf;
+    /// @notice The latest time a game can still be undecidable: 2·(clock + moves·increment) after opening.
+    mapping(uint256 gameId => uint256) public boundOf;
     /// @notice A task as it was when it ended (finalized or refunded).
     mapping(uint256 taskId => bytes) public endedTask;
     /// @notice A result as it was when it was rejected.
@@ -86,6 +89,7 @@ contract GameHandler is Test {
     uint8 internal constant IN_TRANSITION = 3;
     uint8 internal constant RESULT_DECIDED = 4;
     uint8 internal constant OVERDRAWN = 5;
+    uint8 internal constant AT_NOP_STEP = 6;
 
     function _gameIs(uint256 gameId, uint8 want) internal view returns (bool) {
         DisputeGame.Game memory g = games.game(gameId);
@@ -94,6 +98,10 @@ contract GameHandler is Test {
         if (want == CHALLENGER_RESPONDS) return g.stage == DisputeGame.Stage.Bisect && g.midPending;
         if (want == IN_TRANSITION) return g.stage == DisputeGame.Stage.Transition;
         if (want == RESULT_DECIDED) return !registry.resultPending(g.resultId);
+        if (want == AT_NOP_STEP) {
+            return g.stage == DisputeGame.Stage.Step && g.loHash == _stateHash(_nopState())
+                && block.timestamp - g.lastMove <= g.challengerClock;
+        }
         if (want == OVERDRAWN) {
             uint64 left = games.submitterToMove(gameId) ? g.submitterClock : g.challengerClock;
             return block.timestamp - g.lastMove > left;
@@ -142,44 +150,107 @@ contract GameHandler is Test {
             prompt = bytes.concat(prompt, bytes4(uint32(k + 1)));
         }
         deadlineIn = uint64(bound(deadlineIn, 1 hours, 3 days));
-        window = uint64(bound(window, 60, 1 days));
-        clock = uint64(bound(clock, 60, 6 hours));
+        // At least the floors of every task here (n ≤ 15, K = 20: 615 s and 750 s).
+        window = uint64(bound(window, 1 hours, 1 days));
+        clock = uint64(bound(clock, 1 hours, 6 hours));
         uint128 reward = uint128(bound(uint256(keccak256(abi.encode(who, window))), 0, 5 ether));
-        vm.prank(_actor(who));
-        uint256 id = registry.createTask{value: reward}(
-            models[who % models.length],
-            prompt,
-            uint32(bound(newTokens, 1, 3)),
-            uint64(block.timestamp) + deadlineIn,
-            window,
-            clock,
-            0.3 ether + reward / 7,
-            0.1 ether + reward / 11
+        // A third of the tasks ask for a quorum of 2 or 3 (§6.11).
+        bytes memory args = abi.encode(
+            models[who % models.length], prompt, uint32(bound(newTokens, 1, 3)), uint64(block.timestamp) + deadlineIn,
+            window, clock, 0.3 ether + reward / 7, 0.1 ether + reward / 11
         );
-        taskIds.push(id);
+        bytes memory data = clock % 3 == 0
+            ? bytes.concat(registry.createQuorumTask.selector, args, abi.encode(uint8(2 + who % 2)))
+            : bytes.concat(registry.createTask.selector, args);
+        vm.prank(_actor(who));
+        (bool ok, bytes memory ret) = address(registry).call{value: reward}(data);
+        assertTrue(ok, "createTask within the bounds");
+        taskIds.push(abi.decode(ret, (uint256)));
         _observe();
     }
 
-    function submitResult(uint256 who, uint256 taskSeed, bytes32 finalState) external {
-        uint256 taskId = _openTask(taskSeed);
-        TaskRegistry.Task memory t = registry.task(taskId);
-        bytes memory tokens;
-        for (uint256 k = 0; k < t.newTokens; k++) {
-            tokens = bytes.concat(tokens, bytes4(uint32(uint256(finalState) >> (8 * k)) % 100));
+    /// @notice A claim's preimage, kept for a later reveal.
+    struct Preimage {
+        bytes tokens;
+        bytes32 finalState;
+        bytes32 salt;
+    }
+
+    /// @notice Commitments made by `commitOnly`, not yet revealed.
+    uint256[] public unrevealedIds;
+    mapping(uint256 resultId => Preimage) internal _preimage;
+
+    /// @notice A task's one correct claim (the "truth"), or a lie from a seed.
+    function _claim(uint256 taskId, bool truthful, bytes32 lie) internal view returns (bytes memory tokens, bytes32 sN) {
+        sN = truthful ? keccak256(abi.encode("truth", taskId)) : lie;
+        uint256 n = registry.task(taskId).newTokens;
+        for (uint256 k = 0; k < n; k++) {
+            tokens = bytes.concat(tokens, bytes4(uint32(uint256(sN) >> (8 * k)) % 100));
         }
-        vm.prank(_actor(who));
-        resultIds.push(registry.submitResult{value: t.submitterBond}(taskId, tokens, finalState));
+    }
+
+    function _commit(uint256 who, uint256 taskId, bool truthful, bytes32 lie) internal returns (uint256 resultId) {
+        (bytes memory tokens, bytes32 sN) = _claim(taskId, truthful, lie);
+        address submitter = _actor(who);
+        bytes32 salt = keccak256(abi.encode(who, taskId));
+        uint128 bond = registry.task(taskId).submitterBond; // before the prank, which the next call takes
+        vm.prank(submitter);
+        resultId = registry.commitResult{value: bond}(taskId, keccak256(abi.encodePacked(tokens, sN, submitter, salt)));
+        _preimage[resultId] = Preimage(tokens, sN, salt);
+        resultIds.push(resultId);
+    }
+
+    function _reveal(uint256 resultId) internal {
+        Preimage storage p = _preimage[resultId];
+        registry.revealResult(resultId, p.tokens, p.finalState, p.salt);
+    }
+
+    /// @notice Commit, then reveal a block later: the truth or a lie.
+    function submitResult(uint256 who, uint256 taskSeed, bool truthful, bytes32 lie) external {
+        uint256 resultId = _commit(who, _openTask(taskSeed), truthful, lie);
+        vm.roll(block.number + 1);
+        _reveal(resultId);
+        _observe();
+    }
+
+    /// @notice Commit only; `reveal` or `forfeit` may follow.
+    function commitOnly(uint256 who, uint256 taskSeed, bool truthful, bytes32 lie) external {
+        unrevealedIds.push(_commit(who, _openTask(taskSeed), truthful, lie));
+        vm.roll(block.number + 1);
+        _observe();
+    }
+
+    function _committed(uint256 seed) internal view returns (uint256) {
+        for (uint256 k = 0; k < unrevealedIds.length; k++) {
+            uint256 id = unrevealedIds[(seed + k) % unrevealedIds.length];
+            if (registry.result(id).status == TaskRegistry.ResultStatus.Committed) return id;
+        }
+        vm.assume(false);
+        return 0;
+    }
+
+    function reveal(uint256 seed) external {
+        _reveal(_committed(seed));
+        _observe();
+    }
+
+    function forfeit(uint256 seed) external {
+        registry.releaseBond(_committed(seed));
         _observe();
     }
 
     function challenge(uint256 who, uint256 resultSeed) external {
         uint256 resultId = _pendingResult(resultSeed);
         TaskRegistry.Task memory t = registry.task(registry.result(resultId).taskId);
-        vm.prank(_actor(who));
+        address challenger = _actor(who);
+        if (challenger == registry.result(resultId).submitter) challenger = _actor(who + 1);
+        vm.prank(challenger);
         uint256 gameId = registry.challenge{value: t.challengerBond}(resultId);
         gameIds.push(gameId);
         openedAt[gameId] = block.timestamp;
-        clockOf[gameId] = t.clock;
+        // Every model here has K = 20, and the harness enters level 1 with at most 2^20 steps.
+        uint256 moves = GameBounds.maxMoves(t.nodes, 20);
+        boundOf[gameId] = block.timestamp + 2 * (uint256(t.clock) + moves * GameBounds.CLOCK_INCREMENT);
         _observe();
     }
 
@@ -204,7 +275,35 @@ contract GameHandler is Test {
     /// @notice Stand-in for a proven transition: a game in Transition enters level 1.
     function enterLevel1(uint256 gameSeed, uint64 steps) external {
         uint256 gameId = _game(gameSeed, IN_TRANSITION);
-        harness.forceLevel1(gameId, uint64(bound(steps, 1, 1 << 20)), keccak256("start"), keccak256("final"));
+        // Half the time one step, so that `step` can decide (and disprove) from the NOP start.
+        uint64 n = steps % 2 == 0 ? 1 : uint64(bound(steps, 1, 1 << 20));
+        harness.forceLevel1(gameId, n, _stateHash(_nopState()), keccak256("final"));
+    }
+
+    /// @notice A running state at 0x00400000 over an all-zero memory: its instruction is a NOP.
+    function _nopState() internal pure returns (bytes memory st) {
+        uint32 pc = 0x00400000;
+        st = abi.encodePacked(SparseTree.zero(27), bytes32(0), uint32(0), pc, pc + 4, uint32(0), uint32(0));
+        st = abi.encodePacked(st, uint32(0x90000000), uint8(0), uint8(0), uint64(0), new bytes(128));
+    }
+
+    function _stateHash(bytes memory st) internal pure returns (bytes32) {
+        return bytes32((uint256(keccak256(st)) & ~(uint256(0xff) << 248)) | (uint256(3) << 248));
+    }
+
+    /// @notice The final step of a game still at its NOP start: MIPS decides; a claim it shows
+    ///         wrong is disproven for every result making it (§6.11).
+    function step(uint256 gameSeed) external {
+        uint256 gameId = _game(gameSeed, AT_NOP_STEP);
+        bytes memory proof = abi.encodePacked(bytes32(0), uint32((1 << 27) - 1)); // the zero word, 27 zero siblings
+        games.step(gameId, _nopState(), proof, true);
+        _observe();
+    }
+
+    /// @notice Slash a pending result whose claim was disproven on another result.
+    function slashDisproven(uint256 resultSeed) external {
+        registry.slashDisproven(_pendingResult(resultSeed));
+        _observe();
     }
 
     function warp(uint256 secs) external {
@@ -266,7 +365,7 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         (ms[0], ms[1]) = (llama, _registerWide(1, S));
         handler = new GameHandler(registry, harness, ms, actors);
         // Moves need live games, so the calls that make them are weighted up by repetition.
-        bytes4[] memory selectors = new bytes4[](19);
+        bytes4[] memory selectors = new bytes4[](24);
         selectors[0] = GameHandler.createTask.selector;
         selectors[1] = GameHandler.submitResult.selector;
         selectors[2] = GameHandler.submitResult.selector;
@@ -286,6 +385,11 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         selectors[16] = GameHandler.refundTask.selector;
         selectors[17] = GameHandler.withdraw.selector;
         selectors[18] = GameHandler.createTask.selector;
+        selectors[19] = GameHandler.commitOnly.selector;
+        selectors[20] = GameHandler.reveal.selector;
+        selectors[21] = GameHandler.forfeit.selector;
+        selectors[22] = GameHandler.step.selector;
+        selectors[23] = GameHandler.slashDisproven.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -305,7 +409,9 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         }
         for (uint256 k = 0; k < handler.resultCount(); k++) {
             TaskRegistry.Result memory r = registry.result(handler.resultIds(k));
-            if (r.status == TaskRegistry.ResultStatus.Pending) locked += registry.task(r.taskId).submitterBond;
+            if (r.status == TaskRegistry.ResultStatus.Pending || r.status == TaskRegistry.ResultStatus.Committed) {
+                locked += registry.task(r.taskId).submitterBond;
+            }
         }
         for (uint256 k = 0; k < handler.gameCount(); k++) {
             DisputeGame.Game memory g = games.game(handler.gameIds(k));
@@ -314,7 +420,7 @@ contract Invariants_Test is StdInvariant, GameTestBase {
             }
         }
         assertEq(registry.totalLocked(), locked, "locked");
-        uint256 credits;
+        uint256 credits = registry.credits(address(0)); // burned
         for (uint256 k = 0; k < handler.actorCount(); k++) {
             credits += registry.credits(handler.actor(k));
         }
@@ -331,7 +437,9 @@ contract Invariants_Test is StdInvariant, GameTestBase {
             TaskRegistry.Task memory was = abi.decode(then, (TaskRegistry.Task));
             TaskRegistry.Task memory cur = registry.task(id);
             assertLe(cur.pendingResults, was.pendingResults, "pending results only fall");
+            assertLe(cur.unrevealed, was.unrevealed, "unrevealed commitments only fall (forfeited)");
             cur.pendingResults = was.pendingResults;
+            cur.unrevealed = was.unrevealed;
             assertEq(abi.encode(cur), then, "an ended task never changes");
         }
     }
@@ -351,17 +459,53 @@ contract Invariants_Test is StdInvariant, GameTestBase {
         }
     }
 
-    /// @notice Every live game can be decided by `timeout` once 2·clock has passed since it opened.
-    function invariant_everyLiveGameIsDecidableWithinTwoClocks() public {
+    /// @notice Every live game can be decided by `timeout` once 2·(clock + moves·increment) has
+    ///         passed since it opened (§6.4).
+    function invariant_everyLiveGameIsDecidableWithinItsBound() public {
         for (uint256 k = 0; k < handler.gameCount(); k++) {
             uint256 id = handler.gameIds(k);
             DisputeGame.Game memory g = games.game(id);
             if (uint8(g.stage) >= uint8(DisputeGame.Stage.SubmitterWon)) continue;
-            if (block.timestamp <= handler.openedAt(id) + 2 * uint256(handler.clockOf(id))) continue;
+            if (block.timestamp <= handler.boundOf(id)) continue;
             uint256 snap = vm.snapshotState();
             games.timeout(id); // must not revert
             assertTrue(uint8(games.game(id).stage) >= uint8(DisputeGame.Stage.SubmitterWon));
             vm.revertToState(snap);
         }
+    }
+
+    /// @notice H-2 (SPEC §6.10): a finalized task's winner is the earliest surviving commitment
+    ///         of its claim: every lower-id result of the task that revealed the same claim was
+    ///         rejected (a pending one blocks `finalize`, and releases come only after it).
+    function invariant_theWinnerIsTheEarliestSurvivingCommitmentOfItsClaim() public view {
+        for (uint256 k = 0; k < handler.taskCount(); k++) {
+            uint256 taskId = handler.taskIds(k);
+            TaskRegistry.Task memory t = registry.task(taskId);
+            if (t.status != TaskRegistry.TaskStatus.Finalized) continue;
+            TaskRegistry.Result memory w = registry.result(t.winningResult);
+            for (uint256 j = 0; j < handler.resultCount(); j++) {
+                uint256 id = handler.resultIds(j);
+                if (id >= t.winningResult) continue;
+                TaskRegistry.Result memory r = registry.result(id);
+                if (r.taskId != taskId || r.finalState != w.finalState || r.tokensHash != w.tokensHash) continue;
+                if (r.status == TaskRegistry.ResultStatus.Committed || r.status == TaskRegistry.ResultStatus.Forfeited) {
+                    continue; // never revealed: no claim
+                }
+                assertEq(uint8(r.status), uint8(TaskRegistry.ResultStatus.Rejected), "an earlier commitment was passed over");
+            }
+        }
+    }
+
+    /// @notice M-1 (SPEC §6.10): exactly the burned quarter of every rejected bond sits in the
+    ///         burn account, so lying always costs at least that much, whoever the payees are.
+    function invariant_theBurnIsTheRestOfEveryRejectedBond() public view {
+        uint256 burned;
+        for (uint256 k = 0; k < handler.resultCount(); k++) {
+            TaskRegistry.Result memory r = registry.result(handler.resultIds(k));
+            if (r.status != TaskRegistry.ResultStatus.Rejected) continue;
+            uint256 b = registry.task(r.taskId).submitterBond;
+            burned += b - b / 2 - b / 4;
+        }
+        assertEq(registry.credits(address(0)), burned);
     }
 }

@@ -5,7 +5,7 @@ import {TaskRegistry} from "../src/TaskRegistry.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {Outcome} from "../src/lib/ITaskGame.sol";
-import {NodeContext} from "../src/lib/GameTypes.sol";
+import {ModelSpec, NodeContext} from "../src/lib/GameTypes.sol";
 import {GameTestBase} from "./harness/GameTestBase.sol";
 import {SparseTree} from "./utils/SparseTree.sol";
 
@@ -157,7 +157,11 @@ contract TaskRegistry_Test is GameTestBase {
     }
 
     function test_createTask_revertsInvalidParams2ForAWindowOutsideItsBounds() public {
-        uint64 lo = registry.MIN_WINDOW();
+        // The floor grows with the task: 600 s + its n·2^K steps at 2^24 a second, rounded up;
+        // this task has n = 2·3 = 6 nodes and K = 20: 6/16 of a second.
+        uint64 lo = uint64(registry.minWindow(6, 20));
+        assertEq(lo, 601);
+        assertEq(registry.minWindow(1 << 10, 30), 600 + (1 << 16));
         uint64 hi = registry.MAX_WINDOW();
         _expectParams(2);
         _create(llama, _prompt(), 1, _deadline(), lo - 1, CLOCK);
@@ -168,7 +172,9 @@ contract TaskRegistry_Test is GameTestBase {
     }
 
     function test_createTask_revertsInvalidParams3ForAClockOutsideItsBounds() public {
-        uint64 lo = registry.MIN_CLOCK();
+        // The floor is one worst-case inclusion (30 s) per move: ⌈log2 6⌉ + K + 1 = 3 + 20 + 1 moves.
+        uint64 lo = uint64(registry.minClock(6, 20));
+        assertEq(lo, 24 * 30);
         uint64 hi = registry.MAX_CLOCK();
         _expectParams(3);
         _create(llama, _prompt(), 1, _deadline(), WINDOW, lo - 1);
@@ -179,7 +185,7 @@ contract TaskRegistry_Test is GameTestBase {
     }
 
     function test_createTask_revertsInvalidParams4ForEitherBondBelowTheMinimum() public {
-        uint128 min = registry.MIN_BOND();
+        uint128 min = 0.01 ether;
         uint64 d = _deadline();
         vm.startPrank(requester);
         _expectParams(4);
@@ -187,6 +193,20 @@ contract TaskRegistry_Test is GameTestBase {
         _expectParams(4);
         registry.createTask(llama, _prompt(), 1, d, WINDOW, CLOCK, SBOND, min - 1);
         registry.createTask(llama, _prompt(), 1, d, WINDOW, CLOCK, min, min);
+        vm.stopPrank();
+    }
+
+    function test_createTask_revertsInvalidParams5ForBondsOutsideTheRatio() public {
+        uint64 d = _deadline();
+        vm.startPrank(requester);
+        // A challenger never risks more than the submitter.
+        _expectParams(5);
+        registry.createTask(llama, _prompt(), 1, d, WINDOW, CLOCK, 1 ether, 1 ether + 1);
+        // A game locks at least a quarter of the bond it attacks.
+        _expectParams(5);
+        registry.createTask(llama, _prompt(), 1, d, WINDOW, CLOCK, 4 ether + 1, 1 ether);
+        registry.createTask(llama, _prompt(), 1, d, WINDOW, CLOCK, 4 ether, 1 ether);
+        registry.createTask(llama, _prompt(), 1, d, WINDOW, CLOCK, 1 ether, 1 ether);
         vm.stopPrank();
     }
 
@@ -214,7 +234,11 @@ contract TaskRegistry_Test is GameTestBase {
     }
 
     function test_createTask_revertsInvalidInput2BeyondTwoPow32Nodes() public {
-        bytes32 wide = _registerWide(uint32(1 << 31), 64);
+        // Step cap 1, so that 2^32 nodes re-run within the window floor (§6.3).
+        ModelSpec memory m = _llamaSpec(uint32(1 << 31), 0);
+        m.context = 64;
+        m.stepCap = 1;
+        bytes32 wide = models.register(m);
         // (P + N − 1)·nF = 2·2^31 = 2^32 nodes fits the accumulator; 3·2^31 does not.
         _create(wide, _enc2(1, 2), 1, _deadline(), WINDOW, CLOCK);
         _expectInput(2);
@@ -238,14 +262,35 @@ contract TaskRegistry_Test is GameTestBase {
         registry.task(1);
     }
 
-    // -- submitResult -----------------------------------------------------------------------------
+    // -- commitResult and revealResult -----------------------------------------------------------
 
-    function test_submitResult_storesTheResultLocksTheBondAndEmits() public {
+    function test_commitResult_locksTheBondHidesTheClaimAndEmits() public {
+        uint256 taskId = _createTask();
+        bytes32 c = _commitment(_enc2(5, 6), _sN(), alice, _salt(alice));
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.ResultCommitted(1, taskId, alice, c);
+        uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
+        TaskRegistry.Result memory r = registry.result(resultId);
+        assertEq(uint8(r.status), uint8(TaskRegistry.ResultStatus.Committed));
+        assertEq(r.commitment, c);
+        assertEq(r.committedBlock, block.number);
+        assertEq(r.finalState, bytes32(0));
+        assertEq(registry.task(taskId).unrevealed, 1);
+        assertEq(registry.task(taskId).pendingResults, 1);
+        assertEq(registry.totalLocked(), REWARD + SBOND);
+        assertFalse(registry.resultPending(resultId));
+    }
+
+    function test_revealResult_storesTheResultStartsTheWindowAndEmits() public {
         uint256 taskId = _createTask();
         bytes memory tokens = _enc2(5, 6);
+        uint256 resultId = _commit(taskId, alice, tokens, _sN());
+        vm.roll(block.number + 1);
+        vm.warp(block.timestamp + 12);
         vm.expectEmit(address(registry));
-        emit TaskRegistry.ResultSubmitted(1, taskId, alice, tokens, _sN());
-        uint256 resultId = _submit(taskId, alice, tokens, _sN());
+        emit TaskRegistry.ResultRevealed(resultId, taskId, alice, tokens, _sN());
+        vm.prank(carol); // anyone who knows the salt
+        registry.revealResult(resultId, tokens, _sN(), _salt(alice));
         TaskRegistry.Result memory r = registry.result(resultId);
         assertEq(r.taskId, taskId);
         assertEq(r.submitter, alice);
@@ -255,13 +300,14 @@ contract TaskRegistry_Test is GameTestBase {
         assertEq(r.finalState, _sN());
         assertEq(r.tokensHash, keccak256(tokens));
         assertEq(registry.resultOf(taskId, alice), resultId);
+        assertEq(registry.earliestOf(taskId, keccak256(abi.encode(keccak256(tokens), _sN()))), resultId);
+        assertEq(registry.task(taskId).unrevealed, 0);
         assertEq(registry.task(taskId).pendingResults, 1);
-        assertEq(registry.totalLocked(), REWARD + SBOND);
         assertEq(address(registry).balance, REWARD + SBOND);
         assertTrue(registry.resultPending(resultId));
     }
 
-    function test_submitResult_severalSubmittersHoldLiveResultsAtOnce() public {
+    function test_commitResult_severalSubmittersHoldLiveResultsAtOnce() public {
         uint256 taskId = _createTask();
         uint256 a = _submit(taskId, alice, _enc2(5, 6), keccak256("lie"));
         uint256 d = _submit(taskId, dave, _enc2(5, 7), _sN());
@@ -270,61 +316,103 @@ contract TaskRegistry_Test is GameTestBase {
         assertEq(registry.totalLocked(), REWARD + 2 * SBOND);
     }
 
-    function test_submitResult_revertsWrongValueWithTheBondAndTheValue() public {
+    function test_commitResult_revertsWrongValueWithTheBondAndTheValue() public {
         uint256 taskId = _createTask();
         vm.startPrank(alice);
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.WrongValue.selector, SBOND, SBOND - 1));
-        registry.submitResult{value: SBOND - 1}(taskId, _enc2(5, 6), _sN());
+        registry.commitResult{value: SBOND - 1}(taskId, keccak256("c"));
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.WrongValue.selector, SBOND, SBOND + 1));
-        registry.submitResult{value: SBOND + 1}(taskId, _enc2(5, 6), _sN());
+        registry.commitResult{value: SBOND + 1}(taskId, keccak256("c"));
         vm.stopPrank();
     }
 
-    function test_submitResult_revertsPastDeadlineButAcceptsTheDeadlineItself() public {
+    function test_commitResult_revertsPastDeadlineButAcceptsTheDeadlineItself() public {
         uint256 taskId = _createTask();
         uint64 deadline = registry.task(taskId).deadline;
         vm.warp(deadline + 1);
         vm.expectRevert(TaskRegistry.PastDeadline.selector);
-        _submit(taskId, alice, _enc2(5, 6), _sN());
+        _commit(taskId, alice, _enc2(5, 6), _sN());
         vm.warp(deadline);
-        _submit(taskId, alice, _enc2(5, 6), _sN());
+        _commit(taskId, alice, _enc2(5, 6), _sN());
     }
 
-    function test_submitResult_revertsAlreadySubmittedWithTheFirstResult() public {
+    function test_commitResult_revertsAlreadySubmittedWithTheFirstResult() public {
         uint256 taskId = _createTask();
         uint256 first = _submit(taskId, alice, _enc2(5, 6), _sN());
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.AlreadySubmitted.selector, first));
-        _submit(taskId, alice, _enc2(5, 7), keccak256("another"));
+        _commit(taskId, alice, _enc2(5, 7), keccak256("another"));
     }
 
-    function test_submitResult_revertsInvalidInput0UnlessExactlyNTokens() public {
+    function test_revealResult_revertsRevealTooEarlyInTheCommitmentsBlock() public {
         uint256 taskId = _createTask();
-        _expectInput(0);
-        _submit(taskId, alice, bytes.concat(bytes4(uint32(5))), _sN());
-        _expectInput(0);
-        _submit(taskId, alice, bytes.concat(_enc2(5, 6), bytes4(uint32(7))), _sN());
-        _expectInput(0);
-        _submit(taskId, alice, bytes.concat(_enc2(5, 6), hex"00"), _sN());
+        uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
+        vm.expectRevert(TaskRegistry.RevealTooEarly.selector);
+        _reveal(resultId, alice, _enc2(5, 6), _sN());
     }
 
-    function test_submitResult_revertsInvalidInput1ForATokenAtOrAboveV() public {
+    function test_revealResult_revertsCommitmentMismatchForAnyOtherPreimage() public {
         uint256 taskId = _createTask();
+        uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
+        vm.roll(block.number + 1);
+        vm.expectRevert(TaskRegistry.CommitmentMismatch.selector);
+        _reveal(resultId, alice, _enc2(5, 7), _sN());
+        vm.expectRevert(TaskRegistry.CommitmentMismatch.selector);
+        registry.revealResult(resultId, _enc2(5, 6), _sN(), keccak256("other salt"));
+        _reveal(resultId, alice, _enc2(5, 6), _sN());
+    }
+
+    function test_revealResult_revertsRevealClosedFrom600SecondsAfterTheCommitmentAndNotCommittedTwice() public {
+        uint256 taskId = _createTask();
+        uint256 committed = block.timestamp;
+        uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
+        assertEq(registry.result(resultId).committedAt, committed);
+        vm.roll(block.number + 1);
+        vm.warp(committed + 600);
+        vm.expectRevert(TaskRegistry.RevealClosed.selector);
+        _reveal(resultId, alice, _enc2(5, 6), _sN());
+        vm.warp(committed + 599);
+        _reveal(resultId, alice, _enc2(5, 6), _sN());
+        vm.expectRevert(TaskRegistry.NotCommitted.selector);
+        _reveal(resultId, alice, _enc2(5, 6), _sN());
+    }
+
+    function _commitBad(uint256 taskId, bytes memory tokens) internal returns (uint256 resultId) {
+        resultId = _commit(taskId, alice, tokens, _sN());
+        vm.roll(block.number + 1);
+    }
+
+    function test_revealResult_revertsInvalidInput0UnlessExactlyNTokens() public {
+        uint256 taskId = _createTask();
+        bytes[3] memory bad =
+            [bytes.concat(bytes4(uint32(5))), bytes.concat(_enc2(5, 6), bytes4(uint32(7))), bytes.concat(_enc2(5, 6), hex"00")];
+        for (uint256 k = 0; k < bad.length; k++) {
+            vm.deal(makeAddr(string(abi.encode(k))), SBOND);
+            uint256 resultId = _commit(taskId, makeAddr(string(abi.encode(k))), bad[k], _sN());
+            vm.roll(block.number + 1);
+            _expectInput(0);
+            _reveal(resultId, makeAddr(string(abi.encode(k))), bad[k], _sN());
+        }
+    }
+
+    function test_revealResult_revertsInvalidInput1ForATokenAtOrAboveV() public {
+        uint256 taskId = _createTask();
+        uint256 resultId = _commitBad(taskId, _enc2(5, V));
         _expectInput(1);
-        _submit(taskId, alice, _enc2(5, V), _sN());
-        _submit(taskId, alice, _enc2(5, V - 1), _sN());
+        _reveal(resultId, alice, _enc2(5, V), _sN());
+        _submit(taskId, dave, _enc2(5, V - 1), _sN());
     }
 
-    function test_submitResult_revertsUnknownTask() public {
+    function test_commitResult_revertsUnknownTask() public {
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.UnknownTask.selector, 7));
-        _submit(7, alice, _enc2(5, 6), _sN());
+        _commit(7, alice, _enc2(5, 6), _sN());
     }
 
-    function test_submitResult_revertsTaskNotOpenOnceTheTaskIsFinalized() public {
+    function test_commitResult_revertsTaskNotOpenOnceTheTaskIsFinalized() public {
         (uint256 taskId, uint256 resultId) = _taskAndResult();
         vm.warp(block.timestamp + WINDOW);
         registry.finalize(resultId);
         vm.expectRevert(TaskRegistry.TaskNotOpen.selector);
-        _submit(taskId, dave, _enc2(5, 6), _sN());
+        _commit(taskId, dave, _enc2(5, 6), _sN());
     }
 
     // -- challenge --------------------------------------------------------------------------------
@@ -348,14 +436,20 @@ contract TaskRegistry_Test is GameTestBase {
         assertEq(g.hiHash, _sN());
     }
 
-    function test_challenge_manyChallengersEachOpenOneGameAndTheSubmitterMayChallengeItself() public {
+    function test_challenge_manyChallengersEachOpenOneGameInOrderButNeverTheSubmitter() public {
         (, uint256 resultId) = _taskAndResult();
         uint256 g1 = _challenge(resultId, bob);
         uint256 g2 = _challenge(resultId, dave);
-        uint256 g3 = _challenge(resultId, alice);
+        uint256 g3 = _challenge(resultId, requester);
+        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.TiedParty.selector, alice));
+        _challenge(resultId, alice);
         assertEq(registry.result(resultId).liveGames, 3);
-        assertTrue(g1 != g2 && g2 != g3);
-        assertEq(games.game(g3).challenger, alice);
+        TaskRegistry.GameRef[] memory refs = registry.gamesOf(resultId);
+        assertEq(refs.length, 3);
+        assertEq(refs[0].gameId, g1);
+        assertEq(refs[1].gameId, g2);
+        assertEq(refs[2].challenger, requester);
+        assertEq(games.game(g3).challenger, requester);
     }
 
     function test_challenge_revertsWindowClosedAtTheEndOfTheWindow() public {
@@ -396,26 +490,37 @@ contract TaskRegistry_Test is GameTestBase {
 
     // -- proveTokenMismatch -----------------------------------------------------------------------
 
+    /// @notice `who` proves token 1 wrong, naming itself: it opens a game first if it has none
+    ///         (a recipient must hold a live game opened in an earlier block).
     function _proveMismatch(uint256 resultId, address who) internal {
+        if (registry.gameOf(resultId, who) == 0) {
+            _challenge(resultId, who);
+            vm.roll(block.number + 1);
+        }
         bytes32[] memory out = _outputs();
         vm.prank(who);
-        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], SparseTree.accumulatorPath(out, 8));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], SparseTree.accumulatorPath(out, 8), who);
     }
 
-    function test_proveTokenMismatch_rejectsTheResultAndSplitsTheBond() public {
+    function test_proveTokenMismatch_rejectsTheResultAndSplitsTheBondHalfAQuarterAndABurnedQuarter() public {
         (uint256 taskId, uint256 resultId) = _taskAndResult();
+        _challenge(resultId, carol);
+        vm.roll(block.number + 1);
         vm.expectEmit(address(registry));
         emit TaskRegistry.Credited(carol, SBOND / 2);
         vm.expectEmit(address(registry));
-        emit TaskRegistry.Credited(requester, SBOND - SBOND / 2);
+        emit TaskRegistry.Credited(requester, SBOND / 4);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.Credited(address(0), SBOND - SBOND / 2 - SBOND / 4);
         vm.expectEmit(address(registry));
         emit TaskRegistry.ResultRejected(resultId, carol);
         _proveMismatch(resultId, carol);
         assertEq(uint8(registry.result(resultId).status), uint8(TaskRegistry.ResultStatus.Rejected));
         assertEq(registry.credits(carol), SBOND / 2);
-        assertEq(registry.credits(requester), SBOND - SBOND / 2);
+        assertEq(registry.credits(requester), SBOND / 4);
+        assertEq(registry.credits(address(0)), SBOND - SBOND / 2 - SBOND / 4);
         assertEq(registry.task(taskId).pendingResults, 0);
-        assertEq(registry.totalLocked(), REWARD);
+        assertEq(registry.totalLocked(), REWARD + CBOND); // carol's game, refunded by abandon
         assertFalse(registry.resultPending(resultId));
     }
 
@@ -423,14 +528,14 @@ contract TaskRegistry_Test is GameTestBase {
         (, uint256 resultId) = _taskAndResult();
         bytes32[] memory out = _outputs();
         vm.expectRevert(TaskRegistry.TokensMismatch.selector);
-        registry.proveTokenMismatch(resultId, _enc2(5, 7), 1, out[8], SparseTree.accumulatorPath(out, 8));
+        registry.proveTokenMismatch(resultId, _enc2(5, 7), 1, out[8], SparseTree.accumulatorPath(out, 8), carol);
     }
 
     function test_proveTokenMismatch_revertsTokenIndexOutOfRangeAtN() public {
         (, uint256 resultId) = _taskAndResult();
         bytes32[] memory out = _outputs();
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.TokenIndexOutOfRange.selector, 2));
-        registry.proveTokenMismatch(resultId, _enc2(5, 6), 2, out[8], SparseTree.accumulatorPath(out, 8));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 2, out[8], SparseTree.accumulatorPath(out, 8), carol);
     }
 
     function test_proveTokenMismatch_revertsInvalidProofForAWrongLeafOrANeighbouringIndex() public {
@@ -438,13 +543,13 @@ contract TaskRegistry_Test is GameTestBase {
         bytes32[] memory out = _outputs();
         // A leaf that is not in S_n.
         vm.expectRevert(TaskRegistry.InvalidProof.selector);
-        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, _tokenRoot(9), SparseTree.accumulatorPath(out, 8));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, _tokenRoot(9), SparseTree.accumulatorPath(out, 8), carol);
         // A valid path of leaf 7 (a neighbour of the derived index 8).
         vm.expectRevert(TaskRegistry.InvalidProof.selector);
-        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[7], SparseTree.accumulatorPath(out, 7));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[7], SparseTree.accumulatorPath(out, 7), carol);
         // A valid path of leaf 8, claimed for token 0 (derived index 5).
         vm.expectRevert(TaskRegistry.InvalidProof.selector);
-        registry.proveTokenMismatch(resultId, _enc2(5, 6), 0, out[8], SparseTree.accumulatorPath(out, 8));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 0, out[8], SparseTree.accumulatorPath(out, 8), carol);
         assertTrue(registry.resultPending(resultId));
     }
 
@@ -452,25 +557,49 @@ contract TaskRegistry_Test is GameTestBase {
         (, uint256 resultId) = _taskAndResult();
         bytes32[] memory out = _outputs();
         vm.expectRevert(TaskRegistry.TokenMatches.selector);
-        registry.proveTokenMismatch(resultId, _enc2(5, 6), 0, out[5], SparseTree.accumulatorPath(out, 5));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 0, out[5], SparseTree.accumulatorPath(out, 5), carol);
     }
 
     function test_proveTokenMismatch_revertsResultNotPendingTheSecondTime() public {
         (, uint256 resultId) = _taskAndResult();
+        _challenge(resultId, dave);
         _proveMismatch(resultId, carol);
+        bytes32[] memory out = _outputs();
         vm.expectRevert(TaskRegistry.ResultNotPending.selector);
-        _proveMismatch(resultId, dave);
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], SparseTree.accumulatorPath(out, 8), dave);
     }
 
-    function test_proveTokenMismatch_endsTheResultsLiveGamesWithRefunds() public {
+    function test_proveTokenMismatch_paysTheEarliestLiveGameAndEndsItWithARefund() public {
         (, uint256 resultId) = _taskAndResult();
         uint256 gameId = _challenge(resultId, bob);
+        _challenge(resultId, carol);
+        vm.roll(block.number + 1);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.ResultRejected(resultId, bob);
         _proveMismatch(resultId, carol);
+        assertEq(registry.credits(carol), 0);
+        assertEq(registry.credits(bob), SBOND / 2);
         vm.expectEmit(address(registry));
         emit TaskRegistry.GameSettled(resultId, bob, Outcome.Refund);
         games.abandon(gameId);
-        assertEq(registry.credits(bob), CBOND);
-        assertEq(registry.result(resultId).liveGames, 0);
+        assertEq(registry.credits(bob), SBOND / 2 + CBOND);
+        assertEq(registry.result(resultId).liveGames, 1); // carol's own game, still to abandon
+    }
+
+    function test_proveTokenMismatch_revertsNotAChallengerUnlessTheRecipientHoldsALiveGameFromAnEarlierBlock() public {
+        (, uint256 resultId) = _taskAndResult();
+        bytes32[] memory out = _outputs();
+        bytes memory path = SparseTree.accumulatorPath(out, 8);
+        // No game at all (the submitter can never have one).
+        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.NotAChallenger.selector, alice));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], path, alice);
+        // A game opened in this very block: a copier cannot open one after seeing the proof.
+        _challenge(resultId, carol);
+        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.NotAChallenger.selector, carol));
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], path, carol);
+        vm.roll(block.number + 1);
+        registry.proveTokenMismatch(resultId, _enc2(5, 6), 1, out[8], path, carol);
+        assertEq(registry.credits(carol), SBOND / 2);
     }
 
     // -- finalize ---------------------------------------------------------------------------------
@@ -527,6 +656,34 @@ contract TaskRegistry_Test is GameTestBase {
         registry.finalize(resultId);
     }
 
+    function test_finalize_isNotHeldUpByAnUnrevealedCommitment() public {
+        // A griefer's commitment that never reveals cannot delay the task to its deadline: by the
+        // end of a result's window every earlier commitment's reveal period has ended, and a later
+        // one can never be the earliest of the claim.
+        (uint256 taskId, uint256 resultId) = _taskAndResult();
+        _commit(taskId, dave, _enc2(5, 6), _sN());
+        vm.warp(block.timestamp + WINDOW);
+        assertLt(block.timestamp, registry.task(taskId).deadline);
+        registry.finalize(resultId);
+        assertEq(registry.credits(alice), REWARD + SBOND);
+    }
+
+    function test_finalize_revertsEarlierCommitmentForALaterCommitmentOfTheSameClaim() public {
+        uint256 taskId = _createTask();
+        uint256 first = _commit(taskId, alice, _enc2(5, 6), _sN());
+        uint256 second = _commit(taskId, dave, _enc2(5, 6), _sN());
+        vm.roll(block.number + 1);
+        _reveal(second, dave, _enc2(5, 6), _sN());
+        vm.warp(block.timestamp + 100);
+        _reveal(first, alice, _enc2(5, 6), _sN());
+        vm.warp(block.timestamp + WINDOW - 100);
+        vm.expectRevert(abi.encodeWithSelector(TaskRegistry.EarlierCommitment.selector, first));
+        registry.finalize(second);
+        vm.warp(block.timestamp + 100);
+        registry.finalize(first);
+        assertEq(registry.credits(alice), REWARD + SBOND);
+    }
+
     function test_finalize_revertsUnknownResult() public {
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.UnknownResult.selector, 1));
         registry.finalize(1);
@@ -566,8 +723,41 @@ contract TaskRegistry_Test is GameTestBase {
         vm.warp(block.timestamp + WINDOW - 1);
         registry.finalize(first);
         _challenge(second, bob);
+        vm.warp(block.timestamp + 1);
         vm.expectRevert(abi.encodeWithSelector(TaskRegistry.GamesLive.selector, 1));
         registry.releaseBond(second);
+    }
+
+    function test_releaseBond_revertsWindowOpenUntilTheResultsOwnWindowEnds() public {
+        (uint256 taskId, uint256 first) = _taskAndResult();
+        vm.warp(block.timestamp + 1);
+        uint256 second = _submit(taskId, dave, _enc2(5, 7), _sN());
+        vm.warp(block.timestamp + WINDOW - 1);
+        registry.finalize(first);
+        vm.expectRevert(TaskRegistry.WindowOpen.selector);
+        registry.releaseBond(second);
+        vm.warp(block.timestamp + 1);
+        registry.releaseBond(second);
+        assertEq(registry.credits(dave), SBOND);
+    }
+
+    function test_releaseBond_forfeitsAnUnrevealedCommitmentToTheRequesterAfterTheRevealPeriod() public {
+        uint256 taskId = _createTask();
+        uint256 resultId = _commit(taskId, alice, _enc2(5, 6), _sN());
+        uint256 closes = block.timestamp + 600;
+        vm.warp(closes - 1);
+        vm.expectRevert(TaskRegistry.RevealOpen.selector);
+        registry.releaseBond(resultId);
+        vm.warp(closes);
+        vm.expectEmit(address(registry));
+        emit TaskRegistry.BondForfeited(resultId, requester);
+        registry.releaseBond(resultId);
+        assertEq(uint8(registry.result(resultId).status), uint8(TaskRegistry.ResultStatus.Forfeited));
+        assertEq(registry.credits(requester), SBOND);
+        assertEq(registry.task(taskId).unrevealed, 0);
+        vm.warp(registry.task(taskId).deadline + 1);
+        registry.refundTask(taskId);
+        assertEq(registry.credits(requester), SBOND + REWARD);
     }
 
     // -- refundTask -------------------------------------------------------------------------------
@@ -607,7 +797,7 @@ contract TaskRegistry_Test is GameTestBase {
         _proveMismatch(resultId, carol);
         vm.warp(registry.task(taskId).deadline + 1);
         registry.refundTask(taskId);
-        assertEq(registry.credits(requester), REWARD + SBOND - SBOND / 2);
+        assertEq(registry.credits(requester), REWARD + SBOND / 4);
     }
 
     function test_refundTask_revertsUnknownTask() public {
@@ -669,7 +859,7 @@ contract TaskRegistry_Test is GameTestBase {
         _challenge(resultId, bob);
         vm.prank(bob);
         vm.expectRevert(TaskRegistry.OnlyGame.selector);
-        registry.settleGame(resultId, bob, Outcome.ChallengerWon);
+        registry.settleGame(1, resultId, bob, Outcome.ChallengerWon);
         assertTrue(registry.resultPending(resultId));
     }
 
@@ -692,6 +882,6 @@ contract TaskRegistry_Test is GameTestBase {
     function test_games_isBoundToThisRegistry() public view {
         assertEq(address(games.registry()), address(registry));
         assertEq(address(registry.models()), address(models));
-        assertEq(registry.version(), "0.1.0");
+        assertEq(registry.version(), "0.2.0");
     }
 }

@@ -32,22 +32,30 @@ ENUMS = {"Stage": protocol.Stage, "TaskStatus": protocol.TaskStatus, "ResultStat
 
 
 def _evaluate(expr: str, known: dict[str, int]) -> int | None:
+    if expr.strip() in known:  # another constant's name
+        return known[expr.strip()]
     expr = expr.strip().replace("_", "")
     expr = re.sub(r"\buint\d*\((\w+)\)", r"\1", expr)
     if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", expr):
         return int(expr, 0)
     if m := re.fullmatch(r"(\d+)\s*<<\s*(\d+)", expr):
         return int(m[1]) << int(m[2])
-    return known.get(expr)
+    if m := re.fullmatch(r"(\d+)(?:\.(\d+))?\s*ether", expr):  # a decimal number of ether, in wei
+        frac = m[2] or ""
+        return (int(m[1] + frac) * 10 ** 18) // 10 ** len(frac)
+    return None
 
 
 def _solidity_constants() -> dict[str, list[tuple[str, int]]]:
     found: dict[str, list[tuple[str, int]]] = {}
-    for path in SRC.rglob("*.sol"):
-        for name, expr in _DECL.findall(path.read_text()):
-            value = _evaluate(expr, {})
-            if value is not None:
-                found.setdefault(name, []).append((path.name, value))
+    decls = [(path.name, name, expr) for path in SRC.rglob("*.sol") for name, expr in _DECL.findall(path.read_text())]
+    known: dict[str, int] = {}
+    for _ in range(2):  # a second pass resolves constants defined as another constant's name
+        for file, name, expr in decls:
+            value = _evaluate(expr, known)
+            if value is not None and (file, value) not in found.get(name, []):
+                found.setdefault(name, []).append((file, value))
+                known.setdefault(name, value)
     return found
 
 

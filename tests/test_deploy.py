@@ -196,9 +196,9 @@ out = {}
 with connect(None, None, deployments=folder) as (backend, system, data):
     model = bytes.fromhex(data["models"][0]["id"][2:])
     prompt = b"".join(t.to_bytes(4, "big") for t in b"ROMEO:")
-    args = (model, prompt, 4, head_timestamp(backend) + 3600, 600, 600, 10**15, 10**15)
+    args = (model, prompt, 4, head_timestamp(backend) + 3600, 3600, 3600, 10**16, 10**16)
     try:
-        system.tasks.send("createTask", model, prompt, 4, 0, 600, 600, 10**15, 10**15, value=10**16)
+        system.tasks.send("createTask", model, prompt, 4, 0, 3600, 3600, 10**16, 10**16, value=10**16)
     except ContractRevert as e:
         out["revert"] = [e.name, list(e.args)]
     out["receipt"] = system.tasks.send("createTask", *args, value=10**16)
@@ -206,7 +206,7 @@ with connect(None, None, deployments=folder) as (backend, system, data):
     out["sender"], out["prompt"] = backend.sender, prompt.hex()
 with connect(None, "alice", deployments=folder) as (backend, system, data):
     out["alice"] = [backend.sender, system.tasks.send("createTask", model, prompt, 1,
-                    head_timestamp(backend) + 3600, 600, 600, 10**15, 10**15)["from"]]
+                    head_timestamp(backend) + 3600, 3600, 3600, 10**16, 10**16)["from"]]
 cases = [("missing", dict(deployments=empty)), ("account", dict(account="nobody", deployments=folder)),
          ("network", dict(network="ethereum:nonet")), ("rpc", dict(network="http://127.0.0.1:1"))]
 for name, kwargs in cases:
@@ -245,7 +245,7 @@ def test_ape_backend_receipt_has_the_rpc_backends_shape_and_decodes_task_created
     system = System.at(rpc, data["contracts"])
     model = bytes.fromhex(data["models"][0]["id"][2:])
     deadline = int(node.rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16) + 3600
-    reference = system.tasks.send("createTask", model, b"\0\0\0\x41", 1, deadline, 600, 600, 10**15, 10**15, value=1)
+    reference = system.tasks.send("createTask", model, b"\0\0\0\x41", 1, deadline, 3600, 3600, 10**16, 10**16, value=1)
     for key in ("status", "logs", "gasUsed", "blockNumber", "transactionHash", "contractAddress"):
         assert key in receipt
     assert _shape(receipt) == _shape(reference)
@@ -285,3 +285,14 @@ def test_ape_deploy_with_an_unknown_account_fails_with_one_line_and_deploys_noth
     errors = [ln for ln in stderr.splitlines() if ln.startswith("Error")]
     assert len(errors) == 1 and "no ape account with alias 'nobody' (known: alice)" in errors[0], stderr
     assert "deploying on" not in stdout and not list(out.iterdir())
+
+
+def test_the_python_bounds_mirror_the_registrys_floors(node: Anvil, first_run) -> None:  # type: ignore[no-untyped-def]
+    """offchain/game/bounds.py computes what TaskRegistry enforces (SPEC §6.3), edges included."""
+    from offchain.game.bounds import min_clock, min_window
+
+    _, data = first_run
+    tasks = System.at(RpcBackend(node.rpc, node.rpc.request("eth_accounts")[0]), data["contracts"]).tasks
+    for n, k in ((1, 1), (2, 1), (9, 20), (648, 18), (1 << 20, 24), ((1 << 32) - 1, 48), (1 << 32, 48)):
+        assert tasks.call("minClock", n, k) == min_clock(n, k), (n, k)
+        assert tasks.call("minWindow", n, k) == min_window(n, k), (n, k)

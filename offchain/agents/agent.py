@@ -17,11 +17,14 @@ from offchain.agents.chain import Bound, System, head_timestamp
 from offchain.agents.store import Store
 from offchain.agents.strategy import Plan, Strategy, plan_for
 from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
+from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND, REVEAL_PERIOD
 from offchain.evm import ContractRevert
+from offchain.game.bounds import commitment, max_moves, min_clock, min_window
 from offchain.game.phase1 import NodeRun
 from offchain.game.task import Claims, Task
 from offchain.game.tokens import token_mismatch, tokens_bytes
 from offchain.game.transition import build, node_run
+from offchain.merkle import keccak
 from offchain.mipsemu import hash_packed
 
 #: Phases of the game for the summaries: which phase a move belongs to.
@@ -56,6 +59,12 @@ class Agent:
     role: str = "agent"
     #: task id → (input, N) from its TaskCreated event
     inputs: dict[int, tuple[bytes, int]] = field(default_factory=dict)
+    #: this agent's worst-case inclusion time per move, seconds (§6.8)
+    latency: int = INCLUSION_LATENCY
+    #: the MIPS steps per second this agent re-runs a task at (§6.8)
+    rerun_rate: int = RERUN_STEPS_PER_SECOND
+    #: tasks or results this agent said it will not take on (said once)
+    refused: set[int] = field(default_factory=set)
 
     @property
     def me(self) -> str:
@@ -120,6 +129,17 @@ class Submitter(Agent):
     plans: dict[int, Plan] = field(default_factory=dict)
     gave_up: set[int] = field(default_factory=set)
 
+    def indefensible(self, tv: TaskView, entry: Entry) -> str | None:
+        """Why this submitter cannot defend a task's clock at its own latency (None: it can)."""
+        moves = max_moves(tv.nodes, entry.spec.stepCap)
+        need = min_clock(tv.nodes, entry.spec.stepCap, self.latency)
+        if tv.clock < need:
+            return f"its {tv.clock} s clock cannot cover {moves} moves at {self.latency} s each ({need} s)"
+        return None
+
+    def salt(self, task_id: int) -> bytes:
+        return self.store.salt(f"{self.system.tasks.address.lower()}:{task_id}")
+
     def plan(self, task_id: int) -> Plan | None:
         if task_id not in self.plans:
             _, _, task = self.task_of(task_id)
@@ -137,31 +157,58 @@ class Submitter(Agent):
             if tasks.call("resultOf", tid, self.me) or self.catalog.get(e["model"]) is None:
                 continue
             tv = TaskView.of(tasks.call("task", tid))
-            if tv.status != TaskStatus.OPEN or self.now() > tv.deadline:
+            if tv.status != TaskStatus.OPEN or self.now() > tv.deadline or tid in self.refused:
+                continue
+            why = self.indefensible(tv, self.catalog.get(e["model"]))  # type: ignore[arg-type]
+            if why:
+                self.say(f"task {tid}: refused: {why}")
+                self.refused.add(tid)
                 continue
             plan = self.plan(tid)
             assert plan is not None
-            self.say(f"task {tid}: posting {'an honest' if self.strategy.honest else 'a ' + self.strategy.name} "
+            self.say(f"task {tid}: committing to {'an honest' if self.strategy.honest else 'a ' + self.strategy.name} "
                      f"result, S_n = 0x{plan.final_state.hex()[:16]}…")
-            self.send(tasks, "submitResult", tid, tokens_bytes(plan.tokens), plan.final_state,
-                      value=tv.submitter_bond, phase="result")
+            c = commitment(tokens_bytes(plan.tokens), plan.final_state, self.me, self.salt(tid))
+            self.send(tasks, "commitResult", tid, c, value=tv.submitter_bond, phase="result")
             acted += 1
         for gid, g in self.my_games("submitter"):
             acted += self.move(gid, g)
-        for e in tasks.events("ResultSubmitted", self.from_block):
+        for e in tasks.events("ResultCommitted", self.from_block):
             if e["submitter"].lower() != self.me:
                 continue
-            r = ResultView.of(tasks.call("result", e["resultId"]))
-            tv = TaskView.of(tasks.call("task", r.task_id))
-            if r.status == ResultStatus.PENDING and r.live_games == 0:
-                if tv.status == TaskStatus.OPEN and self.now() >= r.submitted_at + tv.window:
-                    self.say(f"result {e['resultId']}: window passed with no live game; finalizing task {r.task_id}")
-                    self.send(tasks, "finalize", e["resultId"])
-                    acted += 1
-                elif tv.status == TaskStatus.FINALIZED:
-                    self.send(tasks, "releaseBond", e["resultId"])
-                    acted += 1
+            acted += self.settle(e["resultId"])
         return acted
+
+    def settle(self, rid: int) -> int:
+        """Reveal a mined commitment; finalize or release a result whose window has passed."""
+        tasks = self.system.tasks
+        r = ResultView.of(tasks.call("result", rid))
+        tv = TaskView.of(tasks.call("task", r.task_id))
+        now = self.now()
+        if r.status == ResultStatus.COMMITTED and now < r.committed_at + REVEAL_PERIOD:
+            # The commitment is mined, so this transaction lands in a later block (§6.3).
+            plan = self.plan(r.task_id)
+            assert plan is not None
+            self.say(f"result {rid}: revealing its commitment")
+            self.send(tasks, "revealResult", rid, tokens_bytes(plan.tokens), plan.final_state, self.salt(r.task_id),
+                      phase="result")
+            return 1
+        if r.status != ResultStatus.PENDING or r.live_games or now < r.submitted_at + tv.window:
+            return 0
+        if tv.status == TaskStatus.FINALIZED:
+            self.send(tasks, "releaseBond", rid)
+            return 1
+        if tv.status != TaskStatus.OPEN:
+            return 0
+        claim = keccak(r.tokens_hash + r.final_state)
+        if int(tasks.call("disprover", r.task_id, claim), 16):
+            return 0  # the claim was proven wrong on another result: it can never finalize (§6.11)
+        earliest = int(tasks.call("earliestOf", r.task_id, claim))
+        if earliest != rid and ResultView.of(tasks.call("result", earliest)).status == ResultStatus.PENDING:
+            return 0  # an earlier commitment of the same claim is the one to be paid (§6.3)
+        self.say(f"result {rid}: window passed with no live game; finalizing task {r.task_id}")
+        self.send(tasks, "finalize", rid)
+        return 1
 
     def move(self, gid: int, g: GameView) -> int:
         plan = self.plan(g.task_id)
@@ -217,13 +264,27 @@ class Challenger(Agent):
     def tick(self) -> int:
         acted = 0
         tasks = self.system.tasks
-        for e in tasks.events("ResultSubmitted", self.from_block):
+        for e in tasks.events("ResultRevealed", self.from_block):
             rid = e["resultId"]
             r = ResultView.of(tasks.call("result", rid))
-            if r.status != ResultStatus.PENDING or tasks.call("gameOf", rid, self.me):
+            if r.status != ResultStatus.PENDING:
                 continue
+            disprover = tasks.call("disprover", r.task_id, keccak(r.tokens_hash + r.final_state))
+            if int(disprover, 16):  # an address: 0 until the claim is disproven
+                self.say(f"result {rid}: its claim was proven wrong on another result; slashing it (SPEC §6.11)")
+                self.send(tasks, "slashDisproven", rid, phase="settle")
+                acted += 1
+                continue
+            mine = int(tasks.call("gameOf", rid, self.me))
             tv, entry, task = self.task_of(r.task_id)
-            if task is None or self.now() >= r.submitted_at + tv.window:
+            if entry is None or (not mine and self.now() >= r.submitted_at + tv.window):
+                continue
+            if not mine and rid not in self.refused and tv.window < min_window(tv.nodes, entry.spec.stepCap, self.rerun_rate):
+                need = min_window(tv.nodes, entry.spec.stepCap, self.rerun_rate)
+                self.say(f"result {rid}: not watched: its {tv.window} s window is shorter than re-running "
+                         f"{tv.nodes} nodes at {self.rerun_rate} steps/s ({need} s)")
+                self.refused.add(rid)
+            if task is None or rid in self.refused:
                 continue
             tokens = [int.from_bytes(e["tokens"][k:k + 4], "big") for k in range(0, len(e["tokens"]), 4)]
             honest = self.honest(r.task_id, task)
@@ -232,11 +293,19 @@ class Challenger(Agent):
                 continue
             if r.final_state == honest.final_state and not contrarian:
                 p = token_mismatch(honest.accumulator, tokens, task.n_prompt, task.graph.n_f, task.graph.j_argmax)
-                if p is not None:
-                    self.say(f"result {rid}: token {p.k} is not its own argmax leaf; one-shot token proof")
-                    self.send(tasks, "proveTokenMismatch", rid, e["tokens"], p.k, p.leaf, p.path, phase="challenge")
+                if p is not None and mine:
+                    self.say(f"result {rid}: token {p.k} is not its own argmax leaf; token proof, bound to game {mine}")
+                    self.send(tasks, "proveTokenMismatch", rid, e["tokens"], p.k, p.leaf, p.path, self.me, phase="challenge")
                     acted += 1
                     continue
+                if p is not None:
+                    # A token proof must name a challenger whose game is from an earlier block (§6.3).
+                    self.say(f"result {rid}: token {p.k} is not its own argmax leaf; opening a game to bind the proof to")
+                    self.send(tasks, "challenge", rid, value=tv.challenger_bond, phase="challenge")
+                    acted += 1
+                    continue
+            if mine:
+                continue
             self.say(f"result {rid}: S_n differs from ours (0x{honest.final_state.hex()[:16]}…); challenging")
             self.send(tasks, "challenge", rid, value=tv.challenger_bond, phase="challenge")
             acted += 1

@@ -75,10 +75,10 @@ class Bound:
     def _encode(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
         return self.artifact.encode_call(fn, args)
 
-    def _eth_call(self, data: bytes, value: int = 0) -> bytes:
+    def _eth_call(self, data: bytes, value: int = 0, block: str = "latest") -> bytes:
         tx = {"from": self.backend.sender, "to": self.address, "data": "0x" + data.hex(), "value": hex(value)}
         try:
-            return bytes.fromhex(self.backend.request("eth_call", [tx, "latest"])[2:])
+            return bytes.fromhex(self.backend.request("eth_call", [tx, block])[2:])
         except RpcError as e:
             rd = revert_data(e)
             if rd is None:
@@ -92,7 +92,9 @@ class Bound:
     def send(self, fn: str, *args: Any, value: int = 0) -> dict[str, Any]:
         """Mine `fn(*args)`; a call that would revert raises ContractRevert and sends nothing."""
         data, _ = self._encode(fn, args)
-        self._eth_call(data, value)
+        # Simulated in the block it will be mined in: a reveal must come a block after its
+        # commitment (SPEC §6.3), which a simulation in the latest block would refuse.
+        self._eth_call(data, value, "pending")
         receipt = self.backend.transact(self.address, data, value)
         if int(receipt["status"], 16) != 1:
             raise ContractRevert(b"", None, (f"{fn} was mined but reverted (the state changed in between)",))

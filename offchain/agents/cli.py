@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
 from offchain.evm import ContractRevert, Rpc, RpcConnectionError, RpcError
 
 EPILOG = "Roles and examples: README.md; the protocol: docs/SPEC.md §6."
@@ -74,6 +75,7 @@ def _cmd_request(args: argparse.Namespace) -> int:
         finalized_tokens,
         outcome,
         post_task,
+        soft_final,
         validate,
     )
     from offchain.agents.views import ResultStatus, TaskStatus
@@ -84,16 +86,26 @@ def _cmd_request(args: argparse.Namespace) -> int:
     entry = load_entry(ref)
     data = encode_input(entry, Path(args.input).read_bytes() if args.input else args.prompt)
     validate(entry, data, args.tokens)
-    terms = Terms(reward=args.reward, window=args.window, clock=args.clock)
+    terms = Terms(reward=args.reward, window=args.window, clock=args.clock, quorum=args.quorum)
     with connect(args) as system:
         if not system.models.call("exists", entry.id):
             raise ValueError(f"model {entry.name} (0x{entry.id.hex()[:16]}…) is not registered on this chain: run `ape run deploy`")
         task_id = post_task(system, entry, data, args.tokens, terms)
-        print(f"task {task_id}: {entry.name}, {args.tokens} new token(s), reward {args.reward / 1e18:g} ETH")
+        print(f"task {task_id}: {entry.name}, {args.tokens} new token(s), reward {args.reward / 1e18:g} ETH"
+              + (f", quorum of {args.quorum}" if args.quorum else ""))
         if not args.wait:
             return 0
+        said_soft = False
         while True:
             tv, results = outcome(system, task_id)
+            soft = soft_final(system, task_id) if args.quorum and not said_soft else None
+            if soft is not None:
+                said_soft = True
+                r = next(r for rid, r, _ in results if rid == soft["resultId"])
+                tokens = next(t for rid, _, t in results if rid == soft["resultId"])
+                text = decode_tokens(entry, [int.from_bytes(tokens[k:k + 4], "big") for k in range(0, len(tokens), 4)])
+                print(f"soft-final at block {soft['blockNumber']}: all {args.quorum} agree on {text!r} "
+                      f"(S_n 0x{r.final_state.hex()[:16]}…); bonds stay locked through the window")
             tokens = finalized_tokens(system, task_id)
             if tokens is not None:
                 r = next(r for rid, r, _ in results if rid == tv.winning_result)
@@ -120,7 +132,8 @@ def _daemon(args: argparse.Namespace, role: str) -> int:
     with connect(args) as system:
         state = Path(args.state) / f"{role}-{system.tasks.backend.sender.lower()}.sqlite"
         cls = Submitter if role == "serve" else Challenger
-        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True))
+        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True),
+                    latency=args.latency, rerun_rate=args.rerun_rate)
         agent.from_block = int(args.from_block)
         names = ", ".join(e.name for e in catalog.entries)
         print(f"{role}: {agent.me} serving {names}" + ("" if strategy.honest else f" (DISHONEST: {strategy.name}, for tests)"),
@@ -207,8 +220,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--tokens", type=int, default=1, metavar="N", help="new tokens (1 for an MLP)")
     r.add_argument("--model", default="shakespeare", help="shakespeare (default), mnist, mnist-two-phase, or PATH[#single]")
     r.add_argument("--reward", type=int, default=10**17, help="reward in wei (default 0.1 ETH)")
-    r.add_argument("--window", type=int, default=600, help="challenge window per result, seconds")
-    r.add_argument("--clock", type=int, default=600, help="each game party's chess clock, seconds")
+    r.add_argument("--window", type=int, default=0, help="challenge window per result, seconds (default: the task's floor)")
+    r.add_argument("--clock", type=int, default=0, help="each game party's chess clock, seconds (default: the task's floor)")
+    r.add_argument("--quorum", type=int, default=0, metavar="K",
+                   help="ask for K submitters; when all K agree the result is soft-final at once (SPEC §6.11)")
     r.add_argument("--wait", action="store_true", help="wait for the outcome and print it")
     r.add_argument("--poll", type=float, default=1.0, help="seconds between checks with --wait")
     _chain_args(r)
@@ -228,6 +243,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         d.add_argument("--once", action="store_true", help="one tick, then exit")
         d.add_argument("--exit-idle", type=int, default=0, metavar="TICKS", help="exit after this many idle ticks (tests)")
         d.add_argument("--no-withdraw", dest="withdraw", action="store_false", help="leave credits in the registry")
+        d.add_argument("--latency", type=int, default=INCLUSION_LATENCY, metavar="SECONDS",
+                       help="this agent's worst-case inclusion time per move; tasks whose clock cannot cover it are "
+                       "refused (default %(default)s, the protocol's)")
+        d.add_argument("--rerun-rate", type=int, default=RERUN_STEPS_PER_SECOND, metavar="STEPS",
+                       help="steps per second this agent re-runs at; results whose window is shorter are not "
+                       "watched (default %(default)s, the protocol's)")
         _chain_args(d)
         d.set_defaults(func=lambda a, role=role: _daemon(a, role))
     s = sub.add_parser("status", help="tasks, results and games; a game's move-by-move timeline", epilog=EPILOG,

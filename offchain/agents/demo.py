@@ -7,6 +7,10 @@ instruction and MIPS.step decides; bonds move. Then an honest result for the sam
 after the window and the requester reads the text.
 
 Story 2, single-phase, the OPML demo's MNIST net: a wrong digit is posted and disproven in the VM.
+
+Story 3, the quorum fast path (SPEC §6.11): the requester asks for three submitters; three honest
+ones commit and reveal, and the task is soft-final at the last honest reveal; a fourth, lying,
+submitter is no member and loses its bond in a game.
 """
 
 from __future__ import annotations
@@ -20,10 +24,19 @@ from pathlib import Path
 from offchain.agents.agent import Challenger, Submitter, Tx, drive
 from offchain.agents.catalog import Catalog
 from offchain.agents.chain import RpcBackend, System
-from offchain.agents.requester import Terms, decode_tokens, encode_input, finalized_tokens, post_task, settled
+from offchain.agents.requester import (
+    Terms,
+    decode_tokens,
+    encode_input,
+    finalized_tokens,
+    outcome,
+    post_task,
+    settled,
+    soft_final,
+)
 from offchain.agents.store import Store
 from offchain.agents.strategy import Strategy
-from offchain.agents.views import GameView, Stage
+from offchain.agents.views import GameView, ResultStatus, Stage
 from offchain.deployment import deploy
 from offchain.evm import Anvil, Chain
 
@@ -90,7 +103,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
                            say=lambda m: say("  honest:    " + m))
         drive([honest, watcher], lambda: False, limit=3)
-        chain.increase_time(Terms().window + 1)
+        chain.increase_time(int(requester.tasks.call("task", task_id)[5]) + 1)  # the task's window
         say("  (anvil's clock advanced past the challenge window)")
         drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
         tokens = finalized_tokens(requester, task_id)
@@ -99,6 +112,49 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         text = decode_tokens(entry, tokens)
         story.notes.append(f"finalized: {story.prompt!r} + {text!r}")
     return story
+
+
+def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: str, n_new: int, lie: Strategy,
+                state: Path, accounts: dict[str, str], say: Callable[[str], None]) -> list[str]:
+    """Story 3: k = 3 honest submitters make the task soft-final; a fourth, lying, loses a game.
+    Returns the story's summary lines, with the time to soft finality in blocks and seconds."""
+    entry = catalog.named("shakespeare")
+    requester = system_at(accounts["requester"])
+    t0 = time.perf_counter()
+    task_id = post_task(requester, entry, encode_input(entry, prompt), n_new, Terms(quorum=3))
+    created = requester.tasks.events("TaskCreated")[-1]
+    say(f"  requester: task {task_id} on {entry.name}, {n_new} new token(s), a quorum of 3")
+    start = created["blockNumber"]  # the agents look at this story's task only
+    honest = [Submitter(system_at(accounts[f"honest{k}"]), catalog, Store(state / f"quorum-honest{k}.sqlite"),
+                        say=lambda m, k=k: say(f"  honest {k}:  " + m), from_block=start) for k in (1, 2, 3)]
+    for h in honest:  # each commits, then reveals a block later, in its own tick
+        h.tick()
+    soft = soft_final(requester, task_id)
+    if soft is None:
+        raise RuntimeError("three agreeing members did not make the task soft-final")
+    t_soft = time.perf_counter() - t0
+    blocks = soft["blockNumber"] - created["blockNumber"]
+    seconds = int(requester.tasks.call("softFinalAt", task_id)) - _block_time(requester, created["blockNumber"])
+    say(f"  chain:     SoftFinal for task {task_id}: all 3 members agree, {blocks} blocks after the task")
+    liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / "quorum-liar.sqlite"), lie,
+                     say=lambda m: say("  liar:      " + m), from_block=start)
+    watcher = Challenger(system_at(accounts["watcher"]), catalog, Store(state / "quorum-watcher.sqlite"),
+                         say=lambda m: say("  watcher:   " + m), from_block=start)
+    before = int(requester.tasks.call("credits", accounts["liar"]))
+    drive([liar, watcher], lambda: settled(requester, task_id) and any(t.fn == "challenge" for t in watcher.txs))
+    lost = [rid for rid, r, _ in outcome(requester, task_id)[1]
+            if r.submitter.lower() == accounts["liar"].lower() and r.status == ResultStatus.REJECTED]
+    if not lost or int(requester.tasks.call("credits", accounts["liar"])) != before:
+        raise RuntimeError("the lying non-member did not lose its bond")
+    still = soft_final(requester, task_id) is not None
+    return [f"  time to soft finality: {blocks} blocks from the task ({seconds} s of chain time; {t_soft:.2f} s wall on anvil,"
+            " one block per transaction: the members' 3 commitments and 3 reveals; sent in parallel, 2 blocks)",
+            f"  the liar's result {lost[0]} was rejected in a game and its bond lost; the soft-final claim "
+            f"{'stands' if still else 'fell'}"]
+
+
+def _block_time(system: System, number: int) -> int:
+    return int(system.tasks.backend.request("eth_getBlockByNumber", [hex(number), False])["timestamp"], 16)
 
 
 def summary(story: Story) -> list[str]:
@@ -150,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the global node whose output the liar corrupts (default: one in the middle)")
     ap.add_argument("--plot", metavar="FILE.png", help="draw the bisection (interval width per round, both phases)")
     ap.add_argument("--state", default=".opml/demo", help="where the agents keep their traces (default %(default)s)")
-    ap.add_argument("--only", choices=("llama", "mnist"), help="run one story only")
+    ap.add_argument("--only", choices=("llama", "mnist", "quorum"), help="run one story only")
     args = ap.parse_args(argv)
     say = print
     t_all = time.perf_counter()
@@ -162,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         chain = Chain(node)
         d = deploy(chain)
         accts = chain.accounts()
-        accounts = {"requester": accts[1], "liar": accts[2], "watcher": accts[3], "honest": accts[4]}
+        accounts = {"requester": accts[1], "liar": accts[2], "watcher": accts[3], "honest": accts[4],
+                    "honest1": accts[5], "honest2": accts[6], "honest3": accts[7]}
         addresses = d.addresses()
         for e in catalog.entries:
             d.models.send("register", astuple(e.spec))
@@ -176,17 +233,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.only in (None, "llama"):
             n = (len(encode_input(entry, args.prompt)) // 4 + args.tokens - 1) * entry.graph.n_f
             wrong = args.wrong_node if args.wrong_node is not None else n // 2 + 5
-            say(f"[demo 1/2] two-phase: {entry.name}, prompt {args.prompt!r}, a lie at node {wrong}")
+            say(f"[demo 1/3] two-phase: {entry.name}, prompt {args.prompt!r}, a lie at node {wrong}")
             stories.append(play_story(chain, system_at, catalog, Story("two-phase LLaMA", "shakespeare", args.prompt,
                                       args.tokens, Strategy("wrong-node", wrong)), state, accounts, say))
             say("\n".join(summary(stories[-1])))
         if args.only in (None, "mnist"):
             from offchain.llm.kernels.mnist import IMAGE
 
-            say("[demo 2/2] single-phase: the OPML demo's MNIST net on input_7, a wrong digit posted")
+            say("[demo 2/3] single-phase: the OPML demo's MNIST net on input_7, a wrong digit posted")
             stories.append(play_story(chain, system_at, catalog, Story("single-phase MNIST", "mnist-single",
                                       Path(IMAGE).read_bytes(), 1, Strategy("wrong-node", 0)), state, accounts, say))
             say("\n".join(summary(stories[-1])))
+        if args.only in (None, "quorum"):
+            say("[demo 3/3] quorum fast path: shakespeare, three honest submitters and one liar")
+            say("\n".join(play_quorum(system_at, catalog, args.prompt, args.tokens, Strategy("wrong-node", 3),
+                                       state, accounts, say)))
     if args.plot:
         plot(stories, args.plot)
         say(f"[demo] bisection plot written to {args.plot}")

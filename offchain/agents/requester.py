@@ -7,20 +7,43 @@ from dataclasses import dataclass
 from offchain.agents.catalog import Entry
 from offchain.agents.chain import System, head_timestamp
 from offchain.agents.views import ResultStatus, ResultView, TaskStatus, TaskView
+from offchain.game.bounds import bonds_reason, min_clock, min_window
 from offchain.game.tokens import task_input
 from offchain.llm.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)
 class Terms:
-    """A task's economic and timing terms (bounded by TaskRegistry, SPEC §6.3)."""
+    """A task's economic and timing terms (bounded by TaskRegistry, SPEC §6.3). A window or
+    clock of 0 means the registry's floor for the task (`offchain/game/bounds.py`)."""
 
     reward: int = 10**17
     submitter_bond: int = 10**17
     challenger_bond: int = 5 * 10**16
-    window: int = 600
-    clock: int = 600
+    window: int = 0
+    clock: int = 0
     deadline_in: int = 3600
+    #: k submitters for the quorum fast path (SPEC §6.11); 0: an ordinary task
+    quorum: int = 0
+
+
+def task_nodes(entry: Entry, data: bytes, n_new: int) -> int:
+    """n = (P + N − 1)·n_f: an MLP's input is one position, a LLaMA prompt P tokens."""
+    p = 1 if entry.model.config.arch == 2 else len(data) // 4
+    return (p + n_new - 1) * entry.spec.nF
+
+
+def timing(entry: Entry, data: bytes, n_new: int, terms: Terms) -> tuple[int, int]:
+    """The (window, clock) to post: the terms', or the floors when 0; a one-line ValueError
+    for terms below the floors createTask enforces."""
+    n, k = task_nodes(entry, data, n_new), entry.spec.stepCap
+    floor_w, floor_c = min_window(n, k), min_clock(n, k)
+    window, clock = terms.window or floor_w, terms.clock or floor_c
+    if window < floor_w:
+        raise ValueError(f"a {window} s window is below this task's floor of {floor_w} s (re-running {n} nodes, SPEC §6.3)")
+    if clock < floor_c:
+        raise ValueError(f"a {clock} s clock is below this task's floor of {floor_c} s (one inclusion per move, SPEC §6.3)")
+    return window, clock
 
 
 def encode_input(entry: Entry, prompt: str | bytes) -> bytes:
@@ -59,19 +82,37 @@ def validate(entry: Entry, data: bytes, n_new: int) -> None:
 def post_task(system: System, entry: Entry, data: bytes, n_new: int, terms: Terms = Terms()) -> int:
     """createTask; returns the task id. Bad input is refused with a one-line ValueError first."""
     validate(entry, data, n_new)
-    receipt = system.tasks.send("createTask", entry.id, data, n_new, head_timestamp(system.tasks.backend) + terms.deadline_in,
-                                terms.window, terms.clock, terms.submitter_bond, terms.challenger_bond, value=terms.reward)
+    why = bonds_reason(terms.submitter_bond, terms.challenger_bond)
+    if why:
+        raise ValueError(why)
+    window, clock = timing(entry, data, n_new, terms)
+    if terms.quorum and not 2 <= terms.quorum <= 16:
+        raise ValueError(f"a quorum is 2 to 16 submitters, not {terms.quorum}")
+    args = (entry.id, data, n_new, head_timestamp(system.tasks.backend) + terms.deadline_in,
+            window, clock, terms.submitter_bond, terms.challenger_bond)
+    if terms.quorum:
+        receipt = system.tasks.send("createQuorumTask", *args, terms.quorum, value=terms.reward)
+    else:
+        receipt = system.tasks.send("createTask", *args, value=terms.reward)
     return int(system.tasks.events("TaskCreated", receipt=receipt)[0]["taskId"])
 
 
 def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, ResultView, bytes]]]:
-    """The task and every result posted for it, with its tokens (from the ResultSubmitted events)."""
+    """The task and every revealed result, with its tokens (from the ResultRevealed events)."""
     tv = TaskView.of(system.tasks.call("task", task_id))
     results = []
-    for e in system.tasks.events("ResultSubmitted"):
+    for e in system.tasks.events("ResultRevealed"):
         if e["taskId"] == task_id:
             results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
     return tv, results
+
+
+def soft_final(system: System, task_id: int) -> dict | None:
+    """The task's SoftFinal event (SPEC §6.11) if its claim still stands, else None."""
+    ok, _claim = system.tasks.call("softFinal", task_id)
+    if not ok:
+        return None
+    return next(e for e in system.tasks.events("SoftFinal") if e["taskId"] == task_id)
 
 
 def settled(system: System, task_id: int) -> bool:

@@ -20,7 +20,12 @@ def task_report(system: System, task_id: int) -> list[str]:
     t = TaskView.of(system.tasks.call("task", task_id))
     lines = [f"task {task_id}: {t.status.name.lower()}, model 0x{t.model.hex()[:16]}…, P = {t.prompt_length}, "
              f"N = {t.new_tokens}, reward {t.reward / 1e18:g} ETH, window {t.window}s, clock {t.clock}s"]
-    for e in system.tasks.events("ResultSubmitted"):
+    k = int(system.tasks.call("quorumOf", task_id))
+    if k:
+        ok, claim = system.tasks.call("softFinal", task_id)
+        state = "soft-final" if ok else ("disproven" if int(system.tasks.call("softFinalAt", task_id)) else "not soft-final")
+        lines.append(f"  quorum of {k}: {state}" + (f", claim 0x{claim.hex()[:16]}…" if ok else ""))
+    for e in system.tasks.events("ResultRevealed"):
         if e["taskId"] != task_id:
             continue
         r = ResultView.of(system.tasks.call("result", e["resultId"]))

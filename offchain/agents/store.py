@@ -1,12 +1,15 @@
-"""What an agent keeps on disk: only what is expensive to recompute (SPEC-free, agent-local).
+"""What an agent keeps on disk: only what is expensive or impossible to recompute (agent-local).
 
 Every decision is re-derived from chain state on each tick; the store only saves native traces
-(every node output of a task, the costly part on a large model) and a journal of the agent's own
-transactions, so a daemon killed mid-game and restarted goes on with nothing lost or repeated.
+(every node output of a task, the costly part on a large model), the random salts of the
+submitter's commitments (SPEC §6.3: a lost salt is a result that can never be revealed) and a
+journal of the agent's own transactions, so a daemon killed mid-game and restarted goes on with
+nothing lost or repeated.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
 import time
@@ -23,6 +26,7 @@ class Store:
         self.db = sqlite3.connect(str(path))
         self.db.execute("CREATE TABLE IF NOT EXISTS traces (key BLOB PRIMARY KEY, outputs BLOB, tokens BLOB)")
         self.db.execute("CREATE TABLE IF NOT EXISTS journal (at REAL, what TEXT, tx TEXT)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS salts (key TEXT PRIMARY KEY, salt BLOB)")
         self.db.commit()
         self._tasks: dict[bytes, Task] = {}
 
@@ -55,6 +59,16 @@ class Store:
         with Progress(transient=True) as bar:
             job = bar.add_task(f"tracing {entry.name}: {n_new} token(s), every node committed", total=n_new)
             return trace(entry.model, entry.graph, prompt, n_new, on_token=lambda _tok: bar.advance(job))
+
+    def salt(self, key: str) -> bytes:
+        """The commitment salt for `key` (registry and task): random once, then read back."""
+        row = self.db.execute("SELECT salt FROM salts WHERE key = ?", (key,)).fetchone()
+        if row:
+            return bytes(row[0])
+        salt = os.urandom(32)
+        self.db.execute("INSERT INTO salts VALUES (?, ?)", (key, salt))
+        self.db.commit()
+        return salt
 
     def log(self, what: str, tx: str = "") -> None:
         self.db.execute("INSERT INTO journal VALUES (?, ?, ?)", (time.time(), what, tx))

@@ -20,7 +20,7 @@ from offchain.node.graph import token_bytes
 
 #: The strategies `opml serve --dishonest` takes (ARG in brackets), for demos and tests only.
 SUBMITTER_STRATEGIES = {
-    "wrong-token": "post a wrong token k [K, default 0] with the honest S_n (lost to the one-shot token proof)",
+    "wrong-token": "post a wrong token k [K, default 0] with the honest S_n (lost to the token proof, bound to the watcher's game)",
     "wrong-node": "corrupt node I's output [I] and post a different answer consistent with it",
     "inconsistent": "claim S_k for k > I [I] that no single node output links to S_I",
     "bogus-final": "corrupt node I [I] and claim a final VM state with a changed register too",

@@ -60,6 +60,7 @@ class TaskView:
     clock: int
     nodes: int
     pending_results: int
+    unrevealed: int
     winning_result: int
     reward: int
     vocab: int
@@ -82,6 +83,10 @@ class ResultView:
     status: ResultStatus
     submitted_at: int
     live_games: int
+    committed_block: int
+    committed_at: int
+    first_live: int
+    commitment: bytes
     final_state: bytes
     tokens_hash: bytes
 

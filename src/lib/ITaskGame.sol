@@ -6,8 +6,9 @@ import {NodeContext} from "./GameTypes.sol";
 /// @notice How a game ends for the task registry's books (docs/SPEC.md §6.3).
 enum Outcome {
     SubmitterWon,
-    ChallengerWon,
-    Refund
+    ChallengerWon, // on time: the submitter did not play, its claim is not shown wrong
+    Refund,
+    Disproved // by MIPS.step: the claim itself is wrong, for every result that makes it (§6.11)
 }
 
 /// @title ITaskGame
@@ -24,8 +25,9 @@ interface ITaskGame {
     function resultPending(uint256 resultId) external view returns (bool);
 
     /// @notice Settle a finished game's bonds. Only the registry's own DisputeGame may call it.
+    /// @param gameId     The game.
     /// @param resultId   The result the game was about.
     /// @param challenger The game's challenger.
     /// @param outcome    How the game ended.
-    function settleGame(uint256 resultId, address challenger, Outcome outcome) external;
+    function settleGame(uint256 gameId, uint256 resultId, address challenger, Outcome outcome) external;
 }

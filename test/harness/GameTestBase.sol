@@ -136,9 +136,31 @@ abstract contract GameTestBase is Test {
         return _createTask(llama, _prompt(), 2);
     }
 
-    function _submit(uint256 taskId, address who, bytes memory tokens, bytes32 sN) internal returns (uint256) {
+    /// @notice The salt `who` uses in these tests (any value works; the commitment hides the claim).
+    function _salt(address who) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", who));
+    }
+
+    /// @notice The commitment of §6.3: keccak256(tokens ‖ S_n ‖ submitter ‖ salt), packed.
+    function _commitment(bytes memory tokens, bytes32 sN, address who, bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(tokens, sN, who, salt));
+    }
+
+    function _commit(uint256 taskId, address who, bytes memory tokens, bytes32 sN) internal returns (uint256) {
         vm.prank(who);
-        return registry.submitResult{value: SBOND}(taskId, tokens, sN);
+        return registry.commitResult{value: SBOND}(taskId, _commitment(tokens, sN, who, _salt(who)));
+    }
+
+    function _reveal(uint256 resultId, address who, bytes memory tokens, bytes32 sN) internal {
+        vm.prank(who);
+        registry.revealResult(resultId, tokens, sN, _salt(who));
+    }
+
+    /// @notice Commit, then reveal in the next block (a reveal must come a block after its commitment).
+    function _submit(uint256 taskId, address who, bytes memory tokens, bytes32 sN) internal returns (uint256 resultId) {
+        resultId = _commit(taskId, who, tokens, sN);
+        vm.roll(block.number + 1);
+        _reveal(resultId, who, tokens, sN);
     }
 
     function _challenge(uint256 resultId, address who) internal returns (uint256) {

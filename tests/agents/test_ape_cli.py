@@ -32,7 +32,7 @@ def test_request_serve_watch_and_status_through_ape(tmp_path: Path) -> None:
         out = run(*opml, "request", "--prompt", "RO", "--tokens", "2", "--account", "TEST::1", *dep).stdout
         assert "task 1: shakespeare, 2 new token(s)" in out
         served = run(*opml, "serve", "--account", "TEST::2", "--once", "--state", str(tmp_path / "s"), *dep).stdout
-        assert "task 1: posting an honest result" in served
+        assert "task 1: committing to an honest result" in served and "result 1: revealing its commitment" in served
         watched = run(*opml, "watch", "--account", "TEST::3", "--once", "--state", str(tmp_path / "w"), *dep).stdout
         assert "challenging" not in watched
         status = run(*opml, "status", "--task", "1", *dep).stdout

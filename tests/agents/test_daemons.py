@@ -121,3 +121,26 @@ def test_an_unfunded_account_gets_a_one_line_error(world) -> None:  # type: igno
     assert res.returncode != 0
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "fund" in lines[0].lower(), res.stderr
+
+
+def test_request_quorum_is_soft_final_once_every_member_agrees_and_status_says_so(world) -> None:  # type: ignore[no-untyped-def]
+    """SPEC §6.11 through the CLI: `opml request --quorum 2`, two honest `opml serve --once`, then
+    `opml status` reports the soft finality; a bad quorum is a one-line error."""
+    from offchain.agents.requester import soft_final
+
+    dep = ["--rpc", world.node.url, "--deployment", str(world.deployment_file)]
+    start = head_number(world.system(world.accounts[0]).tasks.backend) + 1
+    bad = _opml("request", "--prompt", "RO", "--tokens", "2", "--quorum", "1", *dep, "--from", world.accounts[1])
+    assert bad.returncode != 0 and bad.stderr.strip().splitlines() == ["opml: error: a quorum is 2 to 16 submitters, not 1"]
+    req = _opml("request", "--prompt", "RO", "--tokens", "2", "--quorum", "2", *dep, "--from", world.accounts[1])
+    assert req.returncode == 0, req.stderr
+    task_id = int(req.stdout.split()[1].rstrip(":"))
+    assert "quorum of 2" in req.stdout
+    for account in (8, 9):
+        served = _opml("serve", "--once", *dep, "--from", world.accounts[account], "--state", str(world.state / f"q{account}"),
+                       "--from-block", str(start), "--no-withdraw")
+        assert served.returncode == 0 and "revealing its commitment" in served.stdout, served.stdout + served.stderr
+    soft = soft_final(world.system(world.accounts[0]), task_id)
+    assert soft is not None and soft["taskId"] == task_id
+    status = _opml("status", "--task", str(task_id), *dep)
+    assert "quorum of 2: soft-final" in status.stdout, status.stdout

@@ -19,6 +19,7 @@ import pytest
 
 from offchain.deployment import deploy
 from offchain.evm import Chain, ContractRevert
+from offchain.game.bounds import commitment
 from offchain.game.errors import Revert
 from offchain.game.model import ModelSpec, model_spec
 from offchain.game.paths import accumulator_path, tree_path
@@ -27,7 +28,7 @@ from offchain.game.tokens import TokenMismatch, argmax_index, check_token_mismat
 from offchain.game.transition import TransitionProof, build, check, node_run
 from offchain.merkle import tensor_root
 from offchain.node.graph import Ref, build_graph
-from offchain.protocol import DESC_FIXED_WORDS, MAX_PARAMS, OFF_EXIT_CODE, OFF_EXITED, REGION_BYTES
+from offchain.protocol import DESC_FIXED_WORDS, MAX_PARAMS, MIN_BOND, OFF_EXIT_CODE, OFF_EXITED, REGION_BYTES
 
 # A transition row: the task, the spec, node i, and the proof, all of which a row may change.
 Case = tuple[Task, ModelSpec, int, TransitionProof]
@@ -252,11 +253,16 @@ def posted(chain: Chain, llama_task: Task, llama_spec: ModelSpec):  # type: igno
     d = deploy(chain)
     d.models.send("register", astuple(llama_spec))
     now = int(chain.rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
-    d.tasks.send("createTask", llama_spec.model_id, llama_task.input, llama_task.n_new, now + 3600, 600, 600,
-                 10**9, 10**9)
+    day, bond = 86_400, MIN_BOND  # window and clock far above their floors (SPEC §6.3)
+    d.tasks.send("createTask", llama_spec.model_id, llama_task.input, llama_task.n_new, now + 2 * day, day, day,
+                 bond, bond, value=bond)
     task_id = int(d.tasks.call("taskCount"))
-    d.tasks.send("submitResult", task_id, tokens_bytes(llama_task.tokens), llama_task.honest().final_state, value=10**9)
-    return d.tasks, int(d.tasks.call("resultCount"))
+    tokens, final, salt = tokens_bytes(llama_task.tokens), llama_task.honest().final_state, bytes(32)
+    d.tasks.send("commitResult", task_id, commitment(tokens, final, d.tasks.sender, salt), value=bond)
+    rid = int(d.tasks.call("resultCount"))
+    chain.rpc.request("evm_mine", [])  # a reveal must come in a later block than its commitment
+    d.tasks.send("revealResult", rid, tokens, final, salt)
+    return d.tasks, rid
 
 
 def _token_row(task: Task, k: int, leaf_of: int | None = None, path: bytes | None = None) -> TokenMismatch:
@@ -284,6 +290,7 @@ def test_the_mirror_and_the_registry_refuse_a_token_proof_alike(name: str, make,
         check_token_mismatch(llama_task.honest().final_state, tokens, llama_task.n_prompt, llama_task.graph.n_f,
                              llama_task.graph.j_argmax, p)
     with pytest.raises(ContractRevert) as chain:
-        tasks.call("proveTokenMismatch", rid, tokens, p.k, p.leaf, p.path)
+        # every refusal here comes before the recipient is looked at (SPEC §6.3), so any address will do
+        tasks.call("proveTokenMismatch", rid, tokens, p.k, p.leaf, p.path, "0x" + "00" * 20)
     assert (py.value.error, chain.value.name) == (error, error)
     assert py.value.code == tuple(chain.value.args)

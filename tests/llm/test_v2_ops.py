@@ -170,14 +170,19 @@ def n_matmul(w, x: list[int]) -> list[int]:
 
 @pytest.mark.parametrize("kind", ["Q8_0", "Q4_0", "Q4_1"])
 @settings(max_examples=examples(25))
-@given(seed=st.integers(0, 2 ** 32 - 1), x=act_vectors(2), big=st.booleans())
+@given(seed=st.integers(0, 2 ** 32 - 1), x=act_vectors(10), big=st.booleans())
 def test_block_matmul(kind, seed, x, big):
+    """10 blocks: 8 through the vector path, 2 through its block-by-block tail."""
     rng = np.random.default_rng(seed)
-    wt = weight(kind, random_blocks(kind, 5, 64, rng, big), "w", (5, 64))
+    wt = weight(kind, random_blocks(kind, 3, 320, rng, big), "w", (3, 320))
     a = ops.quantize_act(np.array(x, dtype=np.int32))
     ref = n_matmul(wt.unpacked(), x)
     assert ops.matmul_acc_reference(wt.unpacked(), a).tolist() == ref
     assert ops.matmul_acc(wt, a).tolist() == ref  # blockdot.c on the raw blocks, where a compiler works
+    if native.NATIVE:  # and its block-by-block path, which the vector one falls back to for a tail
+        acc = np.empty(wt.n, dtype=np.int64)
+        native.matmul_raw_rows(kind, wt.raw, wt.k, a, acc, 0, wt.n, scalar=True)
+        assert acc.tolist() == ref
 
 
 @pytest.mark.parametrize("kind", ["Q8_0", "Q4_0", "Q4_1"])

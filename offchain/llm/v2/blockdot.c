@@ -188,27 +188,145 @@ static inline int32_t block_isum(int kind, const uint8_t *blk, const int8_t *x) 
 }
 #endif
 
-void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
-                        const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc) {
+/* One block's term(s) added to `total`, block by block: the definition, and the tail of the
+ * vector path below. */
+static inline uint64_t block_terms(int kind, const uint8_t *blk, const int8_t *x, int64_t xm, int64_t xe, int64_t qs) {
+    int64_t isum = block_isum(kind, blk, x), dm, de;
+    if (kind == 1) isum -= 8 * qs;
+    fp16_me(rd16(blk), &dm, &de);
+    uint64_t t = (uint64_t)shift_round(xm * dm * isum, xe + de + 24);
+    if (kind == 2) {
+        int64_t mm, me;
+        fp16_me(rd16(blk + 2), &mm, &me);
+        t += (uint64_t)shift_round(xm * mm * qs, xe + me + 24);
+    }
+    return t;
+}
+
+void opml_v2_matmul_raw_scalar(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
+                               const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc) {
     uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb;
     for (uint64_t n = r0; n < r1; n++) {
         const uint8_t *row = w + n * stride;
         uint64_t total = 0;
-        for (uint64_t b = 0; b < nb; b++) {
-            const uint8_t *blk = row + b * bb;
-            int64_t isum = block_isum(kind, blk, xq + b * QK), dm, de;
-            if (kind == 1) isum -= 8 * qsum[b];
-            fp16_me(rd16(blk), &dm, &de);
-            total += (uint64_t)shift_round(xm[b] * dm * isum, xe[b] + de + 24);
-            if (kind == 2) {
-                int64_t mm, me;
-                fp16_me(rd16(blk + 2), &mm, &me);
-                total += (uint64_t)shift_round(xm[b] * mm * qsum[b], xe[b] + me + 24);
-            }
-        }
+        for (uint64_t b = 0; b < nb; b++) total += block_terms(kind, row + b * bb, xq + b * QK, xm[b], xe[b], qsum[b]);
         acc[n] = (int64_t)total;
     }
 }
+
+#if defined(__AVX2__)
+/* Eight blocks' terms at once. Exact for every input: |xm·dm| < 2^22 (two fp16 mantissas) and
+ * |isum| < 2^19, so each product is below 2^41 and fits _mm256_mul_epi32's 64-bit result; the shift
+ * xe + de + 24 lies in [−24, 27] (xe ∈ [−24, −2] for an int32 activation, de ∈ [−24, 5] for an
+ * fp16), where the rounding right shift below equals shift_round: with a bias of 2^62 the sum is
+ * non-negative, so a logical shift is the floor, and the bias comes back out as 2^(62−k). */
+/* (m, e) of eight fp16 bit patterns (one per 32-bit lane), as fp16_me computes them. */
+static inline void fp16_me8(__m256i bits, __m256i *m, __m256i *e) {
+    __m256i ex = _mm256_and_si256(_mm256_srli_epi32(bits, 10), _mm256_set1_epi32(0x1F));
+    __m256i normal = _mm256_cmpgt_epi32(ex, _mm256_setzero_si256());
+    __m256i mag = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x3FF)),
+                                  _mm256_and_si256(normal, _mm256_set1_epi32(0x400)));
+    __m256i neg = _mm256_srai_epi32(_mm256_slli_epi32(bits, 16), 31);
+    *m = _mm256_sub_epi32(_mm256_xor_si256(mag, neg), neg);
+    *e = _mm256_blendv_epi8(_mm256_set1_epi32(-24), _mm256_sub_epi32(ex, _mm256_set1_epi32(25)), normal);
+}
+
+static inline __m256i scales8(const uint8_t *bk, uint64_t bb, uint64_t off) {
+    return _mm256_setr_epi32(rd16(bk + off), rd16(bk + bb + off), rd16(bk + 2 * bb + off), rd16(bk + 3 * bb + off),
+                             rd16(bk + 4 * bb + off), rd16(bk + 5 * bb + off), rd16(bk + 6 * bb + off),
+                             rd16(bk + 7 * bb + off));
+}
+
+static inline __m256i shift_round4(__m256i v, __m256i s) {
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi64x(1);
+    const __m256i bias = _mm256_set1_epi64x((int64_t)1 << 62);
+    __m256i left = _mm256_sllv_epi64(v, s);  /* counts below 0 give 0 here; the blend drops them */
+    __m256i k = _mm256_sub_epi64(zero, s);
+    __m256i half = _mm256_sllv_epi64(one, _mm256_sub_epi64(k, one));
+    __m256i right = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(_mm256_add_epi64(v, half), bias), k),
+                                     _mm256_srlv_epi64(bias, k));
+    return _mm256_blendv_epi8(left, right, _mm256_cmpgt_epi64(zero, s));
+}
+
+static inline __m256i block_madd(int kind, const uint8_t *blk, const int8_t *x) {
+    __m256i xv = _mm256_loadu_si256((const __m256i *)x), p;
+    if (kind == 0) {
+        __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xv, w));
+    } else {
+        p = _mm256_maddubs_epi16(nibbles32(blk + (kind == 2 ? 4 : 2)), xv);
+    }
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+/* The 8 lanes' sums of v[0..7], in order: [Σv0, Σv1, …, Σv7]. */
+static inline __m256i hsum8x8(const __m256i *v) {
+    __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+static inline __m256i terms4(__m256i p32, __m256i isum32, __m256i s32) {  /* 4 lanes of 32-bit inputs */
+    return shift_round4(_mm256_mul_epi32(p32, isum32), s32);
+}
+
+void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
+                        const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc) {
+    uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb, nv = nb & ~(uint64_t)7;
+    int32_t xm32[nv + 8], xs32[nv + 8], qs32[nv + 8], xmq32[nv + 8];
+    for (uint64_t b = 0; b < nv; b++) {  /* the activation's side, once per call */
+        xm32[b] = (int32_t)xm[b];
+        xs32[b] = (int32_t)xe[b] + 24;
+        qs32[b] = (int32_t)qsum[b];
+        xmq32[b] = (int32_t)(xm[b] * qsum[b]); /* |xm·qsum| < 2^11·2^12 */
+    }
+    for (uint64_t n = r0; n < r1; n++) {
+        const uint8_t *row = w + n * stride;
+        __m256i tot = _mm256_setzero_si256();
+        for (uint64_t b = 0; b < nv; b += 8) {
+            __m256i v[8];
+            const uint8_t *bk = row + b * bb;
+            for (int i = 0; i < 8; i++) v[i] = block_madd(kind, bk + (uint64_t)i * bb, xq + (b + (uint64_t)i) * QK);
+            __m256i dmv, dev;
+            fp16_me8(scales8(bk, bb, 0), &dmv, &dev);
+            __m256i isum = hsum8x8(v);
+            if (kind == 1)
+                isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(qs32 + b)), 3));
+            __m256i p = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(xm32 + b)), dmv);
+            __m256i sh = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(xs32 + b)), dev);
+            /* lanes 0-3 and 4-7 widened to 64 bits */
+            tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(p)),
+                                               _mm256_cvtepi32_epi64(_mm256_castsi256_si128(isum)),
+                                               _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sh))));
+            tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(p, 1)),
+                                               _mm256_cvtepi32_epi64(_mm256_extracti128_si256(isum, 1)),
+                                               _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sh, 1))));
+            if (kind == 2) {
+                __m256i pm, mev;
+                fp16_me8(scales8(bk, bb, 2), &pm, &mev);
+                __m256i q = _mm256_loadu_si256((const __m256i *)(xmq32 + b));
+                __m256i sm = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(xs32 + b)), mev);
+                tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(pm)),
+                                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(q)),
+                                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sm))));
+                tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(pm, 1)),
+                                                   _mm256_cvtepi32_epi64(_mm256_extracti128_si256(q, 1)),
+                                                   _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sm, 1))));
+            }
+        }
+        uint64_t lanes[4];
+        _mm256_storeu_si256((__m256i *)lanes, tot);
+        uint64_t total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+        for (uint64_t b = nv; b < nb; b++) total += block_terms(kind, row + b * bb, xq + b * QK, xm[b], xe[b], qsum[b]);
+        acc[n] = (int64_t)total;
+    }
+}
+#else
+void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
+                        const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc) {
+    opml_v2_matmul_raw_scalar(kind, w, k, r0, r1, xq, xm, xe, qsum, acc);
+}
+#endif
 
 /* This thread's share [r0, r1) of n rows inside an OpenMP parallel region (all of them without
  * OpenMP, where the region runs once). */

@@ -22,6 +22,7 @@ _lib = load(_SRC, ("-O3", "-march=native", "-fopenmp")) or load(_SRC, ("-O3", "-
 _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64
 _SIGS = {
     "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
+    "opml_v2_matmul_raw_scalar": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
     "opml_v2_matmul_raw_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_k_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_raw_batch_mt": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
@@ -49,10 +50,12 @@ RAW_KINDS = {"Q8_0": 0, "Q4_0": 1, "Q4_1": 2}
 K_KINDS = {"Q4_K": 0, "Q5_K": 1, "Q6_K": 2}
 
 
-def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, r0: int, r1: int) -> None:
-    """acc[r0:r1] of the block matmul read straight from the file's bytes `raw` (uint8, C order)."""
+def matmul_raw_rows(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray, r0: int, r1: int,
+                    scalar: bool = False) -> None:
+    """acc[r0:r1] of the block matmul read straight from the file's bytes `raw` (uint8, C order).
+    `scalar`: the block-by-block path (tests cover it beside the AVX2 one)."""
     assert _lib is not None
-    _lib.opml_v2_matmul_raw(RAW_KINDS[kind], raw.ctypes.data, k, r0, r1, a.q.ctypes.data, a.xm.ctypes.data,
+    (_lib.opml_v2_matmul_raw_scalar if scalar else _lib.opml_v2_matmul_raw)(RAW_KINDS[kind], raw.ctypes.data, k, r0, r1, a.q.ctypes.data, a.xm.ctypes.data,
                             a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data)
 
 
