@@ -168,9 +168,71 @@ def test_the_peer_cache_reruns_only_when_its_inputs_change(tmp_path, monkeypatch
     monkeypatch.setattr(sb, "run_peer", fake_run)
     a, folder = sb.cached_peer(Path("py"), gguf, {"chat": ["hi"]})
     b, _ = sb.cached_peer(Path("py"), gguf, {"chat": ["hi"]})
-    assert a == b == {"n": 1} and (folder / "chat_0.npy").exists()
+    assert a == {"n": 1} and b == {"n": 1, "from_cache": True} and (folder / "chat_0.npy").exists()
     assert json.loads((folder / "summary.json").read_text()) == {"n": 1}
     assert sb.cached_peer(Path("py"), gguf, {"chat": ["hello"]})[0] == {"n": 2}
     gguf.write_bytes(b"GGUF two")
     assert sb.cached_peer(Path("py"), gguf, {"chat": ["hi"]})[0] == {"n": 3}
     assert [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith("tmp-")] == []
+
+
+def test_the_smollm2_bench_says_why_it_skips(tmp_path, monkeypatch):
+    from bench import peers
+
+    monkeypatch.setattr(sb, "MODEL", tmp_path / "models" / "none.gguf")
+    monkeypatch.setattr(sb, "ROOT", tmp_path)
+    assert sb.run() == {"skipped": "models/none.gguf is missing: run `make setup`"}
+    # without OPML_BENCH_PEERS, a llama.cpp that is not built yet is not built (~16 min)
+    monkeypatch.setattr(peers, "PEERS", tmp_path / "peers")
+    with pytest.raises(RuntimeError, match="OPML_BENCH_PEERS=1"):
+        sb.llama_python(build=False)
+    assert not (tmp_path / "peers").exists()
+
+
+class FakeRunner:
+    """A stand-in RunnerV2: int32 logits at 2^-16 that depend on the token and its position, through
+    step() or prefill() (optionally wrong about positions, as a broken batch would be)."""
+
+    def __init__(self, broken: bool = False):
+        from types import SimpleNamespace
+
+        self.c = SimpleNamespace(max_seq_len=200)
+        self.broken, self.prefills = broken, []
+
+    def reset(self) -> None:
+        pass
+
+    def step(self, token: int, pos: int) -> np.ndarray:
+        z = np.zeros(V, dtype=np.int32)
+        z[(token * 3 + pos) % V] = 5 << 16
+        z[(token + 1) % V] = 3 << 16
+        return z
+
+    def prefill(self, ids: list[int], pos0: int = 0) -> tuple[np.ndarray, list]:
+        self.prefills.append((pos0, len(ids)))
+        return np.stack([self.step(t, (0 if self.broken else pos0) + i) for i, t in enumerate(ids)]), []
+
+    def teacher_forced(self, ids: list[int]) -> np.ndarray:
+        return np.stack([self.step(t, p).astype(np.int64) for p, t in enumerate(ids)]) / 65536.0
+
+    def generate(self, ids: list[int], n_new: int, stop_ids) -> list[int]:
+        z, out, pos = self.step(ids[-1], len(ids) - 1), [], len(ids)
+        while len(out) < n_new:
+            nxt = int(np.argmax(z))
+            if nxt in stop_ids:
+                break
+            out.append(nxt)
+            z, pos = self.step(nxt, pos), pos + 1
+        return out
+
+
+def test_batched_prefill_gives_the_runners_own_logits_and_answers():
+    ids = [(7 * i) % V for i in range(70)]
+    fake = FakeRunner()
+    b = acc.checked_batched(fake, ids[:40], ids[40:], stops=[])
+    assert np.array_equal(b.teacher_forced(ids), fake.teacher_forced(ids))
+    assert fake.prefills[-3:] == [(0, 32), (32, 32), (64, 6)]  # batches of trace.PREFILL_BATCH at their positions
+    stop = fake.generate(ids, 5, [])[3]
+    assert b.generate(ids, 9, [stop]) == fake.generate(ids, 9, [stop]) and len(b.generate(ids, 9, [stop])) < 9
+    with pytest.raises(RuntimeError, match="different logits"):
+        acc.checked_batched(FakeRunner(broken=True), ids[:40], ids[40:], stops=[])
