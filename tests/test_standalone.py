@@ -17,10 +17,11 @@ from offchain.llm.kernels.mnist import DATA, IMAGE, STATE_DICT
 ROOT = Path(__file__).resolve().parents[1]
 THIS = Path(__file__).resolve()
 
-# Built or installed, never committed: the directories .gitignore names, plus git's own.
+# Built or installed, never committed: what .gitignore names without a wildcard (a folder with or
+# without its trailing slash, which also covers a worktree's symlink to it), plus git's own.
 IGNORED_DIRS = {".git"} | {
     line.strip().strip("/") for line in (ROOT / ".gitignore").read_text().splitlines()
-    if line.strip().endswith("/")
+    if line.strip() and not line.strip().startswith("#") and "*" not in line
 }
 # Markdown and whole-line comments may *mention* the developers' briefs beside the repo
 # (requirements.txt points at TOOLCHAIN.md); neither is run, so neither reads them.
