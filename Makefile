@@ -105,7 +105,7 @@ bench: build ## benchmarks: bench/results.json + a table (<= 15 min; OPML_BENCH_
 perf-report: setup ## regenerate docs/PERFORMANCE.md and docs/perf/*.png from bench/results.json
 	$(PY) scripts/perf_report.py
 
-accuracy: setup ## regenerate docs/ACCURACY.md (integer runner vs float reference; ~2 min)
+accuracy: setup ## regenerate docs/ACCURACY.md: the v1 runner vs its float model, SmolLM2 (v2) vs llama.cpp on the same file (~9 min; building llama.cpp the first time ~16 min more)
 	$(PY) scripts/accuracy_report.py
 
 vectors: setup ## regenerate the forge game vectors test/vectors/game_*.json (deterministic)
