@@ -14,6 +14,13 @@ installed or run here is reported in one line and the bench goes on.
   Seconds per decoded token (one warm-up token, then the median of 4 single-token decodes, 2
   threads) against ours on the same synthetic shape, measured right after it in the same run
   (bench.llm_7b --decode-only: same warm-up and median), never both models in memory at once.
+- Spec v2 against llama.cpp on the very same file (issue 15, item 6): for each of Q8_0 and Q4_0,
+  the 7B-shaped GGUF is written once (every matrix in that format, token embedding and output
+  included, untied), llama.cpp decodes it, then our RunnerV2 (bench/_ours_v2.py: load_gguf's
+  memory map of the file's own blocks) decodes it in a child process of its own, same warm-up and
+  median; then the file is deleted. Reported: both sides' seconds per token, their ratio (target
+  <= 1.3x), each child's peak RSS, and where our step's time goes per matrix kind. The Q8_0 file
+  is the one the v1 comparison above uses (its llama.cpp figures are the same measurement).
 """
 
 from __future__ import annotations
@@ -118,6 +125,113 @@ def ezkl() -> dict[str, Any]:
     }
 
 
+#: the block formats of issue 15's comparison on the same 7B-shaped file, spec v2 against llama.cpp
+V2_QUANTS = ("Q8_0", "Q4_0")
+
+
+def _json_child(cmd: list[str], what: str, **kw: Any) -> dict[str, Any]:
+    r = subprocess.run(cmd, check=False, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"{what} failed: {_one_line(r.stderr or r.stdout)}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _llama_write(py: Path, folder: str, quant: str) -> dict[str, Any]:
+    from bench.llm_7b import SHAPE
+
+    return _json_child([str(py), str(HERE / "_peer_llama.py"), "write", folder, json.dumps(SHAPE), quant],
+                       f"writing the {quant} GGUF")
+
+
+def _llama_decode(py: Path, path: str) -> dict[str, Any]:
+    from bench.llm_7b import SHAPE
+
+    return _json_child([str(py), str(HERE / "_peer_llama.py"), "decode", path, json.dumps(SHAPE)],
+                       "llama.cpp's run")
+
+
+def _ours_v2(path: str) -> dict[str, Any]:
+    from bench.llm_7b import SHAPE
+
+    return _json_child([sys.executable, "-m", "bench._ours_v2", path, str(SHAPE["max_seq_len"])], "our spec v2 decode",
+                       cwd=HERE.parent)
+
+
+def v2_metrics(quant: str, w: dict[str, Any], t: dict[str, Any], o: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one block format: `w` the file written (_peer_llama write), `t` llama.cpp's
+    decode of it, `o` ours (bench/_ours_v2) on the same file, right after, in the same run."""
+    q = f"v2_{quant.lower()}_"
+    prof = o["profile_s"]
+    matmul_s = sum(v for k, v in prof.items() if k not in ("other", "total"))
+    where = ", ".join(f"{k} {prof[k] * 1e3:.0f} ms ({o['bytes_by_kind'][k] / prof[k] / 1e9:.1f} GB/s)"
+                      for k in sorted(o["bytes_by_kind"], key=lambda k: -prof.get(k, 0.0)) if prof.get(k))
+    same = (f"the same {w['gguf_bytes'] / 1e9:.2f} GB GGUF (every matrix {quant}, token embedding and output "
+            f"included, untied; written with gguf {w['gguf_version']} in {w['gguf_write_s']:.0f} s, deleted after)")
+    llama_gbps = o["matmul_bytes"] / t["cpu_s_per_token_1thread"] / 1e9
+    out = {
+        q + "llama_cpp_s_per_token": {
+            "value": t["s_per_token"], "unit": "s",
+            "note": f"llama-cpp-python {t['version']}, CPU, {t['threads']} threads, mmap, default buffer types, on "
+                    f"{same}; one warm-up token, median of {len(t['times'])} single-token decodes (CPU "
+                    f"{t['cpu_s_per_token']:.3g} s per token; one thread: {t['s_per_token_1thread']:.3g} s, CPU "
+                    f"{t['cpu_s_per_token_1thread']:.3g} s)"},
+        q + "ours_s_per_token": {
+            "value": o["s_per_token"], "unit": "s",
+            "note": f"spec v2 (load_gguf + RunnerV2.step, exact integers, native {o['native']}, {o['threads']} "
+                    f"threads) on the same file right after llama.cpp; one warm-up token, median of "
+                    f"{len(o['times'])} (CPU {o['cpu_s_per_token']:.3g} s per token; one thread: "
+                    f"{o['s_per_token_1thread']:.3g} s, CPU {o['cpu_s_per_token_1thread']:.3g} s)"},
+        q + "ratio": {
+            "value": o["s_per_token"] / t["s_per_token"], "unit": "x", "anchor": "llama_cpp_v2", "target": "<= 1.3",
+            "note": f"ours / llama.cpp seconds per decoded token, same {quant} file, both 2 threads, same run. On a "
+                    "busy machine llama.cpp's 2-thread figure is inflated by its threads spinning at each op's "
+                    "barrier while the other waits for a core (see its CPU time), so read it beside the one-thread "
+                    f"ratios: wall {o['s_per_token_1thread'] / t['s_per_token_1thread']:.3g}x, CPU "
+                    f"{o['cpu_s_per_token_1thread'] / t['cpu_s_per_token_1thread']:.3g}x"},
+        q + "cpu_ratio_1thread": {
+            "value": o["cpu_s_per_token_1thread"] / t["cpu_s_per_token_1thread"], "unit": "x",
+            "anchor": "llama_cpp_v2",
+            "note": "ours / llama.cpp CPU seconds per decoded token, both on one thread, same file, same run: the "
+                    "work per token, which the machine's load barely changes (on a quiet machine the 2-thread "
+                    f"ratio tends to it); ours {o['cpu_s_per_token_1thread']:.3g} s, llama.cpp "
+                    f"{t['cpu_s_per_token_1thread']:.3g} s"},
+        q + "ours_peak_rss": {
+            "value": o["peak_rss_GiB"], "unit": "GiB", "anchor": "peak_memory_7b",
+            "note": "peak RSS (VmHWM) of our child process: the file's mapped pages count once touched, and "
+                    f"load_gguf checks every block scale; load {o['load_s']:.1f} s"},
+        q + "llama_cpp_peak_rss": {
+            "value": t["peak_rss_GiB"], "unit": "GiB",
+            "note": f"peak RSS (VmHWM) of llama.cpp's child process; load {t['load_s']:.1f} s"},
+        q + "gguf_bytes": {"value": w["gguf_bytes"], "unit": "bytes",
+                           "note": f"ours multiplies {o['matmul_bytes'] / 1e9:.2f} GB of it per token"},
+        q + "ours_matmul_share": {
+            "value": matmul_s / prof["total"], "unit": "fraction",
+            "note": f"of our step's CPU time on one thread ({prof['total'] * 1e3:.0f} ms, median of 2 more steps, "
+                    f"each matrix kind timed): {where}; the rest (norms, RoPE, attention, SwiGLU, activation "
+                    f"quantization, Python) {prof['other'] * 1e3:.0f} ms. llama.cpp's whole step on one thread "
+                    f"reads the same blocks at {llama_gbps:.1f} GB/s of CPU time",
+            "data": [{"kind": k, "cpu_s": prof.get(k), "bytes": o["bytes_by_kind"].get(k)} for k in prof]},
+    }
+    if not t["logits_finite"]:
+        out[q + "llama_cpp_s_per_token"]["note"] += "; NOTE: its logits were not all finite"
+    return out
+
+
+def _v2_pair(py: Path, quant: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the 7B-shaped GGUF in `quant`, time llama.cpp on it, then ours on the very same file
+    (each a child process of its own, never both at once); delete it. Returns (llama.cpp's figures
+    with the file's, the v2 metrics or the reason ours failed)."""
+    with tempfile.TemporaryDirectory(prefix="llama-gguf-", dir=PEERS) as d:
+        w = _llama_write(py, d, quant)
+        t = _llama_decode(py, w["path"])
+        try:
+            o = _ours_v2(w["path"])
+        except (RuntimeError, json.JSONDecodeError) as e:
+            print(f"bench peers: spec v2 on {quant} skipped: {e}", file=sys.stderr)
+            return {**w, **t}, {f"v2_{quant.lower()}_skipped": f"spec v2 on the {quant} GGUF: {e}"}
+    return {**w, **t}, v2_metrics(quant, w, t, o)
+
+
 def llama_cpp() -> dict[str, Any]:
     from bench.llm_7b import SHAPE, child_env
 
@@ -126,18 +240,20 @@ def llama_cpp() -> dict[str, Any]:
     py = peer_python(LLAMA_PINS, {"CMAKE_ARGS": LLAMA_CMAKE_ARGS,
                                   "CMAKE_BUILD_PARALLEL_LEVEL": str(os.cpu_count() or 2)})
     build_s = time.perf_counter() - t0
-    # theirs, then ours: one 7B-shaped model in memory at a time
-    with tempfile.TemporaryDirectory(prefix="llama-gguf-", dir=PEERS) as d:
-        r = subprocess.run([str(py), str(HERE / "_peer_llama.py"), d, json.dumps(SHAPE)], capture_output=True,
-                           text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"run failed: {_one_line(r.stderr or r.stdout)}")
-    t = json.loads(r.stdout.strip().splitlines()[-1])
+    # The Q8_0 file: llama.cpp, then spec v2 on the same file, then (file deleted) the v1 int8 model
+    # of the same shape; then the Q4_0 file the same way. One 7B-shaped model in memory at a time.
+    t, v2 = _v2_pair(py, "Q8_0")
     o = subprocess.run([sys.executable, "-m", "bench.llm_7b", "--decode-only"], capture_output=True, text=True,
                        env=child_env(), cwd=HERE.parent)
     if o.returncode != 0:
         raise RuntimeError(f"our decode failed: {_one_line(o.stderr or o.stdout)}")
     ours = json.loads(o.stdout.strip().splitlines()[-1])
+    for quant in V2_QUANTS[1:]:
+        try:
+            v2.update(_v2_pair(py, quant)[1])
+        except (RuntimeError, OSError, json.JSONDecodeError) as e:
+            print(f"bench peers: the {quant} pair skipped: {e}", file=sys.stderr)
+            v2[f"v2_{quant.lower()}_skipped"] = f"the {quant} GGUF: {e}"
     shape = f"dim {SHAPE['dim']}, {SHAPE['n_layers']} layers, ffn {SHAPE['hidden_dim']}, vocab {SHAPE['vocab_size']}"
     cond = (f"llama-cpp-python {t['version']} (built here from the sdist, {LLAMA_CMAKE_ARGS}), CPU, "
             f"{t['threads']} threads, all matrices Q8_0, 7B shape ({shape}); one warm-up token, median of "
@@ -166,6 +282,7 @@ def llama_cpp() -> dict[str, Any]:
         "llama_cpp_peak_rss": {"value": t["peak_rss_GiB"], "unit": "GiB", "note": "llama.cpp's child process"},
         "ours_weight_bytes": {"value": ours["weight_bytes"], "unit": "bytes",
                               "note": "int8 matrices our decode step reads (the figure's x for both points)"},
+        **v2,
     }
     if not t["logits_finite"]:
         out["llama_cpp_s_per_token"]["note"] += "; NOTE: its logits were not all finite"
@@ -180,7 +297,8 @@ def run() -> dict[str, Any]:
     if not os.environ.get("OPML_BENCH_PEERS"):
         return {"skipped": "set OPML_BENCH_PEERS=1 (installs EZKL and builds llama.cpp into bench/.peers: "
                            "~20 min for EZKL and ~16 min to build llama.cpp the first time on a busy 2-core machine; "
-                           "then llama.cpp's part is ~1-2 min a run, with ~7.2 GB of disk and ~7 GiB of RAM)"}
+                           "then llama.cpp's part is ~5 min a run: a 7.2 GB Q8_0 and a 3.8 GB Q4_0 GGUF on disk, "
+                           "one at a time, ~7 GiB of RAM)"}
     out: dict[str, Any] = {}
     try:
         out.update(ezkl())

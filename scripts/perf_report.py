@@ -46,7 +46,17 @@ HEADLINES: list[tuple[str, str, str, str]] = [
     ("SmolLM2-135M Q4_1 decode / llama.cpp on the same file, same run", "smollm2.decode_ratio",
      "smollm2_llama_cpp", "lower"),
     ("honest-path overhead: trace / plain, SmolLM2-135M", "smollm2.trace_overhead", "trace_target", "lower"),
+    ("7B-shaped GGUF, Q8_0: spec v2 / llama.cpp per token, same file, same run", "peers.v2_q8_0_ratio",
+     "llama_cpp_v2", "lower"),
+    ("7B-shaped GGUF, Q4_0: spec v2 / llama.cpp per token, same file, same run", "peers.v2_q4_0_ratio",
+     "llama_cpp_v2", "lower"),
+    ("7B-shaped GGUF, Q8_0: spec v2 / llama.cpp CPU time per token, one thread each", "peers.v2_q8_0_cpu_ratio_1thread",
+     "llama_cpp_v2", "lower"),
+    ("7B-shaped GGUF, Q4_0: spec v2 / llama.cpp CPU time per token, one thread each", "peers.v2_q4_0_cpu_ratio_1thread",
+     "llama_cpp_v2", "lower"),
     ("7B-shaped peak memory", "llm_7b.peak_rss", "peak_memory_7b", "lower"),
+    ("7B-shaped GGUF, Q8_0: spec v2 peak memory", "peers.v2_q8_0_ours_peak_rss", "peak_memory_7b", "lower"),
+    ("7B-shaped GGUF, Q4_0: spec v2 peak memory", "peers.v2_q4_0_ours_peak_rss", "peak_memory_7b", "lower"),
     ("fast-forward speed", "mipsemu.fastforward_1.5e8", "fastforward", "higher"),
 ]
 
@@ -133,10 +143,19 @@ def decode_figure(by_name: dict[str, dict[str, Any]], path: Path) -> bool:
     if llama and llama.get("value"):  # at the 7B shape: the int8 bytes ours reads beside it in the peers run
         x = (by_name.get("peers.ours_weight_bytes") or {}).get("value") or pts[-1]["weight_bytes"]
         ax.plot([x / 1e9], [llama["value"]], "s", color="C3", label="llama.cpp Q8_0, 7B shape (same run)")
+    for quant, marker in (("q8_0", "D"), ("q4_0", "v")):  # spec v2 and llama.cpp on one GGUF, at its size
+        ours_v2 = by_name.get(f"peers.v2_{quant}_ours_s_per_token")
+        theirs = by_name.get(f"peers.v2_{quant}_llama_cpp_s_per_token")
+        size = (by_name.get(f"peers.v2_{quant}_gguf_bytes") or {}).get("value")
+        if ours_v2 and theirs and size and ours_v2.get("value") and theirs.get("value"):
+            ax.plot([size / 1e9], [ours_v2["value"]], marker, color="C2", label=f"spec v2, {quant.upper()} GGUF")
+            ax.plot([size / 1e9], [theirs["value"]], marker, mfc="none", color="C3",
+                    label=f"llama.cpp, same {quant.upper()} GGUF")
     if shipped and shipped.get("value"):
         ax.annotate(f"shipped model: {shipped['value']:.0f} tok/s", xy=(0.02, 0.95), xycoords="axes fraction",
                     fontsize=8, va="top")
-    _save(fig, ax, path, "Decode time against model size", "int8 weight bytes read per token (GB)",
+    _save(fig, ax, path, "Decode time against model size",
+          "weight bytes read per token (GB; int8, or the GGUF's blocks)",
           "seconds per decoded token")
     return True
 

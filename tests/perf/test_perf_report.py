@@ -90,3 +90,24 @@ def test_the_llama_cpp_peer_stands_beside_its_anchor_and_on_the_decode_figure(tm
     row = next(line for line in text.splitlines() if "llama.cpp Q8_0, same run |" in line)
     assert "| 1.25 | x |" in row and "missing" not in row
     assert (tmp_path / "decode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_spec_v2_peer_rows_stand_beside_the_issue_15_target_and_say_why_one_is_missing(tmp_path):
+    res = _results()
+    res["metrics"] = [e for e in res["metrics"] if not e["name"].startswith("peers.")]
+    res["metrics"] += entries("peers", {
+        "v2_q8_0_ratio": {"value": 1.17, "unit": "x", "anchor": "llama_cpp_v2"},
+        "v2_q8_0_ours_s_per_token": {"value": 0.7, "unit": "s"},
+        "v2_q8_0_llama_cpp_s_per_token": {"value": 0.6, "unit": "s"},
+        "v2_q8_0_gguf_bytes": {"value": 7.16e9, "unit": "bytes"},
+        "v2_q8_0_ours_peak_rss": {"value": 6.8, "unit": "GiB", "anchor": "peak_memory_7b"},
+        "v2_q4_0_skipped": "spec v2 on the Q4_0 GGUF: our spec v2 decode failed: boom"})
+    text = perf_report.render(res, tmp_path)
+    lines = text.splitlines()
+    q8 = next(line for line in lines if line.startswith("| 7B-shaped GGUF, Q8_0: spec v2 / llama.cpp per token"))
+    assert "| 1.17 | x | <= 1.3x its time per token" in q8 and q8.rstrip().endswith("| 0.9 |")
+    q4 = next(line for line in lines if line.startswith("| 7B-shaped GGUF, Q4_0: spec v2 / llama.cpp per token"))
+    assert "missing: spec v2 on the Q4_0 GGUF: our spec v2 decode failed: boom" in q4
+    mem = next(line for line in lines if line.startswith("| 7B-shaped GGUF, Q8_0: spec v2 peak memory"))
+    assert "| 6.8 | GiB | <= 12 GiB" in mem
+    assert (tmp_path / "decode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

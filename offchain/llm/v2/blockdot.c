@@ -6,6 +6,7 @@
  * wraps like numpy's, so the order of the additions and the vector width cannot change a bit.
  * Products that could exceed int64 are formed in uint64 (wrapping, never undefined behaviour). */
 #include <stdint.h>
+#include <stdlib.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -266,60 +267,74 @@ static inline __m256i hsum8x8(const __m256i *v) {
     return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
 }
 
-static inline __m256i terms4(__m256i p32, __m256i isum32, __m256i s32) {  /* 4 lanes of 32-bit inputs */
-    return shift_round4(_mm256_mul_epi32(p32, isum32), s32);
+/* tot + the eight terms shift_round(p_i·x_i, s_i) of 32-bit lanes, in two halves of 64-bit lanes. */
+static inline __m256i add_terms8(__m256i tot, __m256i p, __m256i x, __m256i s) {
+    __m256i lo = shift_round4(_mm256_mul_epi32(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(p)),
+                                               _mm256_cvtepi32_epi64(_mm256_castsi256_si128(x))),
+                              _mm256_cvtepi32_epi64(_mm256_castsi256_si128(s)));
+    __m256i hi = shift_round4(_mm256_mul_epi32(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(p, 1)),
+                                               _mm256_cvtepi32_epi64(_mm256_extracti128_si256(x, 1))),
+                              _mm256_cvtepi32_epi64(_mm256_extracti128_si256(s, 1)));
+    return _mm256_add_epi64(tot, _mm256_add_epi64(lo, hi));
 }
+
+/* The activation's side of a call, once: its per-block words as int32 lanes. */
+typedef struct {
+    int32_t *xm, *xs, *qs, *xmq;
+} ActLanes;
+
+static void act_lanes(ActLanes *a, uint64_t nv, const int64_t *xm, const int64_t *xe, const int64_t *qsum) {
+    for (uint64_t b = 0; b < nv; b++) {
+        a->xm[b] = (int32_t)xm[b];
+        a->xs[b] = (int32_t)xe[b] + 24;
+        a->qs[b] = (int32_t)qsum[b];
+        a->xmq[b] = (int32_t)(xm[b] * qsum[b]); /* |xm·qsum| < 2^11·2^12 */
+    }
+}
+
+/* One row's total against one input: eight blocks at a time, then the tail block by block. */
+static inline uint64_t row_total(int kind, const uint8_t *row, uint64_t nb, uint64_t bb, const int8_t *xq,
+                                 const ActLanes *al, const int64_t *xm, const int64_t *xe, const int64_t *qsum) {
+    uint64_t nv = nb & ~(uint64_t)7;
+    const int32_t *xm32 = al->xm, *xs32 = al->xs, *qs32 = al->qs, *xmq32 = al->xmq;
+    __m256i tot = _mm256_setzero_si256();
+    for (uint64_t b = 0; b < nv; b += 8) {
+        __m256i v[8];
+        const uint8_t *bk = row + b * bb;
+        for (int i = 0; i < 8; i++) v[i] = block_madd(kind, bk + (uint64_t)i * bb, xq + (b + (uint64_t)i) * QK);
+        __m256i dmv, dev;
+        fp16_me8(scales8(bk, bb, 0), &dmv, &dev);
+        __m256i isum = hsum8x8(v);
+        if (kind == 1)
+            isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(qs32 + b)), 3));
+        __m256i p = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(xm32 + b)), dmv);
+        __m256i sh = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(xs32 + b)), dev);
+        tot = add_terms8(tot, p, isum, sh);
+        if (kind == 2) {
+            __m256i pm, mev;
+            fp16_me8(scales8(bk, bb, 2), &pm, &mev);
+            __m256i q = _mm256_loadu_si256((const __m256i *)(xmq32 + b));
+            __m256i sm = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(xs32 + b)), mev);
+            tot = add_terms8(tot, pm, q, sm);
+        }
+    }
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, tot);
+    uint64_t total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    for (uint64_t b = nv; b < nb; b++) total += block_terms(kind, row + b * bb, xq + b * QK, xm[b], xe[b], qsum[b]);
+    return total;
+}
+
+#define ACT_LANES(name, nv)                                                   \
+    int32_t name##_xm[(nv) + 8], name##_xs[(nv) + 8], name##_qs[(nv) + 8], name##_xmq[(nv) + 8]; \
+    ActLanes name = {name##_xm, name##_xs, name##_qs, name##_xmq}
 
 void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
                         const int64_t *xm, const int64_t *xe, const int64_t *qsum, int64_t *acc) {
     uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb, nv = nb & ~(uint64_t)7;
-    int32_t xm32[nv + 8], xs32[nv + 8], qs32[nv + 8], xmq32[nv + 8];
-    for (uint64_t b = 0; b < nv; b++) {  /* the activation's side, once per call */
-        xm32[b] = (int32_t)xm[b];
-        xs32[b] = (int32_t)xe[b] + 24;
-        qs32[b] = (int32_t)qsum[b];
-        xmq32[b] = (int32_t)(xm[b] * qsum[b]); /* |xm·qsum| < 2^11·2^12 */
-    }
-    for (uint64_t n = r0; n < r1; n++) {
-        const uint8_t *row = w + n * stride;
-        __m256i tot = _mm256_setzero_si256();
-        for (uint64_t b = 0; b < nv; b += 8) {
-            __m256i v[8];
-            const uint8_t *bk = row + b * bb;
-            for (int i = 0; i < 8; i++) v[i] = block_madd(kind, bk + (uint64_t)i * bb, xq + (b + (uint64_t)i) * QK);
-            __m256i dmv, dev;
-            fp16_me8(scales8(bk, bb, 0), &dmv, &dev);
-            __m256i isum = hsum8x8(v);
-            if (kind == 1)
-                isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(qs32 + b)), 3));
-            __m256i p = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(xm32 + b)), dmv);
-            __m256i sh = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(xs32 + b)), dev);
-            /* lanes 0-3 and 4-7 widened to 64 bits */
-            tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(p)),
-                                               _mm256_cvtepi32_epi64(_mm256_castsi256_si128(isum)),
-                                               _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sh))));
-            tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(p, 1)),
-                                               _mm256_cvtepi32_epi64(_mm256_extracti128_si256(isum, 1)),
-                                               _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sh, 1))));
-            if (kind == 2) {
-                __m256i pm, mev;
-                fp16_me8(scales8(bk, bb, 2), &pm, &mev);
-                __m256i q = _mm256_loadu_si256((const __m256i *)(xmq32 + b));
-                __m256i sm = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(xs32 + b)), mev);
-                tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(pm)),
-                                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(q)),
-                                                   _mm256_cvtepi32_epi64(_mm256_castsi256_si128(sm))));
-                tot = _mm256_add_epi64(tot, terms4(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(pm, 1)),
-                                                   _mm256_cvtepi32_epi64(_mm256_extracti128_si256(q, 1)),
-                                                   _mm256_cvtepi32_epi64(_mm256_extracti128_si256(sm, 1))));
-            }
-        }
-        uint64_t lanes[4];
-        _mm256_storeu_si256((__m256i *)lanes, tot);
-        uint64_t total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-        for (uint64_t b = nv; b < nb; b++) total += block_terms(kind, row + b * bb, xq + b * QK, xm[b], xe[b], qsum[b]);
-        acc[n] = (int64_t)total;
-    }
+    ACT_LANES(al, nv);
+    act_lanes(&al, nv, xm, xe, qsum);
+    for (uint64_t n = r0; n < r1; n++) acc[n] = (int64_t)row_total(kind, w + n * stride, nb, bb, xq, &al, xm, xe, qsum);
 }
 #else
 void opml_v2_matmul_raw(int kind, const uint8_t *w, uint64_t k, uint64_t r0, uint64_t r1, const int8_t *xq,
@@ -441,28 +456,35 @@ void opml_v2_matmul_raw_batch(int kind, const uint8_t *w, uint64_t k, uint64_t n
                               const int8_t *xq, const int64_t *xm, const int64_t *xe, const int64_t *qsum,
                               int64_t *acc) {
     uint64_t nb = k / QK, bb = (uint64_t)BLOCK_BYTES_OF[kind], stride = nb * bb;
-    uint64_t total[64];
-    for (uint64_t t0 = 0; t0 < T; t0 += 64) {
-        uint64_t tn = T - t0 < 64 ? T - t0 : 64;
-        for (uint64_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * stride;
-            for (uint64_t t = 0; t < tn; t++) total[t] = 0;
-            for (uint64_t b = 0; b < nb; b++) {
-                const uint8_t *blk = row + b * bb;
-                int64_t dm, de, mm = 0, me = 0;
-                fp16_me(rd16(blk), &dm, &de);
-                if (kind == 2) fp16_me(rd16(blk + 2), &mm, &me);
-                for (uint64_t t = 0; t < tn; t++) {
-                    uint64_t tt = t0 + t, ib = tt * nb + b;
-                    int64_t isum = block_isum(kind, blk, xq + tt * k + b * QK);
-                    if (kind == 1) isum -= 8 * qsum[ib];
-                    total[t] += (uint64_t)shift_round(xm[ib] * dm * isum, xe[ib] + de + 24);
-                    if (kind == 2) total[t] += (uint64_t)shift_round(xm[ib] * mm * qsum[ib], xe[ib] + me + 24);
-                }
-            }
-            for (uint64_t t = 0; t < tn; t++) acc[(t0 + t) * n + r] = (int64_t)total[t];
+#if defined(__AVX2__)
+    /* Each row (a few KB) stays in cache while every input passes over it. */
+    uint64_t nv = nb & ~(uint64_t)7, w8 = nv + 8;
+    int32_t *lanes = malloc(4 * T * w8 * sizeof(int32_t));
+    ActLanes *al = malloc(T * sizeof(ActLanes));
+    if (lanes && al) {
+        for (uint64_t t = 0; t < T; t++) {
+            int32_t *base = lanes + 4 * t * w8;
+            al[t] = (ActLanes){base, base + w8, base + 2 * w8, base + 3 * w8};
+            act_lanes(&al[t], nv, xm + t * nb, xe + t * nb, qsum + t * nb);
         }
+        for (uint64_t r = r0; r < r1; r++)
+            for (uint64_t t = 0; t < T; t++)
+                acc[t * n + r] = (int64_t)row_total(kind, w + r * stride, nb, bb, xq + t * k, &al[t], xm + t * nb,
+                                                    xe + t * nb, qsum + t * nb);
+        free(lanes);
+        free(al);
+        return;
     }
+    free(lanes);
+    free(al);
+#endif
+    for (uint64_t r = r0; r < r1; r++)
+        for (uint64_t t = 0; t < T; t++) {
+            uint64_t total = 0, i = t * nb;
+            for (uint64_t b = 0; b < nb; b++)
+                total += block_terms(kind, w + r * stride + b * bb, xq + t * k + b * QK, xm[i + b], xe[i + b], qsum[i + b]);
+            acc[t * n + r] = (int64_t)total;
+        }
 }
 
 void opml_v2_matmul_raw_batch_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, uint64_t T, const int8_t *xq,
