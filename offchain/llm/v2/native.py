@@ -14,9 +14,11 @@ from offchain.llm.v2.blocks import QuantAct
 from offchain.native import load
 
 _SRC = Path(__file__).with_name("blockdot.c")
-# Idle OpenMP threads sleep instead of spinning: between two matmuls the runner's Python work and
-# the trace's hashing thread need the cores (spinning made a token 3-7x slower on a busy machine).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# An idle OpenMP thread spins about 30k rounds (tens of microseconds, the gap between two matmuls)
+# and then sleeps. Sleeping at once (OMP_WAIT_POLICY=PASSIVE) cost a wake-up per matmul: SmolLM2
+# decoded in 23 ms/token against 14.5 here; spinning for good (ACTIVE, or libgomp's default 300k)
+# made a token 3-7x slower on a busy machine, where the spinner takes a core from the work.
+os.environ.setdefault("GOMP_SPINCOUNT", "30000")
 # OpenMP where the compiler has it (gcc's libgomp), else the same code on one thread.
 _lib = load(_SRC, ("-O3", "-march=native", "-fopenmp")) or load(_SRC, ("-O3", "-march=native"))
 _p, _u, _i = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_int64

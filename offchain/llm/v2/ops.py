@@ -47,7 +47,7 @@ def act_k(a: QuantAct) -> QuantAct:
     return a.k256
 
 
-PARALLEL_V2 = 1 << 19  # weights at least this large split their rows over the worker threads
+PARALLEL_V2 = 1 << 17  # weights at least this large split their rows over the worker threads (SmolLM2: all but k, v)
 
 
 def matmul_acc(w: Weight, a: QuantAct) -> np.ndarray:
