@@ -99,6 +99,7 @@ CHECKS: dict[str, list[Run]] = {
          *CHAIN, "--from", "{account2}"),
     ],
     "opml watch": [("opml", "watch", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/w", *CHAIN, "--from", "{account3}")],
+    "opml request --quorum K": [("opml", "request", "--prompt", "RO", "--tokens", "2", "--quorum", "3", *CHAIN)],
     "opml status [--task ID | --game ID]": [  # task 1 and game 1: the fixture's lie, challenged
         ("opml", "status", *CHAIN), ("opml", "status", "--task", "1", *CHAIN), ("opml", "status", "--game", "1", *CHAIN)],
     "opml serve --help": [("opml", "serve", "--help")],
@@ -135,8 +136,9 @@ CHECKS: dict[str, list[Run]] = {
 
 #: what the last run of a command prints when it acted (the runs above only need to exit 0)
 EXPECT: dict[str, str] = {
-    "opml serve [--model PATH[#single|#two-phase]]…": "posting an honest result",
+    "opml serve [--model PATH[#single|#two-phase]]…": "committing to an honest result",
     "opml request --prompt TEXT --tokens N [--model M] [--wait]": "new token(s), reward 0.1 ETH",
+    "opml request --quorum K": "quorum of 3",
     "opml witness --prompt TEXT --tokens N --node I [--step K]": '"step": {',
     "opml model convert SRC OUT": "weight_root 0x",
     "opml status [--task ID | --game ID]": "game 1 on result",
@@ -279,7 +281,7 @@ def test_an_unknown_task_or_game_is_a_one_line_error_naming_the_contracts(deploy
 def test_request_wait_prints_the_finalized_text(deployed: dict[str, Any]) -> None:
     """`opml request … --wait`: the requester waits while a submitter answers and, once the window
     has passed on anvil's clock, finalizes; then it prints the text and S_n and exits 0."""
-    waiting = subprocess.Popen(_argv(("opml", "request", "--prompt", "RO", "--tokens", "2", "--window", "60", "--wait",
+    waiting = subprocess.Popen(_argv(("opml", "request", "--prompt", "RO", "--tokens", "2", "--wait",
                                       "--poll", "0.2", *CHAIN, "--from", "{account7}"), deployed),
                                cwd=ROOT, env=deployed["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -288,9 +290,10 @@ def test_request_wait_prints_the_finalized_text(deployed: dict[str, Any]) -> Non
         task = posted.split(":")[0]
         assert task.startswith("task "), posted
         serve = ("opml", "serve", "--model", SHAKESPEARE, "--once", "--state", "{tmp}/s8", *CHAIN, "--from", "{account8}")
-        assert f"{task}: posting an honest result" in _run(_argv(serve, deployed), deployed["env"])
+        # commit, then reveal a block later (SPEC §6.3); the window is the task's floor
+        assert f"{task}: committing to an honest result" in _run(_argv(serve, deployed), deployed["env"])
         rpc = Rpc(deployed["url"])
-        rpc.request("evm_increaseTime", [61])
+        rpc.request("evm_increaseTime", [2 * 86_400])
         rpc.request("evm_mine", [])
         assert f"finalizing {task}" in _run(_argv(serve, deployed), deployed["env"])
         out, err = waiting.communicate(timeout=120)
