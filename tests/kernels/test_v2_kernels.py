@@ -15,7 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offchain.constants import REGION_HEIGHT
-from offchain.llm.kernels import BUILD_V2_DIR, KERNELS, KERNELS_V2, PROGRAMS_V2_JSON, SRC_DIR, output, program, run, start
+from offchain.llm.kernels import (
+    BUILD_V2_DIR,
+    KERNELS,
+    KERNELS_V2,
+    PROGRAMS_V2_JSON,
+    SRC_DIR,
+    output,
+    program,
+    run,
+    start,
+)
 from offchain.llm.kernels import registry_v2 as R
 from offchain.llm.kernels.__main__ import render, table
 from offchain.llm.ops import canonical_bytes
