@@ -39,7 +39,7 @@ static inline u64 shl64(u64 v, u32 s) {
 
 /* shift_round(v, s) (SPEC §3v2.1): v·2^s (wrapping, s capped at 63 as numpy's clip) for s >= 0,
  * v / 2^-s rounded half up for -62 <= s < 0, 0 below. */
-static inline i64 shift_round(i64 v, i32 s) {
+static inline __attribute__((always_inline)) i64 shift_round(i64 v, i32 s) {
     if (s >= 0) return (i64)shl64((u64)v, s > 63 ? 63 : (u32)s);
     if (s < -62) return 0;
     u32 k = (u32)-s;
@@ -54,12 +54,12 @@ static inline i64 rdiv64(i64 n, i64 d) {
 
 /* An fp16's exact value m·2^e (SPEC §3v2.1), from its two little-endian file bytes. Exponent 31
  * (infinite or NaN) is reported through *bad: the loader refuses such files. */
-static inline void fp16_me(const u8 *p, i32 *m, i32 *e, u32 *bad) {
+static inline __attribute__((always_inline)) void fp16_me(const u8 *p, i32 *m, i32 *e, u32 *bad) {
     u32 b = (u32)p[0] | ((u32)p[1] << 8);
-    u32 ex = (b >> 10) & 0x1F, fr = b & 0x3FF;
-    i32 mm = ex ? (i32)(fr | 0x400) : (i32)fr;
-    *m = (b & 0x8000) ? -mm : mm;
-    *e = ex ? (i32)ex - 25 : -24;
+    u32 ex = (b >> 10) & 0x1F, nz = ex != 0; /* branch-free: a normal's implicit bit, a subnormal's -24 */
+    i32 mm = (i32)((b & 0x3FF) | (nz << 10)), sg = -(i32)(b >> 15);
+    *m = (mm ^ sg) - sg;
+    *e = (i32)ex - 25 + (i32)(1 - nz);
     *bad |= ex == 0x1F;
 }
 
