@@ -15,6 +15,8 @@ from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2 import ops
 from offchain.llm.v2.blocks import BLOCK_BYTES, QK, Weight, weight
 from offchain.llm.v2.fixed import exp2_table, rope_tables
+from offchain.llm.v2.sample import Sampling
+from offchain.llm.v2.sample import sample as sample_token
 from tests.kernels.cases import Rng, arr
 
 I32, I64 = np.int32, np.int64
@@ -122,6 +124,21 @@ def swiglu(rng: Rng) -> Case:
     return R.swiglu(gate, up, exp2()), canonical_bytes(ops.swiglu(gate, up, exp2()))
 
 
+def sample(rng: Rng) -> Case:
+    """Greedy a quarter of the time; else a temperature from very cold to hot, any top-p, any seed.
+    Logits spread from a few ties to the whole int32 range."""
+    v = int(rng.integers(1, 300))
+    spread = int(rng.choice(np.array([4, 1 << 12, 1 << 18, I32_MAX])))
+    z = arr(rng, v, -spread, spread)
+    if rng.random() < 0.3:  # ties at the top
+        z[rng.integers(0, v, size=3)] = z.max()
+    temp = 0 if rng.random() < 0.25 else int(rng.choice(np.array([1, 100, 700, 1000, 2500, (1 << 20) - 1])))
+    s = Sampling(temp, int(rng.integers(1, 1001)), int(rng.integers(0, 1 << 63)) * 2 + int(rng.integers(0, 2)))
+    pos = int(rng.integers(0, 1 << 32))
+    token = sample_token(z, s, pos, exp2())
+    return R.sample(z, exp2(), pos, s.temp_milli, s.top_p_milli, s.seed), canonical_bytes(np.array([token], dtype=I32))
+
+
 CASES: dict[R.OpV2, Callable[[Rng], Case]] = {
     R.OpV2.EMBED: embed,
     R.OpV2.RMSNORM: rmsnorm,
@@ -129,4 +146,5 @@ CASES: dict[R.OpV2, Callable[[Rng], Case]] = {
     R.OpV2.ROPE: rope,
     R.OpV2.ATTENTION: attention,
     R.OpV2.SWIGLU: swiglu,
+    R.OpV2.SAMPLE: sample,
 }

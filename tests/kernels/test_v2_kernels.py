@@ -210,6 +210,10 @@ def _bad_params(node: R.NodeV2) -> list[Header]:
     if op == R.OpV2.ATTENTION:
         return [replace(h, params=(p[0] * 2 + 1, p[0] * 2 + 2, *p[2:])), replace(h, position=p[3]),
                 replace(h, params=(p[0], 0, *p[2:]))]
+    if op == R.OpV2.SAMPLE:
+        return [replace(h, params=(0, *p[1:])), replace(h, params=((1 << 17) + 1, *p[1:])),  # V
+                replace(h, params=(p[0], 1 << 20, *p[2:])),  # temperature
+                replace(h, params=(*p[:2], 0, *p[3:])), replace(h, params=(*p[:2], 1001, *p[3:]))]  # top-p
     return [replace(h, params=(0,))]
 
 
@@ -242,12 +246,26 @@ def test_bad_data_exits_4():
     assert _run_bad(norm, norm.header, list(norm.inputs), (_region(0) + 8, (1 << 63).to_bytes(8, "big"))) == EXIT_BAD_PARAM
     att, sw = _case(R.OpV2.ATTENTION, 5), _case(R.OpV2.SWIGLU, 5)
     assert _run_bad(att, att.header, list(att.inputs), (_region(3), bytes(4))) == EXIT_BAD_PARAM
-    for node, i in ((att, 3), (sw, 2)):
+    smp = R.sample(np.arange(10, dtype=np.int32), exp2(), 0, 500, 900, 1)
+    assert _run_bad(smp, smp.header, list(smp.inputs), (_region(1), bytes(4))) == EXIT_BAD_PARAM
+    for node, i in ((att, 3), (sw, 2), (smp, 1)):
         patch = (_region(i) + 4 * 4095, (-1 & 0xFFFFFFFF).to_bytes(4, "big"))
         assert _run_bad(node, node.header, list(node.inputs), patch) == EXIT_BAD_PARAM
 
 
 R_BYTES = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}
+
+
+def test_v2_sample_flat_distribution_follows_the_keccak_draw():
+    """All logits equal: every id weighs 2^30, so the token is draw(seed, pos) mod (V·2^30) // 2^30,
+    which pins the kernel's keccak256 and 256-bit modulus to offchain.merkle's."""
+    from offchain.llm.v2.sample import draw
+
+    v = 257
+    z = np.full(v, 12345, dtype=np.int32)
+    for seed, pos in ((0, 0), (1, 5), ((1 << 64) - 1, (1 << 32) - 1), (0xDEADBEEF12345678, 77)):
+        token = draw(seed, pos) % (v << 30) >> 30
+        _check(R.sample(z, exp2(), pos, 1000, 1000, seed), canonical_bytes(np.array([token], dtype=np.int32)))
 
 
 def test_exp2_table_is_the_committed_int32_table():

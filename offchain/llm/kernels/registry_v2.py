@@ -27,6 +27,7 @@ class OpV2(IntEnum):
     ROPE = 23
     ATTENTION = 24
     SWIGLU = 25
+    SAMPLE = 26
 
 
 class LinearModeV2(IntEnum):
@@ -46,6 +47,7 @@ PROGRAM_OF_V2: dict[OpV2, str] = {
     OpV2.ROPE: "v2_rope",
     OpV2.ATTENTION: "v2_attention",
     OpV2.SWIGLU: "v2_swiglu",
+    OpV2.SAMPLE: "v2_sample",
 }
 
 EXP2_ENTRIES = 4096
@@ -152,3 +154,12 @@ def swiglu(gate: np.ndarray, up: np.ndarray, table: np.ndarray) -> NodeV2:
     gate = _as(gate, np.int32, 1, "gate")
     ins = [canonical_bytes(gate), canonical_bytes(_as(up, np.int32, 1, "up")), _table(table)]
     return _node(OpV2.SWIGLU, 0, ins, 4 * gate.shape[0], [gate.shape[0]])
+
+
+def sample(z: np.ndarray, table: np.ndarray, pos: int, temp_milli: int = 0, top_p_milli: int = 1000,
+           seed: int = 0) -> NodeV2:
+    """Inputs: z i32[V], exp2 i32[4096]. Params: V, temp_milli (0: greedy), top_p_milli, seed_hi,
+    seed_lo. Output: the token, i32[1] (SPEC §3v2.7)."""
+    z = _as(z, np.int32, 1, "z")
+    ins = [canonical_bytes(z), _table(table)]
+    return _node(OpV2.SAMPLE, pos, ins, 4, [z.shape[0], temp_milli, top_p_milli, seed >> 32, seed & 0xFFFFFFFF])

@@ -13,6 +13,7 @@
 #define OP_V2_ROPE 23
 #define OP_V2_ATTENTION 24
 #define OP_V2_SWIGLU 25
+#define OP_V2_SAMPLE 26
 
 /* Weight formats by their ggml type ids (the ids of the config leaf, SPEC §3v2.6). */
 #define GGML_Q4_0 2
