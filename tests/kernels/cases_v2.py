@@ -114,6 +114,10 @@ def attention(rng: Rng) -> Case:
     lim = I32_MAX if rng.random() < 0.3 else 1 << 22
     q, k, v = arr(rng, (h, hd), -lim, lim), arr(rng, (s, g, hd), -lim, lim), arr(rng, (s, g, hd), I32_MIN, I32_MAX)
     want = ops.attention(q, k[:pos + 1], v[:pos + 1], exp2(), ops.score_scale(hd))
+    if rng.random() < 0.3:  # a head tile
+        h0 = int(rng.integers(0, h))
+        nh = int(rng.integers(1, h - h0 + 1))
+        return R.attention(q, k, v, exp2(), pos, heads=(h0, nh)), canonical_bytes(want[h0 * hd:(h0 + nh) * hd])
     return R.attention(q, k, v, exp2(), pos), canonical_bytes(want)
 
 

@@ -120,6 +120,48 @@ def test_v2_linear_zero_input_gives_zero_and_h():
     _check(R.linear(w, x, R.LinearModeV2.RESIDUAL, h), canonical_bytes(h))
 
 
+def _splits(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
+    cuts = sorted(set(rng.integers(1, n, size=int(rng.integers(0, 4))).tolist())) if n > 1 else []
+    edges = [0, *cuts, n]
+    return [(a, b - a) for a, b in zip(edges, edges[1:], strict=False)]
+
+
+@pytest.mark.parametrize("mode", list(R.LinearModeV2), ids=lambda m: m.name.lower())
+@pytest.mark.parametrize("seed", range(4))
+def test_v2_linear_chain_of_full_tiles_builds_the_whole_product(mode, seed):
+    """Tile k outputs rows [0, end_k) of the product and zeros after (its predecessor's rows
+    copied); the last tile of a chain outputs exactly what the untiled node does."""
+    rng = np.random.default_rng(seed)
+    kind = KINDS[seed % len(KINDS)]
+    n, k = int(rng.integers(2, 12)), 32 * int(rng.integers(1, 4))
+    w, x = block_weight(rng, kind, n, k), rng.integers(-(1 << 22), 1 << 22, k).astype(np.int32)
+    h = rng.integers(-(1 << 40), 1 << 40, n).astype(np.int64) if mode == R.LinearModeV2.RESIDUAL else None
+    whole = run(R.linear(w, x, mode, h))
+    want = output(R.linear(w, x, mode, h), whole)
+    esz = len(want) // n
+    prev = None
+    for r0, nr in _splits(rng, n):
+        node = R.linear(w, x, mode, h, rows=(r0, nr), full=True, partial=prev)
+        vm = _check(node, want[:(r0 + nr) * esz] + bytes((n - r0 - nr) * esz))
+        prev = output(node, vm)
+    assert prev == want
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_v2_attention_chain_of_head_tiles_builds_every_head(seed):
+    rng = np.random.default_rng(seed)
+    g = int(rng.integers(1, 3))
+    h, hd, s = g * int(rng.integers(1, 4)), 8, 4
+    q, k, v = (rng.integers(-(1 << 22), 1 << 22, shape).astype(np.int32) for shape in ((h, hd), (s, g, hd), (s, g, hd)))
+    want = canonical_bytes(ops.attention(q, k[:3], v[:3], exp2(), ops.score_scale(hd)))
+    prev = None
+    for h0, nh in _splits(rng, h):
+        node = R.attention(q, k, v, exp2(), 2, heads=(h0, nh), full=True, partial=prev)
+        vm = _check(node, want[:4 * (h0 + nh) * hd] + bytes(4 * (h - h0 - nh) * hd))
+        prev = output(node, vm)
+    assert prev == want
+
+
 def _steps_per_mac(kind: str) -> float:
     rng = np.random.default_rng(11)
     n, k = 32, 256
@@ -204,12 +246,14 @@ def _bad_params(node: R.NodeV2) -> list[Header]:
         return [replace(h, params=(2, *p[1:])), replace(h, params=(p[0], 1, *p[2:])),  # mode; type F16
                 replace(h, params=(*p[:3], p[3] + 16, *p[4:])),  # K not a multiple of 32
                 replace(h, params=(*p[:4], p[2], 1)), replace(h, params=(*p[:5], 0)),  # r0 = N; empty tile
-                replace(h, params=(*p[:5], p[2] - p[4] + 1))]  # tile past N
+                replace(h, params=(*p[:5], p[2] - p[4] + 1)),  # tile past N
+                replace(h, params=(*p[:6], 2))]  # full is 0 or 1
     if op == R.OpV2.ROPE:
         return [replace(h, params=(p[0], p[1] + 1, p[2])), replace(h, position=p[2])]
     if op == R.OpV2.ATTENTION:
         return [replace(h, params=(p[0] * 2 + 1, p[0] * 2 + 2, *p[2:])), replace(h, position=p[3]),
-                replace(h, params=(p[0], 0, *p[2:]))]
+                replace(h, params=(p[0], 0, *p[2:])), replace(h, params=(*p[:4], 0, p[0] + 1, 0)),  # nh > H
+                replace(h, params=(*p[:4], p[0], 1, 0)), replace(h, params=(*p[:4], 0, 1, 2))]  # h0 = H; full = 2
     if op == R.OpV2.SAMPLE:
         return [replace(h, params=(0, *p[1:])), replace(h, params=((1 << 17) + 1, *p[1:])),  # V
                 replace(h, params=(p[0], 1 << 20, *p[2:])),  # temperature

@@ -114,9 +114,11 @@ def rmsnorm(h: np.ndarray, gain: np.ndarray, eps_m: int, eps_e: int) -> NodeV2:
 
 
 def linear(w: Weight, x: np.ndarray, mode: LinearModeV2, h: np.ndarray | None = None,
-           rows: tuple[int, int] | None = None) -> NodeV2:
-    """Inputs: W (file bytes), x i32[K], then h i64[N] (RESIDUAL). Params: mode, type, N, K, r0, nr.
-    Output: rows r0 .. r0+nr−1, i32 (ACT) or i64 (RESIDUAL)."""
+           rows: tuple[int, int] | None = None, full: bool = False, partial: bytes | None = None) -> NodeV2:
+    """Inputs: W (file bytes), x i32[K], then h i64[N] (RESIDUAL), then with `full` optionally the
+    previous tile's whole output (`partial`). Params: mode, type, N, K, r0, nr (+ full = 1).
+    Output: rows r0 .. r0+nr−1 (all N with `full`, the others from `partial` or zero), i32 (ACT)
+    or i64 (RESIDUAL)."""
     ty, raw = _raw(w)
     ins = [raw, canonical_bytes(_as(x, np.int32, 1, "x"))]
     if mode == LinearModeV2.RESIDUAL:
@@ -126,7 +128,15 @@ def linear(w: Weight, x: np.ndarray, mode: LinearModeV2, h: np.ndarray | None = 
     elif h is not None:
         raise ValueError("v2_linear ACT takes no residual")
     r0, nr = rows if rows is not None else (0, w.n)
-    return _node(OpV2.LINEAR, 0, ins, (8 if mode == LinearModeV2.RESIDUAL else 4) * nr, [mode, ty, w.n, w.k, r0, nr])
+    params = [mode, ty, w.n, w.k, r0, nr]
+    if full:
+        params.append(1)
+        if partial is not None:
+            ins.append(partial)
+    elif partial is not None:
+        raise ValueError("a partial output input needs full=True")
+    esz = 8 if mode == LinearModeV2.RESIDUAL else 4
+    return _node(OpV2.LINEAR, 0, ins, esz * (w.n if full else nr), params)
 
 
 def rope(x: np.ndarray, cos_table: np.ndarray, sin_table: np.ndarray, pos: int) -> NodeV2:
@@ -137,16 +147,28 @@ def rope(x: np.ndarray, cos_table: np.ndarray, sin_table: np.ndarray, pos: int) 
     return _node(OpV2.ROPE, pos, ins, 4 * x.size, [x.shape[0], x.shape[1], cos_table.shape[0]])
 
 
-def attention(q: np.ndarray, k_cache: np.ndarray, v_cache: np.ndarray, table: np.ndarray, pos: int) -> NodeV2:
-    """Inputs: q i32[H, hd], k_cache, v_cache i32[S, G, hd], exp2 i32[4096]; T = pos + 1 rows are
-    read. Params: H, G, hd, S. Output i32[H·hd]."""
+def attention(q: np.ndarray, k_cache: np.ndarray, v_cache: np.ndarray, table: np.ndarray, pos: int,
+              heads: tuple[int, int] | None = None, full: bool = False, partial: bytes | None = None) -> NodeV2:
+    """Inputs: q i32[H, hd], k_cache, v_cache i32[S, G, hd], exp2 i32[4096], then with `full`
+    optionally the previous tile's whole output; T = pos + 1 rows are read. Params: H, G, hd, S,
+    then optionally a head tile h0, nh, full. Output i32[nh·hd] (i32[H·hd] with `full`)."""
     q = _as(q, np.int32, 2, "q")
     k_cache = _as(k_cache, np.int32, 3, "k_cache")
     v_cache = _as(v_cache, np.int32, 3, "v_cache")
     h, hd = q.shape
     s, g, _ = k_cache.shape
     ins = [canonical_bytes(q), canonical_bytes(k_cache), canonical_bytes(v_cache), _table(table)]
-    return _node(OpV2.ATTENTION, pos, ins, 4 * h * hd, [h, g, hd, s])
+    params = [h, g, hd, s]
+    if partial is not None and not full:
+        raise ValueError("a partial output input needs full=True")
+    out_heads = h
+    if heads is not None or full:
+        h0, nh = heads if heads is not None else (0, h)
+        params += [h0, nh, int(full)]
+        if partial is not None:
+            ins.append(partial)
+        out_heads = h if full else nh
+    return _node(OpV2.ATTENTION, pos, ins, 4 * out_heads * hd, params)
 
 
 def swiglu(gate: np.ndarray, up: np.ndarray, table: np.ndarray) -> NodeV2:

@@ -4,7 +4,10 @@
  *   p_t = exp_neg(max_u s_u - s_t); prob_t = rdiv(p_t·2^30, Σ_t p_t);
  *   o_i = sat32(shift_round(Σ_t prob_t·v_{t,i}, -30)).
  * Inputs: q i32[H, hd], k_cache i32[S, G, hd], v_cache i32[S, G, hd] (at 2^-16; rows past pos
- * are not read), exp2 i32[4096]. Params: H, G, hd, S (H % G = 0, pos < S). Output i32[H·hd].
+ * are not read), exp2 i32[4096]. Params: H, G, hd, S (H % G = 0, pos < S), then optionally a head
+ * tile h0, nh, full (words 4-6, as v1's attention ops, SPEC §4.6): the output holds heads
+ * h0 .. h0+nh-1, or with full = 1 all H heads, the others copied from one more (last) input,
+ * the previous tile's whole output, or zero without it. Output i32[nh·hd] or i32[H·hd].
  * Data: exp2 >= 0 and exp2[0] >= 1 (the largest score's weight, so Σ p >= 1).
  * Sums are formed modulo 2^64 like numpy's int64 einsum. */
 #include "v2.h"
@@ -48,12 +51,15 @@ static inline u64 dot64(const i32 *a, const i32 *b, u32 stride, u32 n) {
 int main(void) {
     if (!header_ok(OP_V2_ATTENTION)) return EXIT_BAD_HEADER;
     u32 H = param(0), G = param(1), hd = param(2), S = param(3), p = pos();
-    if (H == 0 || G == 0 || H % G || hd == 0 || S == 0 || p >= S) return EXIT_BAD_PARAM;
+    u32 h0, nh, full;
+    if (H == 0 || G == 0 || H % G || hd == 0 || S == 0 || p >= S || !head_tile(4, H, &h0, &nh, &full))
+        return EXIT_BAD_PARAM;
     u32 row = mul_len(G, hd), cache = mul_len(mul_len(S, row), 4), n = mul_len(H, hd);
-    u32 lens[4] = {mul_len(n, 4), cache, cache, 4 * EXP2_N};
-    int e = check_inputs(4, lens);
+    u32 n_in = full && hdr(H_NIN) == 5 ? 5 : 4;
+    u32 lens[5] = {mul_len(n, 4), cache, cache, 4 * EXP2_N, mul_len(n, 4)};
+    int e = check_inputs(n_in, lens);
     if (e) return e;
-    if ((e = check_output(mul_len(n, 4)))) return e;
+    if ((e = check_output(mul_len(full ? H : nh, 4 * hd)))) return e;
     const i32 *table = in_i32(3);
     if (!exp2_ok(table, 1)) return EXIT_BAD_PARAM;
 
@@ -63,7 +69,7 @@ int main(void) {
     i32 *out = STAGE;
     i64 *sc = (i64 *)(out + n + (n & 1)); /* 8-aligned scratch of T */
     i32 *prob = (i32 *)(sc + T);
-    for (u32 h = 0; h < H; h++) {
+    for (u32 h = h0; h < h0 + nh; h++) {
         u32 g = h / rep;
         const i32 *qh = q + h * hd;
         i64 mx = 0;
@@ -87,6 +93,11 @@ int main(void) {
             out[h * hd + i] = sat32(shift_round((i64)o, -30));
         }
     }
-    copy_bytes(OUTPUT, out, 4 * n);
+    u8 *dst = OUTPUT;
+    if (full) {
+        if (n_in == 5) copy_bytes(OUTPUT, INPUT(4), 4 * n);
+        dst += 4 * h0 * hd;
+    }
+    copy_bytes(dst, out + h0 * hd, 4 * nh * hd);
     return EXIT_OK;
 }

@@ -6,7 +6,10 @@
  * (+ Σ_b shift_round(xm_b·mm_nb·qsum_b, xe_b + me_nb + 24) for Q4_1).
  * Inputs: W (the file's bytes, N rows of K/32 blocks), x i32[K], then h i64[N] (mode 1).
  * Params: mode, type (ggml id: 8 Q8_0, 2 Q4_0, 3 Q4_1), N, K (32 <= K < 2^17, K % 32 = 0),
- * r0, nr (1 <= nr <= 2^24, r0 + nr <= N). */
+ * r0, nr (1 <= nr <= 2^24, r0 + nr <= N), and optionally full (word 6, default 0): with full = 1
+ * the output is all N rows, those outside the tile copied from one more (last) input, the
+ * previous tile's whole output, or zero without it (a chain of tiles builds a big product in
+ * bounded nodes, as v1's linear, SPEC §4.6). */
 #include "v2.h"
 
 /* Exact block dot products: |isum| < 2^19 fits int32. Four rows share each load of x (the
@@ -132,16 +135,18 @@ static inline __attribute__((always_inline)) u32 rows(u32 type, u32 nr, u32 nb, 
 
 int main(void) {
     if (!header_ok(OP_V2_LINEAR)) return EXIT_BAD_HEADER;
-    u32 mode = param(0), type = param(1), N = param(2), K = param(3), r0 = param(4), nr = param(5);
+    u32 mode = param(0), type = param(1), N = param(2), K = param(3), r0 = param(4), nr = param(5), full = param(6);
     u32 bb = block_bytes(type);
     if (mode > 1 || bb == 0 || N == 0 || K == 0 || K % QK || K >= (1u << 17) || nr == 0 || nr > (1u << 24) ||
-        r0 >= N || nr > N - r0)
+        r0 >= N || nr > N - r0 || full > 1)
         return EXIT_BAD_PARAM;
-    u32 nb = K / QK, stride = nb * bb;
-    u32 lens[3] = {mul_len(N, stride), 4 * K, mul_len(N, 8)};
-    int e = check_inputs(mode == 1 ? 3 : 2, lens);
+    u32 nb = K / QK, stride = nb * bb, esz = mode == 1 ? 8 : 4;
+    u32 base = mode == 1 ? 3 : 2, n_in = full && hdr(H_NIN) == base + 1 ? base + 1 : base;
+    u32 lens[4] = {mul_len(N, stride), 4 * K, mul_len(N, 8), 0};
+    lens[base] = mul_len(N, esz); /* the previous tile's whole output */
+    int e = check_inputs(n_in, lens);
     if (e) return e;
-    if ((e = check_output(mul_len(nr, mode == 1 ? 8 : 4)))) return e;
+    if ((e = check_output(mul_len(full ? N : nr, esz)))) return e;
 
     /* Working memory (region 0, SPEC §4.6): q int8 [K], then per block xm, xe + 24, qsum, then
      * the accumulators. */
@@ -156,12 +161,19 @@ int main(void) {
                                   : rows(GGML_Q4_1, nr, nb, stride, in_u8(0) + r0 * stride, q, xm, xs, qs, acc);
     if (bad) return EXIT_BAD_PARAM; /* an infinite or NaN block scale: nothing written yet */
 
+    u8 *out = OUTPUT;
+    if (full) {
+        /* Rows around the tile come from the previous tile (region 8 starts zero, so without
+         * one there is nothing to write); the tile's rows are written below. */
+        if (n_in > base) copy_bytes(OUTPUT, INPUT(base), N * esz);
+        out += r0 * esz;
+    }
     if (mode == 0) {
-        i32 *o = OUTPUT;
+        i32 *o = (i32 *)out;
         for (u32 j = 0; j < nr; j++) o[j] = sat32(shift_round(acc[j], -8));
     } else {
         const i64 *h = in_i64(2) + r0;
-        i64 *o = OUTPUT;
+        i64 *o = (i64 *)out;
         for (u32 j = 0; j < nr; j++) o[j] = (i64)((u64)h[j] + (u64)acc[j]);
     }
     return EXIT_OK;
