@@ -9,7 +9,7 @@
  * Output: the token, i32[1].
  *
  * Zero weights sort last and are never kept (the prefix ends once W_k = Σw), so only the
- * positive ones are ordered: a stable LSD radix sort on 2^31 - 1 - w (4 passes of 8 bits) over
+ * positive ones are ordered: a stable LSD radix sort on 2^30 - w (3 passes of 10 bits) over
  * ids taken in ascending order gives weight descending, then id ascending. */
 #include "v2.h"
 
@@ -89,7 +89,7 @@ int main(void) {
     }
 
     /* Weights of the ids, in ascending id order, positive ones only: ids a[], keys k[]. */
-    u32 *ids = STAGE, *ids2 = ids + V, *key = ids2 + V, *key2 = key + V, *w = key2 + V, cnt[256];
+    u32 *ids = STAGE, *ids2 = ids + V, *key = ids2 + V, *key2 = key + V, *w = key2 + V, cnt[1024];
     i64 mx = z[best];
     u64 total = 0;
     u32 P = 0;
@@ -104,19 +104,19 @@ int main(void) {
         u64 y = ((u64)q1 << 11) + q0;
         i64 wi = exp_neg((i64)y, table);
         if (wi > 0) {
-            ids[P] = i, key[P] = 0x7fffffffu - (u32)wi, w[i] = (u32)wi, P++;
+            ids[P] = i, key[P] = (1u << 30) - (u32)wi, w[i] = (u32)wi, P++; /* 1 <= w <= 2^30 */
             total += (u64)wi;
         }
     }
-    for (u32 shift = 0; shift < 32; shift += 8) { /* stable LSD radix sort by key ascending */
-        for (u32 b = 0; b < 256; b++) cnt[b] = 0;
-        for (u32 i = 0; i < P; i++) cnt[(key[i] >> shift) & 255]++;
-        for (u32 b = 0, s = 0; b < 256; b++) {
+    for (u32 shift = 0; shift < 30; shift += 10) { /* stable LSD radix sort of the 30-bit keys */
+        for (u32 b = 0; b < 1024; b++) cnt[b] = 0;
+        for (u32 i = 0; i < P; i++) cnt[(key[i] >> shift) & 1023]++;
+        for (u32 b = 0, s = 0; b < 1024; b++) {
             u32 c = cnt[b];
             cnt[b] = s, s += c;
         }
         for (u32 i = 0; i < P; i++) {
-            u32 d = cnt[(key[i] >> shift) & 255]++;
+            u32 d = cnt[(key[i] >> shift) & 1023]++;
             ids2[d] = ids[i], key2[d] = key[i];
         }
         u32 *t = ids;
