@@ -32,6 +32,7 @@ from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2 import ops
 from offchain.merkle import ZERO_HASHES
 from offchain.mipsemu import VM
+from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.node.graph import PROGRAMS
 from offchain.node.layout import (
     EXIT_BAD_HEADER,
@@ -45,6 +46,7 @@ from offchain.node.start import start_vm
 from tests.budget import examples
 from tests.kernels.cases import Drawn
 from tests.kernels.cases_v2 import CASES, KINDS, block_weight, exp2, linear
+from tests.kernels.test_build import VM_MNEMONICS
 
 OPS = list(CASES)
 
@@ -179,6 +181,18 @@ def test_v2_linear_steps_per_multiply_accumulate(kind, bound, capsys):
     with capsys.disabled():
         print(f"\nv2_linear {kind}: {s:.2f} steps per multiply-accumulate")
     assert 3 < s < bound
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_long_runs_go_through_unicorn_and_agree_with_the_stepper(kind):
+    """Short runs never leave the exact stepper; a 48x384 product (over 100k steps) does."""
+    rng = np.random.default_rng(5)
+    w, x = block_weight(rng, kind, 48, 384), rng.integers(-(1 << 22), 1 << 22, 384).astype(np.int32)
+    node = R.linear(w, x, R.LinearModeV2.ACT)
+    a, b = run(node, exact=True), run(node)
+    assert a.step_count > 4 * EXACT_BELOW
+    assert (a.step_count, a.mem.root(), a.pc, a.exit_code) == (b.step_count, b.mem.root(), b.pc, b.exit_code)
+    assert a.exit_code == 0
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -326,6 +340,16 @@ def test_v2_programs_are_apart_from_v1s_table():
     assert PROGRAMS_V2_JSON.read_text() == render(table(KERNELS_V2))
     for name in KERNELS_V2:
         assert 0x00400000 <= program(name).entry < 0x08000000
+
+
+@pytest.mark.skipif(shutil.which("mips-linux-gnu-objdump") is None, reason="no MIPS binutils (make setup)")
+def test_v2_kernels_use_only_vm_instructions():
+    """Also the code no test input reaches (libgcc's division fallbacks): nothing but SPEC §2.4."""
+    for name in KERNELS_V2:
+        dis = subprocess.run(["mips-linux-gnu-objdump", "-d", str(BUILD_V2_DIR / f"{name}.elf")],
+                             check=True, capture_output=True, text=True).stdout
+        used = {line.split("\t")[2].split()[0] for line in dis.splitlines() if line.count("\t") >= 2}
+        assert used <= VM_MNEMONICS, f"{name}: {sorted(used - VM_MNEMONICS)}"
 
 
 @pytest.mark.skipif(shutil.which("mips-linux-gnu-gcc") is None, reason="no MIPS cross-compiler (make setup)")
