@@ -14,7 +14,7 @@ from offchain.llm.kernels import registry_v2 as R
 from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2 import ops
 from offchain.llm.v2.blocks import BLOCK_BYTES, QK, Weight, weight
-from offchain.llm.v2.fixed import exp2_table, rope_tables
+from offchain.llm.v2.fixed import exp2_table, f32_parts, rope_tables, shift_round
 from offchain.llm.v2.sample import Sampling
 from offchain.llm.v2.sample import sample as sample_token
 from tests.kernels.cases import Rng, arr
@@ -96,6 +96,13 @@ def rmsnorm(rng: Rng) -> Case:
     g = arr(rng, d, -(1 << 31) + 1, (1 << 31) - 1, I64)
     em = int(rng.integers(1, 1 << 24))
     ee = int(rng.integers(-149, -23))  # em < 2^24 and ee <= -24: 0 < ε < 1
+    if rng.random() < 0.5:  # the file's F32 gains, converted by the kernel as the loader does
+        bits = rng.integers(0, 0x43000000, size=d) | (rng.integers(0, 2, size=d) << 31)  # |value| < 128
+        edge = rng.choice(np.array([0, 1, 0x807FFFFF, 0x3F800000, 0x42FFFFFF, 0xC2FFFFFF]), size=d)
+        bits = np.where(rng.random(size=d) < 0.2, edge, bits).astype(np.uint32)
+        m, e = f32_parts(bits)
+        g = shift_round(m, e + 24)  # exact from 0.5 up, so |g| < 2^31 below 128
+        return R.rmsnorm(h, bits.view(np.float32), em, ee), canonical_bytes(ops.rmsnorm(h, g, em, ee))
     return R.rmsnorm(h, g, em, ee), canonical_bytes(ops.rmsnorm(h, g, em, ee))
 
 

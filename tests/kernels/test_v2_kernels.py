@@ -254,8 +254,9 @@ def _bad_params(node: R.NodeV2) -> list[Header]:
     if op == R.OpV2.EMBED:
         return [replace(h, params=(6, *p[1:])), replace(h, params=(p[0], 0, p[2])), replace(h, params=(*p[:2], p[2] + 1))]
     if op == R.OpV2.RMSNORM:
-        return [replace(h, params=(0, *p[1:])), replace(h, params=(p[0], 0, p[2])), replace(h, params=(p[0], 1 << 24, p[2])),
-                replace(h, params=(p[0], p[1], 1)), replace(h, params=(p[0], p[1], -150 & u32))]
+        return [replace(h, params=(0, *p[1:])), replace(h, params=(p[0], 0, *p[2:])),
+                replace(h, params=(p[0], 1 << 24, *p[2:])), replace(h, params=(p[0], p[1], 1, p[3])),
+                replace(h, params=(p[0], p[1], -150 & u32, p[3])), replace(h, params=(*p[:3], 2))]
     if op == R.OpV2.LINEAR:
         return [replace(h, params=(2, *p[1:])), replace(h, params=(p[0], 1, *p[2:])),  # mode; type F16
                 replace(h, params=(*p[:3], p[3] + 16, *p[4:])),  # K not a multiple of 32
@@ -302,6 +303,11 @@ def test_bad_data_exits_4():
         assert _run_bad(lin, lin.header, list(lin.inputs), bad) == EXIT_BAD_PARAM, kind
     norm = _case(R.OpV2.RMSNORM, 5)
     assert _run_bad(norm, norm.header, list(norm.inputs), (_region(0) + 8, (1 << 63).to_bytes(8, "big"))) == EXIT_BAD_PARAM
+    hv = np.arange(4, dtype=np.int64) << 30
+    for bad_gain in (128.0, -128.0, 1e30, np.inf, np.nan):
+        gains = np.array([1.0, 0.5, bad_gain, 2.0], dtype=np.float32)
+        node = R.rmsnorm(hv, gains, 1, -20)
+        assert _run_bad(node, node.header, list(node.inputs)) == EXIT_BAD_PARAM, bad_gain
     att, sw = _case(R.OpV2.ATTENTION, 5), _case(R.OpV2.SWIGLU, 5)
     assert _run_bad(att, att.header, list(att.inputs), (_region(3), bytes(4))) == EXIT_BAD_PARAM
     smp = R.sample(np.arange(10, dtype=np.int32), exp2(), 0, 500, 900, 1)

@@ -107,10 +107,14 @@ def embed(w: Weight, token: int) -> NodeV2:
 
 
 def rmsnorm(h: np.ndarray, gain: np.ndarray, eps_m: int, eps_e: int) -> NodeV2:
-    """Inputs: h i64[d], g i64[d]. Params: d, em, ee (int32 as its u32 word). Output i32[d]."""
+    """Inputs: h i64[d], then the gain: i64[d] at 2^-24, or (a float32 array) the file's F32
+    bytes, which the kernel converts (parameter word 3 = 1). Params: d, em, ee (int32 as its u32
+    word), gain_f32. Output i32[d]."""
     h = _as(h, np.int64, 1, "h")
-    ins = [canonical_bytes(h), canonical_bytes(_as(gain, np.int64, 1, "gain"))]
-    return _node(OpV2.RMSNORM, 0, ins, 4 * h.shape[0], [h.shape[0], eps_m, eps_e])
+    gain = np.asarray(gain)
+    f32 = gain.dtype == np.float32
+    g = np.ascontiguousarray(gain, dtype="<f4").tobytes() if f32 else canonical_bytes(_as(gain, np.int64, 1, "gain"))
+    return _node(OpV2.RMSNORM, 0, [canonical_bytes(h), g], 4 * h.shape[0], [h.shape[0], eps_m, eps_e, int(f32)])
 
 
 def linear(w: Weight, x: np.ndarray, mode: LinearModeV2, h: np.ndarray | None = None,
