@@ -136,5 +136,7 @@ lint: $(STAMPS)/venv ## ruff over the Python (rules and the reasons for the ones
 kernels-check: $(STAMPS)/apt $(STAMPS)/venv ## fail if the committed kernel ELFs or programs.json differ from a fresh build
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && offchain/llm/kernels/src/build.sh "$$tmp" && \
 	  for f in offchain/llm/kernels/build/*.elf; do cmp "$$f" "$$tmp/$$(basename $$f)" || exit 1; done && \
-	  test "$$(ls "$$tmp" | wc -l)" = "$$(ls offchain/llm/kernels/build/*.elf | wc -l)" && \
+	  for f in offchain/llm/kernels/build/v2/*.elf; do cmp "$$f" "$$tmp/v2/$$(basename $$f)" || exit 1; done && \
+	  test "$$(ls "$$tmp"/*.elf | wc -l)" = "$$(ls offchain/llm/kernels/build/*.elf | wc -l)" && \
+	  test "$$(ls "$$tmp"/v2/*.elf | wc -l)" = "$$(ls offchain/llm/kernels/build/v2/*.elf | wc -l)" && \
 	  $(PY) -m offchain.llm.kernels --check >/dev/null && echo "kernels: the committed ELFs and programs.json match a fresh build"

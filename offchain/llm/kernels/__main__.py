@@ -1,7 +1,8 @@
 """`python -m offchain.llm.kernels [--write | --check]`: each kernel's entry point and region-0 root.
 
-With --write the table goes to programs.json; with --check the command fails if programs.json
-differs from what the committed ELFs give (the registered prestates must be the shipped ones).
+With --write the tables go to programs.json (v1) and programs_v2.json (the spec v2 kernels,
+SPEC §4.7, kept apart so that v1's programs_root is unchanged); with --check the command fails if
+either differs from what the committed ELFs give (the registered prestates must be the shipped ones).
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import argparse
 import json
 import sys
 
-from offchain.llm.kernels import KERNELS, PROGRAMS_JSON, program
+from offchain.llm.kernels import KERNELS, KERNELS_V2, PROGRAMS_JSON, PROGRAMS_V2_JSON, program
 
 
-def table() -> dict[str, dict[str, str]]:
+def table(names: tuple[str, ...] = KERNELS) -> dict[str, dict[str, str]]:
     out = {}
-    for name in KERNELS:
+    for name in names:
         p = program(name)
         out[name] = {"entry": f"{p.entry:#010x}", "region0_root": "0x" + p.region0_root.hex()}
     return out
@@ -33,15 +34,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    t = table()
-    for name, row in t.items():
-        print(f"{name:12} entry {row['entry']}  region0_root {row['region0_root']}")
-    if args.write:
-        PROGRAMS_JSON.write_text(render(t))
-    if args.check and (not PROGRAMS_JSON.exists() or PROGRAMS_JSON.read_text() != render(t)):
-        print(f"{PROGRAMS_JSON} does not match the committed ELFs; run `make kernels`", file=sys.stderr)
-        return 1
-    return 0
+    stale = 0
+    for names, path in ((KERNELS, PROGRAMS_JSON), (KERNELS_V2, PROGRAMS_V2_JSON)):
+        t = table(names)
+        for name, row in t.items():
+            print(f"{name:12} entry {row['entry']}  region0_root {row['region0_root']}")
+        if args.write:
+            path.write_text(render(t))
+        if args.check and (not path.exists() or path.read_text() != render(t)):
+            print(f"{path} does not match the committed ELFs; run `make kernels`", file=sys.stderr)
+            stale = 1
+    return stale
 
 
 def register(sub: argparse._SubParsersAction) -> None:
