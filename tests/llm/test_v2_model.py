@@ -10,6 +10,7 @@ from gguf import GGMLQuantizationType as Q
 
 from offchain.llm.gguf_file import GgufError
 from offchain.llm.v2 import FloatReference, RunnerV2, load_gguf
+from offchain.llm.v2.blocks import FormatError
 from offchain.llm.v2.commit import weight_root
 from offchain.llm.v2.trace import trace_task
 from tests.llm.gguf_toy import write_toy_gguf
@@ -101,3 +102,17 @@ def test_the_cli_refuses_a_bad_file_in_one_line_and_imports_a_good_one(tmp_path)
     for bad, why in ((cut, "truncated"), (other, "Q5_0")):
         r = run("model", "import", str(bad), "--context", "16")
         assert r.returncode == 1 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1 and why in r.stderr
+
+
+@pytest.mark.parametrize("gain", [128.0, 2.0 ** 100, float("inf")])
+def test_a_norm_gain_of_128_or_more_is_refused_however_large(tmp_path, gain):
+    """2^100 once shifted past 63 bits to 0 and passed; the value itself is checked now."""
+    import gguf as g
+
+    path = toy(tmp_path, Q.Q8_0)
+    r = g.GGUFReader(str(path), "r+")
+    t = next(t for t in r.tensors if t.name == "blk.0.attn_norm.weight")
+    t.data[3] = gain
+    del r
+    with pytest.raises(FormatError, match="blk.0.attn_norm.weight: a norm weight is infinite, NaN, or 128 or more"):
+        load_gguf(path, 16)

@@ -40,11 +40,13 @@ def _f32_bits(value: np.ndarray) -> int:
 def _gain(t: gguf.ReaderTensor) -> np.ndarray:
     if t.tensor_type != gguf.GGMLQuantizationType.F32:
         raise FormatError(f"{t.name}: a norm weight must be F32, not {t.tensor_type.name}")
-    m, e = f32_parts(np.asarray(t.data, dtype=np.float32).view(np.uint32))
-    g = shift_round(m, e + RES_FRAC)
-    if np.abs(g).max() >= 1 << 31:
-        raise FormatError(f"{t.name}: a norm weight is 128 or more in magnitude")
-    return g.astype(I64)
+    vals = np.asarray(t.data, dtype=np.float32)
+    # refused on the value itself, before any shift: a gain of 2^39 or more would shift by more
+    # than 63 bits below (the comparison with 128 is exact in float)
+    if not np.all(np.isfinite(vals)) or np.any(np.abs(vals) >= 128):
+        raise FormatError(f"{t.name}: a norm weight is infinite, NaN, or 128 or more in magnitude")
+    m, e = f32_parts(vals.view(np.uint32))
+    return shift_round(m, e + RES_FRAC).astype(I64)
 
 
 def load_gguf(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> ModelV2:
