@@ -332,6 +332,12 @@ def test_v2_sample_flat_distribution_follows_the_keccak_draw():
         _check(R.sample(z, exp2(), pos, 1000, 1000, seed), canonical_bytes(np.array([token], dtype=np.int32)))
 
 
+def test_registry_block_sizes_are_the_loaders():
+    from offchain.llm.v2.blocks import BLOCK_BYTES, QK
+
+    assert R.QK == QK and R.BLOCK_BYTES == {k: BLOCK_BYTES[k] for k in R.GGML_TYPE}
+
+
 def test_exp2_table_is_the_committed_int32_table():
     t = exp2()
     assert t[0] == 1 << 30 and t.max() < 1 << 31 and t.min() > 0

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from offchain.llm.ops import canonical_bytes
-from offchain.llm.v2.blocks import BLOCK_BYTES, QK, Weight
 from offchain.protocol import OUTPUT_REGION, Header
+
+if TYPE_CHECKING:  # importing offchain.llm.v2 loads gguf and the runner: not needed for a header
+    from offchain.llm.v2.blocks import Weight
 
 
 class OpV2(IntEnum):
@@ -37,8 +40,11 @@ class LinearModeV2(IntEnum):
     RESIDUAL = 1  # wo, w_down: h + acc, int64 at 2^-24
 
 
-#: ggml type ids of the block formats the v2 kernels read (parameter word `type`).
+#: ggml type ids of the block formats the v2 kernels read (parameter word `type`), and their bytes
+#: per 32-value block (offchain.llm.v2.blocks.BLOCK_BYTES; tests/kernels holds them equal).
 GGML_TYPE: dict[str, int] = {"Q4_0": 2, "Q4_1": 3, "Q8_0": 8}
+BLOCK_BYTES: dict[str, int] = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}
+QK = 32
 
 PROGRAM_OF_V2: dict[OpV2, str] = {
     OpV2.EMBED: "v2_embed",
@@ -82,7 +88,7 @@ def _as(x: np.ndarray, dtype: type, ndim: int, name: str) -> np.ndarray:
     return x
 
 
-def _raw(w: Weight) -> tuple[int, bytes]:
+def _raw(w: "Weight") -> tuple[int, bytes]:
     """The weight's ggml type id and its bytes exactly as in the file."""
     if w.kind not in GGML_TYPE:
         raise ValueError(f"{w.name}: the v2 kernels read {', '.join(GGML_TYPE)}, not {w.kind}")
@@ -99,7 +105,7 @@ def _table(table: np.ndarray) -> bytes:
     return canonical_bytes(t.astype(np.int32))
 
 
-def embed(w: Weight, token: int) -> NodeV2:
+def embed(w: "Weight", token: int) -> NodeV2:
     """Inputs: token i32[1], E (file bytes, V rows). Params: type, V, d. Output i64[d]."""
     ty, raw = _raw(w)
     ins = [canonical_bytes(np.array([token], dtype=np.int32)), raw]
@@ -117,7 +123,7 @@ def rmsnorm(h: np.ndarray, gain: np.ndarray, eps_m: int, eps_e: int) -> NodeV2:
     return _node(OpV2.RMSNORM, 0, [canonical_bytes(h), g], 4 * h.shape[0], [h.shape[0], eps_m, eps_e, int(f32)])
 
 
-def linear(w: Weight, x: np.ndarray, mode: LinearModeV2, h: np.ndarray | None = None,
+def linear(w: "Weight", x: np.ndarray, mode: LinearModeV2, h: np.ndarray | None = None,
            rows: tuple[int, int] | None = None, full: bool = False, partial: bytes | None = None) -> NodeV2:
     """Inputs: W (file bytes), x i32[K], then h i64[N] (RESIDUAL), then with `full` optionally the
     previous tile's whole output (`partial`). Params: mode, type, N, K, r0, nr (+ full = 1).

@@ -56,9 +56,9 @@ static inline i64 rdiv64(i64 n, i64 d) {
 /* An fp16's exact value m·2^e (SPEC §3v2.1), from its two little-endian file bytes. Exponent 31
  * (infinite or NaN) is reported through *bad: the loader refuses such files. */
 static inline __attribute__((always_inline)) void fp16_me(const u8 *p, i32 *m, i32 *e, u32 *bad) {
-    u32 b = (u32)p[0] | ((u32)p[1] << 8);
-    u32 ex = (b >> 10) & 0x1F, nz = ex != 0; /* branch-free: a normal's implicit bit, a subnormal's -24 */
-    i32 mm = (i32)((b & 0x3FF) | (nz << 10)), sg = -(i32)(b >> 15);
+    u32 hi = p[1]; /* the high byte holds sign, exponent and two fraction bits */
+    u32 ex = (hi >> 2) & 0x1F, nz = ex != 0; /* branch-free: a normal's implicit bit, a subnormal's -24 */
+    i32 mm = (i32)((((hi & 3) | (nz << 2)) << 8) | p[0]), sg = -(i32)(hi >> 7);
     *m = (mm ^ sg) - sg;
     *e = (i32)ex - 25 + (i32)(1 - nz);
     *bad |= ex == 0x1F;

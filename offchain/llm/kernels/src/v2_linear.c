@@ -14,7 +14,7 @@
 
 /* Exact block dot products: |isum| < 2^19 fits int32. Four rows share each load of x (the
  * matvec.h shape: one temporary live at a time), k unrolled by four with immediate offsets. */
-static inline void isum4_q8(const i8 *w0, u32 stride, const i8 *x, i32 *out) {
+static inline __attribute__((always_inline)) void isum4_q8(const i8 *w0, u32 stride, const i8 *x, i32 *out) {
     const i8 *w1 = w0 + stride, *w2 = w1 + stride, *w3 = w2 + stride, *xe = x + QK;
     i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
     while (x != xe) {
@@ -41,7 +41,7 @@ static inline void isum4_q8(const i8 *w0, u32 stride, const i8 *x, i32 *out) {
 }
 
 /* Σ n_j·x_j over 32 nibbles for four rows: byte i holds value i (low) and value i + 16 (high). */
-static inline void isum4_q4(const u8 *n0, u32 stride, const i8 *x, i32 *out) {
+static inline __attribute__((always_inline)) void isum4_q4(const u8 *n0, u32 stride, const i8 *x, i32 *out) {
     const u8 *n1 = n0 + stride, *n2 = n1 + stride, *n3 = n2 + stride;
     const i8 *xe = x + 16;
     i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
