@@ -108,17 +108,13 @@ def act_scale(amax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(a == 0, 0, m), np.where(a == 0, 0, e)
 
 
-def _dec_exp(x: Decimal) -> Decimal:
-    return x.exp()
-
-
 def exp2_table() -> np.ndarray:
     """int64 [4096]: round(2^30 · 2^(−j/4096)), half up, computed in 50-digit decimal arithmetic
     (correctly rounded exp/ln), so every platform builds the same table."""
     getcontext().prec = 50
     ln2 = Decimal(2).ln()
     n = 1 << EXP2_BITS
-    return np.array([int((Decimal(1 << TAB_FRAC) * _dec_exp(-ln2 * j / n) + Decimal("0.5")).to_integral_value(
+    return np.array([int((Decimal(1 << TAB_FRAC) * (-ln2 * j / n).exp() + Decimal("0.5")).to_integral_value(
         rounding="ROUND_FLOOR")) for j in range(n)], dtype=I64)
 
 

@@ -3,6 +3,8 @@ must match bit for bit. Activations are int32 at 2^-16, the residual int64 at 2^
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from offchain.llm.ops import WORKERS
@@ -145,8 +147,6 @@ def embed_row(weight: Weight, token: int) -> np.ndarray:
 
 def isqrt(n: int) -> int:
     """floor(√n) for 0 ≤ n < 2^63."""
-    import math
-
     return math.isqrt(int(n))
 
 
