@@ -370,6 +370,22 @@ void opml_v2_matmul_raw_mt(int kind, const uint8_t *w, uint64_t k, uint64_t n, c
     }
 }
 
+/* Several weights against one input (q, k, v; gate, up), in one parallel region: each thread
+ * takes its share of every weight's rows, so the hand-offs are one per group, not one per weight. */
+void opml_v2_matmul_raw_many(int m, const int *kinds, const uint8_t *const *ws, const uint64_t *ns, uint64_t k,
+                             const int8_t *xq, const int64_t *xm, const int64_t *xe, const int64_t *qsum,
+                             int64_t *const *accs, int threads) {
+    (void)threads;
+#pragma omp parallel num_threads(threads)
+    {
+        for (int i = 0; i < m; i++) {
+            uint64_t r0, r1;
+            my_rows(ns[i], &r0, &r1);
+            if (r0 < r1) opml_v2_matmul_raw(kinds[i], ws[i], k, r0, r1, xq, xm, xe, qsum, accs[i]);
+        }
+    }
+}
+
 /* ---- k-quants (Q4_K, Q5_K, Q6_K: 256-value super-blocks) against an input quantized per 256
  * (xq, one (xm, xe) per super-block, bsum: the sums of each 16 quantized inputs). Each super-block
  * is unpacked to its integers, then the terms of ops.matmul_k_reference, term for term. ---- */

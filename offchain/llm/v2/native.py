@@ -26,6 +26,7 @@ _SIGS = {
     "opml_v2_matmul_raw": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
     "opml_v2_matmul_raw_scalar": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p],
     "opml_v2_matmul_raw_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
+    "opml_v2_matmul_raw_many": [ctypes.c_int, _p, _p, _p, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_k_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_raw_batch_mt": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
@@ -70,6 +71,19 @@ def matmul_raw(kind: str, raw: np.ndarray, k: int, a: QuantAct, acc: np.ndarray,
         return
     _lib.opml_v2_matmul_raw_mt(RAW_KINDS[kind], raw.ctypes.data, k, acc.size, a.q.ctypes.data, a.xm.ctypes.data,
                                a.xe.ctypes.data, a.qsum.ctypes.data, acc.ctypes.data, threads)
+
+
+def matmul_raw_many(kinds: list[str], raws: list[np.ndarray], k: int, a: QuantAct, threads: int) -> list[np.ndarray]:
+    """matmul_raw of one input against several block-format weights, in one threaded call."""
+    assert _lib is not None
+    m = len(raws)
+    accs = [np.empty(r.shape[0], dtype=I64) for r in raws]
+    _lib.opml_v2_matmul_raw_many(m, (ctypes.c_int * m)(*(RAW_KINDS[x] for x in kinds)),
+                                 (ctypes.c_void_p * m)(*(r.ctypes.data for r in raws)),
+                                 (ctypes.c_uint64 * m)(*(r.shape[0] for r in raws)), k, a.q.ctypes.data,
+                                 a.xm.ctypes.data, a.xe.ctypes.data, a.qsum.ctypes.data,
+                                 (ctypes.c_void_p * m)(*(x.ctypes.data for x in accs)), threads)
+    return accs
 
 
 def matmul_raw_batch(kind: str, raw: np.ndarray, k: int, acts: list[QuantAct], n: int, threads: int) -> np.ndarray:

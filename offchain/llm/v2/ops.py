@@ -66,6 +66,16 @@ def matmul_acc(w: Weight, a: QuantAct) -> np.ndarray:
     return acc
 
 
+def matmul_acc_many(ws: list[Weight], a: QuantAct) -> list[np.ndarray]:
+    """matmul_acc of one input against each weight; natively in one threaded call where every
+    weight is a 32-value block format (the others go one by one)."""
+    if native.NATIVE and all(w.kind in native.RAW_KINDS for w in ws):
+        size = sum(w.n * w.k for w in ws)
+        return native.matmul_raw_many([w.kind for w in ws], [w.raw for w in ws], ws[0].k, a,
+                                      1 if size < PARALLEL_V2 else WORKERS)
+    return [matmul_acc(w, a) for w in ws]
+
+
 def matmul_acc_numpy(w: Weight, a: QuantAct) -> np.ndarray:
     """matmul_acc by the numpy definition alone, whatever the host has."""
     return matmul_acc_reference(w.unpacked(), act_k(a) if w.kind in K_SUB else a)

@@ -29,6 +29,7 @@ class _NativeOps:
     to_act = staticmethod(native.to_act)
 
     matmul_acc_batch = staticmethod(ops.matmul_acc_batch)
+    matmul_acc_many = staticmethod(ops.matmul_acc_many)
 
     @staticmethod
     def quantize_act(x: np.ndarray) -> ops.QuantAct:
@@ -50,6 +51,10 @@ class _NumpyOps:
     @staticmethod
     def matmul_acc_batch(w, acts: list) -> np.ndarray:  # type: ignore[no-untyped-def]
         return np.stack([ops.matmul_acc_numpy(w, a) for a in acts])
+
+    @staticmethod
+    def matmul_acc_many(ws: list, a) -> list:  # type: ignore[no-untyped-def]
+        return [ops.matmul_acc_numpy(w, a) for w in ws]
 
 
 class RunnerV2:
@@ -86,9 +91,8 @@ class RunnerV2:
             n = ops.rmsnorm(h, m.gains[p + "attn_norm"], *m.eps)
             e(p + "attn_norm", n)
             a = ops.quantize_act(n)
-            q = ops.to_act(ops.matmul_acc(m.mats[p + "attn_q"], a)).reshape(H, hd)
-            k = ops.to_act(ops.matmul_acc(m.mats[p + "attn_k"], a)).reshape(G, hd)
-            v = ops.to_act(ops.matmul_acc(m.mats[p + "attn_v"], a)).reshape(G, hd)
+            qa, ka, va = ops.matmul_acc_many([m.mats[p + "attn_q"], m.mats[p + "attn_k"], m.mats[p + "attn_v"]], a)
+            q, k, v = ops.to_act(qa).reshape(H, hd), ops.to_act(ka).reshape(G, hd), ops.to_act(va).reshape(G, hd)
             e(p + "q", q)
             e(p + "k", k)
             e(p + "v", v)
@@ -107,8 +111,8 @@ class RunnerV2:
             n = ops.rmsnorm(h, m.gains[p + "ffn_norm"], *m.eps)
             e(p + "ffn_norm", n)
             a = ops.quantize_act(n)
-            g = ops.to_act(ops.matmul_acc(m.mats[p + "ffn_gate"], a))
-            u = ops.to_act(ops.matmul_acc(m.mats[p + "ffn_up"], a))
+            ga, ua = ops.matmul_acc_many([m.mats[p + "ffn_gate"], m.mats[p + "ffn_up"]], a)
+            g, u = ops.to_act(ga), ops.to_act(ua)
             e(p + "gate", g)
             e(p + "up", u)
             sw = ops.swiglu(g, u, m.exp2)
