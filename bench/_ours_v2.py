@@ -72,8 +72,11 @@ def profile(runner: Any, tokens: list[tuple[int, int]]) -> dict[str, Any]:
     per_step: list[dict[str, float]] = []
     wrap = staticmethod if isinstance(ops, type) else (lambda f: f)
     threads = v2ops.WORKERS
+    original_many = ops.matmul_acc_many
     ops.matmul_acc = wrap(timed)
+    ops.matmul_acc_many = wrap(lambda ws, a: [timed(w, a) for w in ws])  # each product of a group alone
     v2ops.WORKERS = 1
+    fused, runner.fused = runner.fused, None  # op by op through Python, where the wrapper sees each product
     try:
         for tok, pos in tokens:
             spent.clear()
@@ -83,7 +86,9 @@ def profile(runner: Any, tokens: list[tuple[int, int]]) -> dict[str, Any]:
             per_step.append({**spent, "other": total - sum(spent.values()), "total": total})
     finally:
         ops.matmul_acc = wrap(original)
+        ops.matmul_acc_many = wrap(original_many)
         v2ops.WORKERS = threads
+        runner.fused = fused
     keys = per_step[0].keys()
     return {k: float(np.median([s[k] for s in per_step])) for k in keys}
 

@@ -513,3 +513,63 @@ void opml_v2_matmul_raw_batch_mt(int kind, const uint8_t *w, uint64_t k, uint64_
         if (r0 < r1) opml_v2_matmul_raw_batch(kind, w, k, n, r0, r1, T, xq, xm, xe, qsum, acc);
     }
 }
+
+/* ---- One decoder layer at one position, in one call: runner.step's layer, op for op, from the
+ * same functions. Python's per-op overhead (hundreds of calls a token) is the reason. Every
+ * node output is left in `o` (the trace reads them); `h` is updated in place. ---- */
+typedef struct {
+    int32_t *attn_norm, *q, *k, *v, *q_rope, *k_rope, *attn, *ffn_norm, *gate, *up, *swiglu; /* node outputs */
+    int64_t *attn_residual, *ffn_residual;
+    int8_t *xq; /* scratch: a quantized input, its block words, the accumulators, the scores */
+    int64_t *xm, *xe, *qs, *acc0, *acc1, *acc2, *sc;
+} LayerOut;
+
+typedef struct {
+    const uint8_t *w[7]; /* q, k, v, o, gate, up, down: the file's bytes */
+    int kind[7];
+    const int64_t *attn_gain, *ffn_gain;
+} LayerWeights;
+
+void opml_v2_layer(const LayerWeights *lw, int64_t *h, uint64_t d, uint64_t f, uint64_t H, uint64_t G, uint64_t hd,
+                   int64_t eps_m, int64_t eps_e, const int32_t *cs, const int32_t *sn, int32_t *k_cache,
+                   int32_t *v_cache, uint64_t pos, const int64_t *table, int64_t scale, LayerOut *o,
+                   const int *threads) {
+    uint64_t nq = H * hd, nkv = G * hd;
+    opml_v2_rmsnorm(h, lw->attn_gain, d, eps_m, eps_e, o->attn_norm);
+    opml_v2_quantize(o->attn_norm, d, o->xq, o->xm, o->xe, o->qs);
+    {
+        const uint8_t *ws[3] = {lw->w[0], lw->w[1], lw->w[2]};
+        uint64_t ns[3] = {nq, nkv, nkv};
+        int64_t *accs[3] = {o->acc0, o->acc1, o->acc2};
+        opml_v2_matmul_raw_many(3, lw->kind, ws, ns, d, o->xq, o->xm, o->xe, o->qs, accs, threads[0]);
+    }
+    opml_v2_to_act(o->acc0, nq, o->q);
+    opml_v2_to_act(o->acc1, nkv, o->k);
+    opml_v2_to_act(o->acc2, nkv, o->v);
+    for (uint64_t i = 0; i < nq; i++) o->q_rope[i] = o->q[i];
+    for (uint64_t i = 0; i < nkv; i++) o->k_rope[i] = o->k[i];
+    opml_v2_rope(o->q_rope, H, hd, cs, sn);
+    opml_v2_rope(o->k_rope, G, hd, cs, sn);
+    for (uint64_t i = 0; i < nkv; i++) {
+        k_cache[pos * nkv + i] = o->k_rope[i];
+        v_cache[pos * nkv + i] = o->v[i];
+    }
+    opml_v2_attention(o->q_rope, k_cache, v_cache, pos + 1, H, G, hd, table, scale, o->attn, o->sc);
+    opml_v2_quantize(o->attn, nq, o->xq, o->xm, o->xe, o->qs);
+    opml_v2_matmul_raw_mt(lw->kind[3], lw->w[3], nq, d, o->xq, o->xm, o->xe, o->qs, o->acc0, threads[1]);
+    for (uint64_t i = 0; i < d; i++) o->attn_residual[i] = h[i] = (int64_t)((uint64_t)h[i] + (uint64_t)o->acc0[i]);
+    opml_v2_rmsnorm(h, lw->ffn_gain, d, eps_m, eps_e, o->ffn_norm);
+    opml_v2_quantize(o->ffn_norm, d, o->xq, o->xm, o->xe, o->qs);
+    {
+        const uint8_t *ws[2] = {lw->w[4], lw->w[5]};
+        uint64_t ns[2] = {f, f};
+        int64_t *accs[2] = {o->acc0, o->acc1};
+        opml_v2_matmul_raw_many(2, lw->kind + 4, ws, ns, d, o->xq, o->xm, o->xe, o->qs, accs, threads[2]);
+    }
+    opml_v2_to_act(o->acc0, f, o->gate);
+    opml_v2_to_act(o->acc1, f, o->up);
+    opml_v2_swiglu(o->gate, o->up, f, table, o->swiglu);
+    opml_v2_quantize(o->swiglu, f, o->xq, o->xm, o->xe, o->qs);
+    opml_v2_matmul_raw_mt(lw->kind[6], lw->w[6], f, d, o->xq, o->xm, o->xe, o->qs, o->acc0, threads[3]);
+    for (uint64_t i = 0; i < d; i++) o->ffn_residual[i] = h[i] = (int64_t)((uint64_t)h[i] + (uint64_t)o->acc0[i]);
+}

@@ -29,6 +29,7 @@ _SIGS = {
     "opml_v2_matmul_raw_many": [ctypes.c_int, _p, _p, _p, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_k_mt": [ctypes.c_int, _p, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
     "opml_v2_matmul_raw_batch_mt": [ctypes.c_int, _p, _u, _u, _u, _p, _p, _p, _p, _p, ctypes.c_int],
+    "opml_v2_layer": [_p, _p, _u, _u, _u, _u, _u, _i, _i, _p, _p, _p, _p, _u, _p, _i, _p, _p],
     "opml_v2_quantize": [_p, _u, _p, _p, _p, _p],
     "opml_v2_rmsnorm": [_p, _p, _u, _i, _i, _p],
     "opml_v2_rope": [_p, _u, _u, _p, _p],
@@ -147,3 +148,61 @@ def to_act(acc: np.ndarray) -> np.ndarray:
     y = np.empty(acc.size, I32)
     _lib.opml_v2_to_act(acc.ctypes.data, acc.size, y.ctypes.data)
     return y
+
+
+# ---- one decoder layer per native call (blockdot.c's opml_v2_layer) ----
+
+OUT_I32 = ("attn_norm", "q", "k", "v", "q_rope", "k_rope", "attn", "ffn_norm", "gate", "up", "swiglu")
+OUT_I64 = ("attn_residual", "ffn_residual")
+SCRATCH = ("xq", "xm", "xe", "qs", "acc0", "acc1", "acc2", "sc")
+
+
+class _LayerOut(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_void_p) for name in OUT_I32 + OUT_I64 + SCRATCH]
+
+
+class _LayerWeights(ctypes.Structure):
+    _fields_ = [("w", ctypes.c_void_p * 7), ("kind", ctypes.c_int * 7), ("attn_gain", ctypes.c_void_p),
+                ("ffn_gain", ctypes.c_void_p)]
+
+
+class FusedLayers:
+    """The buffers and weight tables of opml_v2_layer for one model: made once per runner, each
+    layer then one call. `out[name]` holds the last layer's node outputs (reused: copy to keep)."""
+
+    def __init__(self, mats: dict, gains: dict, n_layers: int, d: int, f: int, nq: int, nkv: int, max_seq: int):
+        assert _lib is not None
+        big = max(d, f, nq)
+        sizes = {"attn_norm": d, "q": nq, "k": nkv, "v": nkv, "q_rope": nq, "k_rope": nkv, "attn": nq,
+                 "ffn_norm": d, "gate": f, "up": f, "swiglu": f}
+        self.out = {n: np.zeros(sizes[n], dtype=I32) for n in OUT_I32}
+        self.out.update({n: np.zeros(d, dtype=I64) for n in OUT_I64})
+        self._scratch = {"xq": np.zeros(big, dtype=I8), "sc": np.zeros(max_seq, dtype=I64),
+                         **{n: np.zeros(big // 32 + 1, dtype=I64) for n in ("xm", "xe", "qs")},
+                         **{n: np.zeros(big, dtype=I64) for n in ("acc0", "acc1", "acc2")}}
+        self._o = _LayerOut(**{n: a.ctypes.data for n, a in {**self.out, **self._scratch}.items()})
+        self._layers = []
+        names = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+        for layer in range(n_layers):
+            p = f"blk.{layer}."
+            ws = [mats[p + n] for n in names]
+            lw = _LayerWeights()
+            lw.w = (ctypes.c_void_p * 7)(*(w.raw.ctypes.data for w in ws))
+            lw.kind = (ctypes.c_int * 7)(*(RAW_KINDS[w.kind] for w in ws))
+            lw.attn_gain = gains[p + "attn_norm"].ctypes.data
+            lw.ffn_gain = gains[p + "ffn_norm"].ctypes.data
+            self._layers.append(lw)
+        self._keep = (mats, gains)  # the arrays the tables point into
+        self._threads = (ctypes.c_int * 4)()
+
+    def run(self, layer: int, h: np.ndarray, dims: tuple[int, int, int, int, int], eps: tuple[int, int],
+            cos: np.ndarray, sin: np.ndarray, k_cache: np.ndarray, v_cache: np.ndarray, pos: int, table: np.ndarray,
+            scale: int, threads: tuple[int, int, int, int]) -> None:
+        """Layer `layer` at `pos`: h (int64, C-contiguous) updated in place, the caches' row written.
+        `threads`: for the q/k/v, output, gate/up and down products."""
+        assert _lib is not None
+        d, f, H, G, hd = dims
+        self._threads[:] = threads
+        _lib.opml_v2_layer(ctypes.byref(self._layers[layer]), h.ctypes.data, d, f, H, G, hd, eps[0], eps[1],
+                           cos.ctypes.data, sin.ctypes.data, k_cache.ctypes.data, v_cache.ctypes.data, pos,
+                           table.ctypes.data, scale, ctypes.byref(self._o), self._threads)

@@ -65,7 +65,25 @@ class RunnerV2:
         self.m, self.c = model, model.shape
         self.ops: type[_NativeOps] | type[_NumpyOps] = (
             _NativeOps if (native.NATIVE if use_native is None else use_native) else _NumpyOps)
+        self.fused = self._fused_layers() if self.ops is _NativeOps else None
         self.reset()
+
+    def _fused_layers(self) -> native.FusedLayers | None:
+        """One native call per layer where every layer weight is a 32-value block format."""
+        c, mats = self.c, self.m.mats
+        layer_w = [w for name, w in mats.items() if name.startswith("blk.")]
+        if not all(w.kind in native.RAW_KINDS for w in layer_w):
+            return None
+        nq, nkv = c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
+        return native.FusedLayers(mats, self.m.gains, c.n_layers, c.dim, c.hidden_dim, nq, nkv, c.max_seq_len)
+
+    def _threads(self) -> tuple[int, int, int, int]:
+        """Threads for a layer's q/k/v, output, gate/up and down products, as ops.matmul_acc and
+        matmul_acc_many choose them (read each token: a caller may change ops.WORKERS)."""
+        c = self.c
+        d, f, nq, nkv = c.dim, c.hidden_dim, c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
+        sizes = (d * (nq + 2 * nkv), nq * d, 2 * d * f, f * d)
+        return tuple(1 if s < ops.PARALLEL_V2 else ops.WORKERS for s in sizes)  # type: ignore[return-value]
 
     def reset(self) -> None:
         c = self.c
@@ -86,6 +104,28 @@ class RunnerV2:
         h = ops.embed_row(m.mats["token_embd"], token)
         e("embed", h)
         cos, sin = m.rope_cos[pos], m.rope_sin[pos]
+        if self.fused is not None:
+            h = np.ascontiguousarray(h, dtype=I64)
+            dims, threads = (c.dim, c.hidden_dim, H, G, hd), self._threads()
+            out = self.fused.out
+            for layer in range(c.n_layers):
+                self.fused.run(layer, h, dims, m.eps, cos, sin, self.k_cache[layer], self.v_cache[layer], pos,
+                               m.exp2, m.score_scale, threads)
+                if emit is not None:  # copies: the buffers are the next layer's
+                    p = f"blk.{layer}."
+                    for name, shape in (("attn_norm", None), ("q", (H, hd)), ("k", (G, hd)), ("v", (G, hd)),
+                                        ("q_rope", (H, hd)), ("k_rope", (G, hd))):
+                        x = out[name]
+                        emit(p + name, (x if shape is None else x.reshape(shape)).copy())
+                    emit(p + "k_cache", self.k_cache[layer, : pos + 1])
+                    emit(p + "v_cache", self.v_cache[layer, : pos + 1])
+                    for name in ("attn", "attn_residual", "ffn_norm", "gate", "up", "swiglu", "ffn_residual"):
+                        emit(p + name, out[name].copy())
+            n = ops.rmsnorm(h, m.gains["output_norm"], *m.eps)
+            e("norm", n)
+            z = ops.to_act(ops.matmul_acc(m.mats["output"], ops.quantize_act(n)))
+            e("logits", z)
+            return z
         for layer in range(c.n_layers):
             p = f"blk.{layer}."
             n = ops.rmsnorm(h, m.gains[p + "attn_norm"], *m.eps)
