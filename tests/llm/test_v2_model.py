@@ -79,13 +79,23 @@ def test_prefill_equals_one_position_at_a_time_in_logits_and_every_node(tmp_path
     stepped: list[tuple[str, np.ndarray]] = []
     one = RunnerV2(m)
     zs = [one.step(t, p, lambda name, x: stepped.append((name, x.copy()))) for p, t in enumerate(ids)]
-    batch = RunnerV2(m)
-    z1, n1 = batch.prefill(ids[:4])
-    z2, n2 = batch.prefill(ids[4:], 4)  # a second batch continues from the cache
-    assert np.array_equal(np.concatenate([z1, z2]), np.stack(zs))
-    flat = [(name, x) for per in n1 + n2 for name, x in per]
-    assert [n for n, _ in flat] == [n for n, _ in stepped]
-    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(flat, stepped))
+    for fused in (True, False):  # one native call per layer, and the batch through Python op by op
+        batch = RunnerV2(m)
+        if not fused:
+            batch.fused = None
+        z1, n1 = batch.prefill(ids[:4])
+        z2, n2 = batch.prefill(ids[4:], 4)  # a second batch continues from the cache
+        assert np.array_equal(np.concatenate([z1, z2]), np.stack(zs))
+        flat = [(name, x) for per in n1 + n2 for name, x in per]
+        assert [n for n, _ in flat] == [n for n, _ in stepped]
+        assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(flat, stepped))
+    # and the layer call against the same layer op by op, on one position's every node
+    one_by_op, got = RunnerV2(m), []
+    one_by_op.fused = None
+    for p, t in enumerate(ids):
+        one_by_op.step(t, p, lambda name, x: got.append((name, x.copy())))
+    assert [n for n, _ in got] == [n for n, _ in stepped]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, stepped))
 
 
 def test_the_cli_refuses_a_bad_file_in_one_line_and_imports_a_good_one(tmp_path):

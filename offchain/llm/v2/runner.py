@@ -105,7 +105,7 @@ class RunnerV2:
         e("embed", h)
         cos, sin = m.rope_cos[pos], m.rope_sin[pos]
         if self.fused is not None:
-            h = np.ascontiguousarray(h, dtype=I64)
+            h = np.array(h, dtype=I64)  # a copy: the layers update it in place, and `embed` was emitted
             dims, threads = (c.dim, c.hidden_dim, H, G, hd), self._threads()
             out = self.fused.out
             for layer in range(c.n_layers):
@@ -180,6 +180,10 @@ class RunnerV2:
             raise ValueError(f"token {bad[0]} is outside the vocabulary of {c.vocab_size}")
         H, G, hd = c.n_heads, c.n_kv_heads, c.head_dim
         nodes: list[list[tuple[str, np.ndarray]]] = [[] for _ in range(T)]
+        if self.fused is not None:  # one native call per layer beats a batch through Python per op
+            zs = [self.step(tok, pos0 + t, lambda name, x, t=t: nodes[t].append((name, x)))  # type: ignore[misc]
+                  for t, tok in enumerate(ids)]
+            return np.stack(zs), nodes
 
         def rec(name: str, xs) -> None:  # type: ignore[no-untyped-def]
             for t in range(T):
