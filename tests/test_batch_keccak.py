@@ -35,3 +35,21 @@ def test_the_python_fallback_agrees(monkeypatch):
     native = batch.tree_root(blob), batch.hash_pairs(blob)
     monkeypatch.setattr(batch, "_lib", None)
     assert (batch.tree_root(blob), batch.hash_pairs(blob)) == native
+
+
+def test_the_four_lane_path_equals_pysha3_where_the_eight_lane_one_runs():
+    """On an AVX-512 host the native code hashes eight pairs at once; OPML_NO_AVX512=1 makes it
+    take the four-lane AVX2 path. Both must equal pysha3 on runs of every length up to 40 pairs."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys; from offchain.merkle import batch; "
+            "blob = bytes(range(256)) * 10; "
+            "sys.stdout.write(b''.join(batch.hash_pairs(blob[:64 * n]) for n in range(41)).hex())")
+    blob = bytes(range(256)) * 10
+    want = b"".join(_reference_pairs(blob[: 64 * n]) for n in range(41)).hex()
+    for env in ({}, {"OPML_NO_AVX512": "1"}):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env={**os.environ, **env})
+        assert out.stdout == want
