@@ -16,6 +16,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
+from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2.fixed import exp2_table, rope_tables
 from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 from offchain.merkle import tensor_root
@@ -46,10 +47,6 @@ def config_words(shape: LlamaShape, tied: bool, types: list[int]) -> np.ndarray:
     return np.array(head + types, dtype=np.uint32)
 
 
-def _be(a: np.ndarray) -> bytes:
-    return np.ascontiguousarray(a).astype(a.dtype.newbyteorder(">")).tobytes()
-
-
 def leaf_roots(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> list[bytes]:
     shape = read_shape(str(path), max_seq_len)
     r = gguf.GGUFReader(str(path))
@@ -58,9 +55,9 @@ def leaf_roots(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> list[byt
     names = canonical_tensors(shape, tied)
     types = [int(by_name[n].tensor_type) for n in names]
     cos, sin = rope_tables(shape.rope_theta_bits, shape.head_dim, shape.max_seq_len)
-    blobs = ([_be(config_words(shape, tied, types))] + [memoryview(np.ascontiguousarray(by_name[n].data).view(np.uint8)).cast("B")
+    blobs = ([canonical_bytes(config_words(shape, tied, types))] + [memoryview(np.ascontiguousarray(by_name[n].data).view(np.uint8)).cast("B")
                                                          for n in names]
-             + [_be(cos), _be(sin), _be(exp2_table().astype(np.int32))])
+             + [canonical_bytes(cos), canonical_bytes(sin), canonical_bytes(exp2_table().astype(np.int32))])
     with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
         return list(pool.map(lambda b: tensor_root(bytes(b))[0], blobs))
 

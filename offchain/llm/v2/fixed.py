@@ -85,11 +85,6 @@ def f32_parts(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _ieee_parts(np.asarray(bits, dtype=np.uint32), 8, 23)
 
 
-def to_fixed(m: np.ndarray, e: np.ndarray, frac: int) -> np.ndarray:
-    """m·2^e at `frac` fractional bits, rounded half up."""
-    return shift_round(m, np.asarray(e) + frac)
-
-
 def act_scale(amax: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The fp16 scale of an activation block, d = fp16(amax/127) with amax at 2^-16 (llama.cpp's
     Q8_0/Q8_1), as (m, e): m = round-half-even(amax·2^(-e-16)/127) with 2^10 ≤ m < 2^11 where the

@@ -12,8 +12,8 @@ import numpy as np
 from offchain.llm.v2.gguf_weights import DEFAULT_CONTEXT, LlamaShape, read_shape
 
 
-def _dequant(reader: gguf.GGUFReader, name: str) -> np.ndarray:
-    t = next(t for t in reader.tensors if t.name == name)
+def _dequant(tensors: dict[str, gguf.ReaderTensor], name: str) -> np.ndarray:
+    t = tensors[name]
     return np.asarray(gguf.quants.dequantize(t.data, t.tensor_type), dtype=np.float64)
 
 
@@ -22,11 +22,10 @@ class FloatReference:
 
     def __init__(self, path: str | Path, max_seq_len: int = DEFAULT_CONTEXT):
         self.c: LlamaShape = read_shape(str(path), max_seq_len)
-        r = gguf.GGUFReader(str(path))
+        r = {t.name: t for t in gguf.GGUFReader(str(path)).tensors}
         c = self.c
         self.emb = _dequant(r, "token_embd.weight")
-        names = {t.name for t in r.tensors}
-        self.out = _dequant(r, "output.weight") if "output.weight" in names else self.emb
+        self.out = _dequant(r, "output.weight") if "output.weight" in r else self.emb
         self.norm = _dequant(r, "output_norm.weight")
         self.layers = []
         for i in range(c.n_layers):

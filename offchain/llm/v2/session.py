@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from offchain.llm.chat import encode_chat
-from offchain.llm.gguf_file import GgufError, read_info
+from offchain.llm.gguf_file import read_info
 from offchain.llm.gguf_tokenizer import GgufTokenizer
 from offchain.llm.known_models import KNOWN_MODELS, sha256_file
 from offchain.llm.v2.commit import weight_root
@@ -135,9 +135,3 @@ def run(path: Path, req: Request, on_token: Callable[[int], None] | None = None,
         res["argmax"] = tr.argmax[: len(ids)]
     return res
 
-
-def known_or_gguf(model: str) -> bool:
-    try:
-        return is_gguf(resolve(model))
-    except (FileNotFoundError, GgufError):
-        return False

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2.model import ModelV2
 from offchain.llm.v2.runner import RunnerV2
 from offchain.llm.v2.sample import Sampling, sample
@@ -21,10 +22,6 @@ from offchain.merkle.accumulator import Accumulator
 from offchain.merkle.batch import NodeRoots, split_roots
 
 PREFILL_BATCH = 32  # prompt positions computed together
-
-
-def canonical(x: np.ndarray) -> bytes:
-    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder(">")).tobytes()
 
 
 @dataclass
@@ -62,7 +59,7 @@ def trace_task(model: ModelV2, ids: list[int], n_new: int, sampling: Sampling = 
         names.append(name)
         positions.append(pos)
         if hasher is None:
-            roots.append(tensor_root(canonical(x))[0])
+            roots.append(tensor_root(canonical_bytes(x))[0])
         else:
             keys.append(name)
             arrays.append(x if x.base is None else x.copy())
