@@ -124,8 +124,19 @@ def attention(rng: Rng) -> Case:
     if rng.random() < 0.3:  # a head tile
         h0 = int(rng.integers(0, h))
         nh = int(rng.integers(1, h - h0 + 1))
-        return R.attention(q, k, v, exp2(), pos, heads=(h0, nh)), canonical_bytes(want[h0 * hd:(h0 + nh) * hd])
-    return R.attention(q, k, v, exp2(), pos), canonical_bytes(want)
+        return (R.attention(q, k[:pos + 1], v[:pos + 1], exp2(), pos, s, heads=(h0, nh)),
+                canonical_bytes(want[h0 * hd:(h0 + nh) * hd]))
+    return R.attention(q, k[:pos + 1], v[:pos + 1], exp2(), pos, s), canonical_bytes(want)
+
+
+def kv_append(rng: Rng) -> Case:
+    """Any int32 values (the kernel moves bytes); position 0 starts from one zero row."""
+    g, hd, s = int(rng.integers(1, 4)), int(rng.integers(1, 9)), int(rng.integers(1, 7))
+    pos = int(rng.integers(0, s))
+    cache = arr(rng, (max(pos, 1), g, hd), I32_MIN, I32_MAX) if pos else np.zeros((1, g, hd), dtype=I32)
+    row = arr(rng, (g, hd), I32_MIN, I32_MAX)
+    want = np.concatenate([cache[:pos], row[None]])
+    return R.kv_append(cache, row, pos, s), canonical_bytes(want)
 
 
 def swiglu(rng: Rng) -> Case:
@@ -158,4 +169,5 @@ CASES: dict[R.OpV2, Callable[[Rng], Case]] = {
     R.OpV2.ATTENTION: attention,
     R.OpV2.SWIGLU: swiglu,
     R.OpV2.SAMPLE: sample,
+    R.OpV2.KV_APPEND: kv_append,
 }

@@ -30,7 +30,7 @@ from offchain.llm.kernels import registry_v2 as R
 from offchain.llm.kernels.__main__ import render, table
 from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2 import ops
-from offchain.merkle import ZERO_HASHES
+from offchain.merkle import ZERO_HASHES, tensor_root
 from offchain.mipsemu import VM
 from offchain.mipsemu.fastforward import EXACT_BELOW
 from offchain.node.graph import PROGRAMS
@@ -42,7 +42,7 @@ from offchain.node.layout import (
     HEADER_BASE,
     Header,
 )
-from offchain.node.start import start_vm
+from offchain.node.start import check_end, start_vm
 from tests.budget import examples
 from tests.kernels.cases import Drawn
 from tests.kernels.cases_v2 import CASES, KINDS, block_weight, exp2, linear
@@ -52,12 +52,16 @@ OPS = list(CASES)
 
 
 def _check(node: R.NodeV2, expected: bytes, exact: bool = False) -> VM:
-    before = [start(node).mem.node(REGION_HEIGHT, r) for r in range(1, 8)]
+    """Run `node`: its output region holds exactly `expected` (the root check of SPEC §4.5), and
+    it wrote no other region of 1-8 (an in-place op's output is region 2, and region 8 stays empty)."""
+    out_region = node.output_region
+    kept = [r for r in range(1, 9) if r != out_region]
+    before = [start(node).mem.node(REGION_HEIGHT, r) for r in kept]
     vm = run(node, exact=exact)
-    assert [vm.mem.node(REGION_HEIGHT, r) for r in range(1, 8)] == before, "regions 1-7 changed"
+    assert [vm.mem.node(REGION_HEIGHT, r) for r in kept] == before, "a region other than the output changed"
     assert vm.exited and vm.exit_code == 0, f"exit code {vm.exit_code}"
     assert output(node, vm) == expected
-    assert vm.mem.read(0x80000000 + len(expected), 64) == bytes(64), "bytes past the output"
+    assert check_end(vm, tensor_root(expected)[0], node.header, out_region) is None
     return vm
 
 
@@ -158,7 +162,7 @@ def test_v2_attention_chain_of_head_tiles_builds_every_head(seed):
     want = canonical_bytes(ops.attention(q, k[:3], v[:3], exp2(), ops.score_scale(hd)))
     prev = None
     for h0, nh in _splits(rng, h):
-        node = R.attention(q, k, v, exp2(), 2, heads=(h0, nh), full=True, partial=prev)
+        node = R.attention(q, k[:3], v[:3], exp2(), 2, s, heads=(h0, nh), full=True, partial=prev)
         vm = _check(node, want[:4 * (h0 + nh) * hd] + bytes(4 * (h - h0 - nh) * hd))
         prev = output(node, vm)
     assert prev == want
@@ -269,6 +273,9 @@ def _bad_params(node: R.NodeV2) -> list[Header]:
         return [replace(h, params=(p[0] * 2 + 1, p[0] * 2 + 2, *p[2:])), replace(h, position=p[3]),
                 replace(h, params=(p[0], 0, *p[2:])), replace(h, params=(*p[:4], 0, p[0] + 1, 0)),  # nh > H
                 replace(h, params=(*p[:4], p[0], 1, 0)), replace(h, params=(*p[:4], 0, 1, 2))]  # h0 = H; full = 2
+    if op == R.OpV2.KV_APPEND:
+        return [replace(h, params=(0, *p[1:])), replace(h, params=(p[0], 0, p[2])), replace(h, params=(*p[:2], 0)),
+                replace(h, position=p[0])]  # pos = S
     if op == R.OpV2.SAMPLE:
         return [replace(h, params=(0, *p[1:])), replace(h, params=((1 << 17) + 1, *p[1:])),  # V
                 replace(h, params=(p[0], 1 << 20, *p[2:])),  # temperature

@@ -50,10 +50,10 @@ def test_a_token_through_the_v2_kernels_equals_the_native_runner():
         v = vm(R.linear(m.mats[p + "attn_v"], n, R.LinearModeV2.ACT), trace[p + "v"].reshape(-1), "v")
         q = vm(R.rope(q.reshape(H, hd), m.rope_cos, m.rope_sin, pos), trace[p + "q_rope"], "q_rope")
         k = vm(R.rope(k.reshape(G, hd), m.rope_cos, m.rope_sin, pos), trace[p + "k_rope"], "k_rope")
-        kc, vc = runner.k_cache[layer].copy(), runner.v_cache[layer].copy()
-        kc[pos + 1:], vc[pos + 1:] = 0, 0
-        assert np.array_equal(kc[pos], k) and np.array_equal(vc[pos], v.reshape(G, hd))
-        o = vm(R.attention(q, kc, vc, m.exp2, pos), trace[p + "attn"], "attention")
+        kc = vm(R.kv_append(runner.k_cache[layer, :pos], k, pos, CONTEXT), trace[p + "k_cache"], "k_cache")
+        vc = vm(R.kv_append(runner.v_cache[layer, :pos], v.reshape(G, hd), pos, CONTEXT), trace[p + "v_cache"],
+                "v_cache")
+        o = vm(R.attention(q, kc, vc, m.exp2, pos, CONTEXT), trace[p + "attn"], "attention")
         h = vm(R.linear(m.mats[p + "attn_output"], o, R.LinearModeV2.RESIDUAL, h), trace[p + "attn_residual"], "wo")
         n = vm(R.rmsnorm(h, f32[p + "ffn_norm"], *m.eps), trace[p + "ffn_norm"], "ffn_norm")
         g = vm(R.linear(m.mats[p + "ffn_gate"], n, R.LinearModeV2.ACT), trace[p + "gate"], "gate")

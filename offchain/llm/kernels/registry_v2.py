@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from offchain.llm.ops import canonical_bytes
-from offchain.protocol import OUTPUT_REGION, Header
+from offchain.protocol import FIRST_INPUT_REGION, OUTPUT_REGION, Header
 
 if TYPE_CHECKING:  # importing offchain.llm.v2 loads gguf and the runner: not needed for a header
     from offchain.llm.v2.blocks import Weight
@@ -31,6 +31,7 @@ class OpV2(IntEnum):
     ATTENTION = 24
     SWIGLU = 25
     SAMPLE = 26
+    KV_APPEND = 27
 
 
 class LinearModeV2(IntEnum):
@@ -54,6 +55,7 @@ PROGRAM_OF_V2: dict[OpV2, str] = {
     OpV2.ATTENTION: "v2_attention",
     OpV2.SWIGLU: "v2_swiglu",
     OpV2.SAMPLE: "v2_sample",
+    OpV2.KV_APPEND: "v2_kv_append",
 }
 
 EXP2_ENTRIES = 4096
@@ -73,7 +75,12 @@ class NodeV2:
 
     @property
     def output_region(self) -> int:
-        return OUTPUT_REGION
+        return output_region_v2(self.op)
+
+
+def output_region_v2(op: OpV2) -> int:
+    """Where the node's output is at the end: region 2 for the in-place KV append (SPEC §4.3), else 8."""
+    return FIRST_INPUT_REGION if op == OpV2.KV_APPEND else OUTPUT_REGION
 
 
 def _node(op: OpV2, pos: int, inputs: list[bytes], output_length: int, params: list[int]) -> NodeV2:
@@ -157,16 +164,17 @@ def rope(x: np.ndarray, cos_table: np.ndarray, sin_table: np.ndarray, pos: int) 
     return _node(OpV2.ROPE, pos, ins, 4 * x.size, [x.shape[0], x.shape[1], cos_table.shape[0]])
 
 
-def attention(q: np.ndarray, k_cache: np.ndarray, v_cache: np.ndarray, table: np.ndarray, pos: int,
+def attention(q: np.ndarray, k_cache: np.ndarray, v_cache: np.ndarray, table: np.ndarray, pos: int, s: int,
               heads: tuple[int, int] | None = None, full: bool = False, partial: bytes | None = None) -> NodeV2:
-    """Inputs: q i32[H, hd], k_cache, v_cache i32[S, G, hd], exp2 i32[4096], then with `full`
-    optionally the previous tile's whole output; T = pos + 1 rows are read. Params: H, G, hd, S,
-    then optionally a head tile h0, nh, full. Output i32[nh·hd] (i32[H·hd] with `full`)."""
+    """Inputs: q i32[H, hd], k_cache, v_cache i32[T, G, hd] (rows 0 .. pos, T = pos + 1, as the
+    trace commits them), exp2 i32[4096], then with `full` optionally the previous tile's whole
+    output. Params: H, G, hd, S (the context, pos < S), then optionally a head tile h0, nh, full.
+    Output i32[nh·hd] (i32[H·hd] with `full`)."""
     q = _as(q, np.int32, 2, "q")
     k_cache = _as(k_cache, np.int32, 3, "k_cache")
     v_cache = _as(v_cache, np.int32, 3, "v_cache")
     h, hd = q.shape
-    s, g, _ = k_cache.shape
+    g = k_cache.shape[1]
     ins = [canonical_bytes(q), canonical_bytes(k_cache), canonical_bytes(v_cache), _table(table)]
     params = [h, g, hd, s]
     if partial is not None and not full:
@@ -195,3 +203,14 @@ def sample(z: np.ndarray, table: np.ndarray, pos: int, temp_milli: int = 0, top_
     z = _as(z, np.int32, 1, "z")
     ins = [canonical_bytes(z), _table(table)]
     return _node(OpV2.SAMPLE, pos, ins, 4, [z.shape[0], temp_milli, top_p_milli, seed >> 32, seed & 0xFFFFFFFF])
+
+
+def kv_append(cache: np.ndarray, row: np.ndarray, pos: int, s: int) -> NodeV2:
+    """Inputs: the cache one position earlier, i32[pos, G, hd] (one zero row at pos = 0), and the
+    new row i32[G, hd]. Params: S, G, hd. Output, in place in region 2: i32[pos + 1, G, hd]."""
+    cache = _as(cache, np.int32, 3, "cache")
+    row = _as(row, np.int32, 2, "row")
+    g, hd = row.shape
+    if cache.shape != (max(pos, 1), g, hd):
+        raise ValueError(f"the cache before position {pos} is [{max(pos, 1)}, {g}, {hd}], got {list(cache.shape)}")
+    return _node(OpV2.KV_APPEND, pos, [canonical_bytes(cache), canonical_bytes(row)], 4 * (pos + 1) * g * hd, [s, g, hd])

@@ -20,7 +20,7 @@ for src in embed rmsnorm linear rope kv_append scores softmax attn_values swiglu
 done
 # Spec v2 kernels (SPEC §4.7) go to a subdirectory: v1's table (and its programs_root) stays as it is.
 mkdir -p "$OUT/v2"
-for src in v2_embed v2_rmsnorm v2_linear v2_rope v2_attention v2_swiglu v2_sample; do
+for src in v2_embed v2_rmsnorm v2_linear v2_rope v2_attention v2_swiglu v2_sample v2_kv_append; do
   $CC $FLAGS -o "$OUT/v2/$src.elf" start.S "$src.c" -lgcc 2>&1 \
     | { grep -v -e 'uses -mhard-float' -e 'linking abicalls files with non-abicalls' || true; } >&2
 done

@@ -14,6 +14,7 @@
 #define OP_V2_ATTENTION 24
 #define OP_V2_SWIGLU 25
 #define OP_V2_SAMPLE 26
+#define OP_V2_KV_APPEND 27
 
 /* Weight formats by their ggml type ids (the ids of the config leaf, SPEC §3v2.6). */
 #define GGML_Q4_0 2

@@ -3,8 +3,8 @@
  *   s_t = shift_round(shift_round(Σ_i q_i·k_{t,i}, -16)·c, -30), c = isqrt(floor(2^60 / hd));
  *   p_t = exp_neg(max_u s_u - s_t); prob_t = rdiv(p_t·2^30, Σ_t p_t);
  *   o_i = sat32(shift_round(Σ_t prob_t·v_{t,i}, -30)).
- * Inputs: q i32[H, hd], k_cache i32[S, G, hd], v_cache i32[S, G, hd] (at 2^-16; rows past pos
- * are not read), exp2 i32[4096]. Params: H, G, hd, S (H % G = 0, pos < S), then optionally a head
+ * Inputs: q i32[H, hd], k_cache i32[T, G, hd], v_cache i32[T, G, hd] (at 2^-16: the caches as
+ * the trace commits them, rows 0 .. pos; SPEC §3v2.3), exp2 i32[4096]. Params: H, G, hd, S (H % G = 0, pos < S), then optionally a head
  * tile h0, nh, full (words 4-6, as v1's attention ops, SPEC §4.6): the output holds heads
  * h0 .. h0+nh-1, or with full = 1 all H heads, the others copied from one more (last) input,
  * the previous tile's whole output, or zero without it. Output i32[nh·hd] or i32[H·hd].
@@ -54,7 +54,7 @@ int main(void) {
     u32 h0, nh, full;
     if (H == 0 || G == 0 || H % G || hd == 0 || S == 0 || p >= S || !head_tile(4, H, &h0, &nh, &full))
         return EXIT_BAD_PARAM;
-    u32 row = mul_len(G, hd), cache = mul_len(mul_len(S, row), 4), n = mul_len(H, hd);
+    u32 row = mul_len(G, hd), cache = mul_len(mul_len(p + 1, row), 4), n = mul_len(H, hd);
     u32 n_in = full && hdr(H_NIN) == 5 ? 5 : 4;
     u32 lens[5] = {mul_len(n, 4), cache, cache, 4 * EXP2_N, mul_len(n, 4)};
     int e = check_inputs(n_in, lens);
