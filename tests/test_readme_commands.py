@@ -127,6 +127,9 @@ CHECKS: dict[str, list[Run]] = {
     "opml check-node --prompt TEXT --tokens N --node I": [
         ("opml", "check-node", "--prompt", "RO", "--tokens", "2", "--node", "3"),
         ("opml", "check-node", "--prompt", "RO", "--tokens", "2", "--sample", "1")],
+    "opml check-node --model smollm2 --chat TEXT --tokens N --sample K": [
+        ("opml", "check-node", "--model", "smollm2", "--chat", "RO", "--tokens", "2", "--sample", "2",
+         "--context", "128")],
     "opml kernels": [("opml", "kernels")],
     "python -m offchain.mipsemu run ELF": [  # and the span after it, `witness ELF --step K`
         ("python", "-m", "offchain.mipsemu", "run", ECHO), ("python", "-m", "offchain.mipsemu", "witness", ECHO, "--step", "5")],

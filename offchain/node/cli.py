@@ -33,7 +33,57 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_node_v2(args: argparse.Namespace, path) -> int:  # type: ignore[no-untyped-def]
+    """A GGUF (spec v2): the task from --chat/--prompt/--token-ids, greedy (F's sampler node)."""
+    from offchain.llm.gguf_file import read_info
+    from offchain.llm.gguf_tokenizer import GgufTokenizer
+    from offchain.llm.v2.model import load_gguf
+    from offchain.llm.v2.session import Request, input_ids
+    from offchain.node.nodes_v2 import Checked, check
+
+    tok = GgufTokenizer.from_gguf(read_info(path))
+    ids = [int(x) for x in args.token_ids.split(",")] if args.token_ids else None
+    ids = input_ids(tok, Request(chat=args.chat, system=args.system, prompt=args.prompt, token_ids=ids))
+    model = load_gguf(path, args.context)
+    if len(ids) + args.tokens > model.shape.max_seq_len:
+        raise ValueError(f"{len(ids)} input tokens + {args.tokens} new exceed the context of {model.shape.max_seq_len}")
+    t0 = time.perf_counter()
+
+    def pick(n: int, n_f: int) -> list[int]:
+        print(f"task: {len(ids)} input + up to {args.tokens} new tokens, {n} nodes ({n_f} per position), "
+              f"native trace {time.perf_counter() - t0:.2f}s", flush=True)
+        if args.node is not None:
+            if not 0 <= args.node < n:
+                raise ValueError(f"node {args.node} is outside 0..{n - 1}")
+            return [args.node]
+        return sorted(random.Random(args.seed).sample(range(n), min(args.sample, n)))
+
+    count = [0]
+
+    def show(c: Checked) -> None:
+        count[0] += 1
+        verdict = "MATCH" if c.reason is None else f"MISMATCH ({c.reason})"
+        print(f"[{count[0]}] node {c.index} = {c.name} at t={c.position}: native 0x{c.native_root.hex()} "
+              f"vm 0x{c.vm_root.hex()} steps {c.steps:,} (estimate {c.estimate:,}) {verdict}", flush=True)
+
+    tr, results = check(model, ids, args.tokens, pick, exact=args.exact, stop=tok.is_eog, on_node=show)
+    print(f"S_n = 0x{tr.final_state.hex()}; answer: {tok.decode(tr.tokens, special=False)!r}")
+    return 1 if any(c.reason is not None or c.steps > c.estimate for c in results) else 0
+
+
 def _cmd_check_node(args: argparse.Namespace) -> int:
+    from offchain.llm.v2.session import is_gguf, resolve
+
+    if sum(x is not None for x in (args.prompt, args.chat, args.token_ids)) != 1:
+        raise ValueError("give exactly one of --prompt, --chat and --token-ids")
+    model = args.model or ("smollm2" if args.prompt is None else str(DEFAULT_MODEL))
+    path = resolve(model)
+    if is_gguf(path):
+        return _cmd_check_node_v2(args, path)
+    if args.prompt is None or args.system is not None:
+        raise ValueError(f"{path.name} is a spec v1 model: it takes --prompt only (--chat and --token-ids need a "
+                         "GGUF model, e.g. --model smollm2)")
+    args.model = str(path)
     from offchain.llm.kernels import run
     from offchain.llm.model import ARCH_MLP
     from offchain.llm.tokenizer import Tokenizer
@@ -86,11 +136,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run graph nodes natively and in the MIPS VM and compare their output roots",
         description="Run a task natively (committing to every node), then re-execute node I (or K random "
         "nodes) as its kernel in the MIPS emulator from the start state the contract would derive. Prints "
-        "both output roots, the VM step count and the verdict; exits 1 on any mismatch.",
+        "both output roots, the VM step count and the verdict; exits 1 on any mismatch (and, for a GGUF, on "
+        "a node above its step estimate). GGUF models (spec v2, e.g. smollm2) take --chat, --prompt or "
+        "--token-ids and run greedy; v1 .opml files take --prompt.",
+        epilog='example: opml check-node --model smollm2 --chat "What is 2+2?" --tokens 8 --sample 20',
     )
-    c.add_argument("--model", default=str(DEFAULT_MODEL), help="integer model file (default: the shipped model)")
-    c.add_argument("--prompt", required=True, help="prompt text")
-    c.add_argument("--tokens", type=int, required=True, help="number of new tokens")
+    c.add_argument("--model", help="a known model (smollm2), a GGUF or a v1 .opml file (default: smollm2 with "
+                   f"--chat/--token-ids, {DEFAULT_MODEL.name} with --prompt)")
+    c.add_argument("--prompt", help="raw text to continue")
+    c.add_argument("--chat", metavar="TEXT", help="GGUF: a user message, wrapped in the model's chat template")
+    c.add_argument("--system", metavar="TEXT", help="GGUF: the system message of --chat")
+    c.add_argument("--token-ids", metavar="ID,ID,...", help="GGUF: the input as token ids")
+    c.add_argument("--context", type=int, default=2048, help="GGUF: context length (default 2048)")
+    c.add_argument("--tokens", type=int, required=True, help="number of new tokens (at most, for a GGUF)")
     pick = c.add_mutually_exclusive_group(required=True)
     pick.add_argument("--node", type=int, help="global node index i (= t·n_f + j)")
     pick.add_argument("--sample", type=int, metavar="K", help="check K nodes chosen at random")

@@ -20,6 +20,7 @@ import numpy as np
 from offchain.llm import ops
 from offchain.llm.commit import leaf_bytes
 from offchain.llm.kernels.registry import PROGRAM_OF, LinearMode, Node, Op, output_region
+from offchain.llm.kernels.registry_v2 import OpV2
 from offchain.llm.model import ARCH_LLAMA, ARCH_MLP, PACKED_MLP, Config, IntModel, weight_leaves
 from offchain.merkle import tensor_root
 from offchain.merkle.batch import tree_root
@@ -96,6 +97,8 @@ class Ref(IntEnum):
 
 
 _REF_KINDS = frozenset(int(r) for r in Ref)
+_V1_OPS = frozenset(int(o) for o in Op)
+_V2_OPS = frozenset(int(o) for o in OpV2)
 
 
 class InputRef(NamedTuple):
@@ -123,7 +126,7 @@ class Descriptor:
     """One node of F. Its output at position t is `out_base + out_per_pos·(t + 1)` bytes."""
 
     name: str  # for people and logs; not committed
-    op: Op
+    op: Op | OpV2  # a v1 op (§4.6) or a v2 one (§4.7)
     params: tuple[int, ...]
     inputs: tuple[InputRef, ...]
     out_base: int
@@ -143,7 +146,10 @@ class Descriptor:
 
     @property
     def program(self) -> int:
-        return PROGRAMS.index(PROGRAM_OF[self.op]) if self.program_id is None else self.program_id
+        if self.program_id is not None:
+            return self.program_id
+        assert isinstance(self.op, Op), "a v2 descriptor names its program (graph_v2.program_id)"
+        return PROGRAMS.index(PROGRAM_OF[self.op])
 
     @property
     def output_region(self) -> int:
@@ -173,10 +179,13 @@ class Descriptor:
         p = w[DESCRIPTOR_FIXED_WORDS - 1]
         if p > MAX_PARAMS or len(w) != DESCRIPTOR_FIXED_WORDS + p:
             raise ValueError(f"descriptor {name}: parameter count {p} does not match its {len(data)} bytes")
-        try:
+        op: Op | OpV2
+        if w[1] in _V1_OPS:
             op = Op(w[1])
-        except ValueError:
-            raise ValueError(f"descriptor {name}: unknown op id {w[1]}") from None
+        elif w[1] in _V2_OPS:
+            op = OpV2(w[1])
+        else:
+            raise ValueError(f"descriptor {name}: unknown op id {w[1]}")
         if w[2] > 1:
             raise ValueError(f"descriptor {name}: positional flag {w[2]} is not 0 or 1")
         refs: list[InputRef] = []
