@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from offchain.game.tokens import task_input
 from offchain.llm import ops
+from offchain.llm.commit import weight_leaf_roots
 from offchain.llm.kernels.registry import Node
 from offchain.llm.model import ARCH_MLP, IntModel
 from offchain.llm.runner import run_mlp
 from offchain.merkle import tensor_root
 from offchain.merkle.accumulator import Accumulator
-from offchain.node.graph import Graph, node_at, token_bytes
+from offchain.node.graph import PROGRAMS, Graph, node_at, token_bytes
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,23 @@ class Task:
 
     def honest(self) -> "Claims":
         return Claims(tuple(tensor_root(x)[0] for x in self.outputs), self.tokens)
+
+    def output(self, i: int) -> bytes:
+        """Global node i's honest output bytes."""
+        return self.outputs[i]
+
+    @property
+    def vocab(self) -> int:
+        return self.model.config.dims[-1] if self.mlp else self.model.config.vocab_size
+
+    @property
+    def programs(self) -> tuple[str, ...]:
+        """The kernels F's program ids index (SPEC §5.3)."""
+        return PROGRAMS
+
+    def weight_leaves(self) -> list[bytes]:
+        """The weight tree's leaves: each leaf's tensor root, in leaf order."""
+        return weight_leaf_roots(self.model)
 
 
 @dataclass(frozen=True)
@@ -118,6 +137,9 @@ def trace(model: IntModel, graph: Graph, prompt: Sequence[int] | bytes, n_new: i
 # -- dishonest strategies -----------------------------------------------------------------------
 
 
+AnyTask = Any  # Task or game.task_v2.TaskV2: the same interface (graph, n_prompt, node, output, honest, …)
+
+
 def corrupt(data: bytes, offset: int = 0) -> bytes:
     """`data` with one byte flipped (the lowest bit of byte `offset`)."""
     if not 0 <= offset < len(data):
@@ -127,17 +149,17 @@ def corrupt(data: bytes, offset: int = 0) -> bytes:
     return bytes(out)
 
 
-def wrong_output(task: Task, node: int, offset: int = 0) -> Claims:
+def wrong_output(task: AnyTask, node: int, offset: int = 0) -> Claims:
     """A result whose node `node` output has one corrupted byte; everything else is honest (the
     liar's phase-2 claims use the corrupted leaf, its tokens are the honest ones)."""
-    bad = corrupt(task.outputs[node], offset)
+    bad = corrupt(task.output(node), offset)
     honest = task.honest()
     leaves = list(honest.leaves)
     leaves[node] = tensor_root(bad)[0]
     return Claims(tuple(leaves), honest.tokens, ((node, bad),))
 
 
-def wrong_output_as(task: Task, node: int, value: bytes) -> Claims:
+def wrong_output_as(task: AnyTask, node: int, value: bytes) -> Claims:
     """A result whose node `node` outputs `value` (e.g. another class), tokens consistent with it
     when `node` is an argmax node feeding a result token."""
     honest = task.honest()
@@ -151,10 +173,9 @@ def wrong_output_as(task: Task, node: int, value: bytes) -> Claims:
     return Claims(tuple(leaves), tuple(tokens), ((node, value),))
 
 
-def wrong_token(task: Task, k: int, token: int | None = None) -> Claims:
+def wrong_token(task: AnyTask, k: int, token: int | None = None) -> Claims:
     """A result with the honest S_n but token k replaced (default: the next token id)."""
     honest = task.honest()
     tokens = list(honest.tokens)
-    vocab = task.model.config.dims[-1] if task.mlp else task.model.config.vocab_size
-    tokens[k] = (tokens[k] + 1) % vocab if token is None else token
+    tokens[k] = (tokens[k] + 1) % task.vocab if token is None else token
     return replace(honest, tokens=tuple(tokens))

@@ -21,9 +21,8 @@ from offchain.game.paths import (
     tree_path,
 )
 from offchain.game.phase1 import NodeRun, clone_vm
-from offchain.game.task import Claims, Task
+from offchain.game.task import AnyTask, Claims
 from offchain.game.tokens import prompt_depth, prompt_leaf, token_root
-from offchain.llm.commit import weight_leaf_roots
 from offchain.llm.kernels import program
 from offchain.llm.model import ARCH_MLP
 from offchain.merkle import ZERO_HASHES, fold_region, tensor_height, tensor_root
@@ -76,17 +75,17 @@ class TransitionProof:
 # -- the honest side: start state, final state, and the proof ------------------------------------
 
 
-def start_of(task: Task, i: int) -> VM:
+def start_of(task: AnyTask, i: int) -> VM:
     """Node i's VM start state (SPEC §4.4), from its honest input bytes."""
     node = task.node(i)
     return start_vm(program(node.program), node.header, list(node.inputs))
 
 
-def node_run(task: Task, i: int) -> NodeRun:
+def node_run(task: AnyTask, i: int) -> NodeRun:
     return NodeRun(start_of(task, i))
 
 
-def claimed_final(task: Task, claims: Claims, i: int, honest_final: VM) -> VM:
+def claimed_final(task: AnyTask, claims: Claims, i: int, honest_final: VM) -> VM:
     """The final state a submitter claims for node i: the honest one, with the output region
     holding the claimed output bytes when they differ from the honest ones."""
     bad = claims.output(i)
@@ -101,22 +100,22 @@ def claimed_final(task: Task, claims: Claims, i: int, honest_final: VM) -> VM:
     return vm
 
 
-def weight_tree(task: Task) -> bytes:
+def weight_tree(task: AnyTask) -> bytes:
     """The weight tree's leaves: each weight-tree leaf's tensor root, in leaf order."""
-    return b"".join(weight_leaf_roots(task.model))
+    return b"".join(task.weight_leaves())
 
 
-def programs_leaves() -> bytes:
-    return b"".join(tensor_root(program(n).region0_root + program(n).entry.to_bytes(4, "big"))[0] for n in PROGRAMS)
+def programs_leaves(names: tuple[str, ...] = PROGRAMS) -> bytes:
+    return b"".join(tensor_root(program(n).region0_root + program(n).entry.to_bytes(4, "big"))[0] for n in names)
 
 
-def build(task: Task, claims: Claims, i: int, final: VM) -> TransitionProof:
+def build(task: AnyTask, claims: Claims, i: int, final: VM) -> TransitionProof:
     """The transition proof of node i for a submitter with `claims`, whose node-i run ends in `final`."""
     g, n_f = task.graph, task.graph.n_f
     t, j = divmod(i, n_f)
     d = g.descriptors[j]
     acc = claims.accumulator
-    prog = program(PROGRAMS[d.program])
+    prog = program(task.programs[d.program])
     leaves, paths = [], []
     weights = None
     for ref in d.inputs:
@@ -143,7 +142,7 @@ def build(task: Task, claims: Claims, i: int, final: VM) -> TransitionProof:
     return TransitionProof(
         outputRoot=claims.leaves[i], accPath=accumulator_path(acc, i, i), descriptor=d.encode(),
         graphPath=tree_path(descs, j), region0Root=prog.region0_root, entry=prog.entry,
-        programPath=tree_path(programs_leaves(), d.program), inputLeaves=tuple(leaves), inputPaths=tuple(paths),
+        programPath=tree_path(programs_leaves(task.programs), d.program), inputLeaves=tuple(leaves), inputPaths=tuple(paths),
         finalState=final.pack(), regionPath=region_path(final.mem, d.output_region))
 
 
@@ -157,7 +156,7 @@ class Link:
     final: VM
 
 
-def link(task: Task, claims: Claims, i: int) -> Link:
+def link(task: AnyTask, claims: Claims, i: int) -> Link:
     """The transition of node i for a submitter with `claims` (honest or lying)."""
     run = node_run(task, i)
     final = claimed_final(task, claims, i, run.final())
