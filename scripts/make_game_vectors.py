@@ -4,10 +4,13 @@
   one byte of `layers.1.q` at the last position; the honest challenger bisects phase 2 to that
   node, the submitter links it to phase 1 with its (faked) final state, phase 1 bisects to the
   last step, and one MIPS step shows the lie.
+- game_smollm2.json: SmolLM2-135M-Instruct (spec v2, installed by `make setup`), greedy, the chat
+  question of offchain.game.vectors.SMOLLM2_CHAT, N = 3; the submitter lies about one byte of
+  blk.7.ffn_residual at the last position;
 - game_mnist.json: single-phase MNIST on input_7; the submitter posts digit 3 with an S_n
   consistent with 3 and a final state whose output region holds 3.
 
-Usage: python scripts/make_game_vectors.py [--only shakespeare|mnist] [--check]
+Usage: python scripts/make_game_vectors.py [--only shakespeare|mnist|smollm2] [--check]
 (--check: regenerate in memory and fail if the committed files differ).
 """
 
@@ -42,7 +45,14 @@ def mnist() -> dict:
     return mnist_vector(read_model(ROOT / "models" / "mnist.opml"), mnist_image(ROOT))
 
 
-VECTORS = {"shakespeare": shakespeare, "mnist": mnist}
+def smollm2() -> dict:
+    from offchain.game.vectors import smollm2_vector
+    from offchain.llm.known_models import SMOLLM2
+
+    return smollm2_vector(str(SMOLLM2.path()))
+
+
+VECTORS = {"shakespeare": shakespeare, "mnist": mnist, "smollm2": smollm2}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {TaskRegistry} from "../src/TaskRegistry.sol";
 import {DisputeGame} from "../src/DisputeGame.sol";
 import {ModelSpec, TransitionProof} from "../src/lib/GameTypes.sol";
+import {GameBounds} from "../src/lib/GameBounds.sol";
 
 /// @notice Whole two-level games replayed from vectors that `scripts/make_game_vectors.py`
 ///         generates with the Python tooling: a real node of a shipped model with a real wrong
@@ -39,6 +40,10 @@ contract GameVectorsTest is Test {
 
     function test_shakespeareLieAtOneNodeLosesTheTwoLevelGame() public {
         _play("test/vectors/game_shakespeare.json");
+    }
+
+    function test_smollm2LieAtOneNodeLosesTheTwoLevelGame() public {
+        _play("test/vectors/game_smollm2.json");
     }
 
     function test_mnistSinglePhaseWrongDigitLosesInTheVM() public {
@@ -126,13 +131,22 @@ contract GameVectorsTest is Test {
         console.log("execution gas: phase 1 moves %d, step %d", gas1, gasS);
     }
 
+    function _max(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a : b;
+    }
+
     function _open(string memory json) internal returns (uint256 resultId, uint256 gameId) {
-        bytes32 modelId = models.register(_spec(json));
+        ModelSpec memory spec = _spec(json);
+        bytes32 modelId = models.register(spec);
         bytes memory input = vm.parseJsonBytes(json, ".input");
         uint32 n = uint32(vm.parseJsonUint(json, ".N"));
+        // A real model's task has tens of thousands of nodes: its floors (§6.10) exceed the toy's hour.
+        uint256 nodes = spec.arch == 2 ? 1 : (input.length / 4 + n - 1) * spec.nF;
+        uint64 window = uint64(_max(WINDOW, GameBounds.minWindow(nodes, spec.stepCap)));
+        uint64 clock = uint64(_max(CLOCK, GameBounds.minClock(nodes, spec.stepCap)));
         vm.prank(requester);
         uint256 taskId = tasks.createTask{value: REWARD}(
-            modelId, input, n, uint64(block.timestamp + 1 days), WINDOW, CLOCK, SUBMITTER_BOND, CHALLENGER_BOND
+            modelId, input, n, uint64(block.timestamp + 1 days), window, clock, SUBMITTER_BOND, CHALLENGER_BOND
         );
         bytes memory tokens = vm.parseJsonBytes(json, ".tokens");
         bytes32 sN = vm.parseJsonBytes32(json, ".finalState");

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from offchain.game.bisect import play
-from offchain.game.model import model_spec
-from offchain.game.task import Claims, Task, trace, wrong_output, wrong_output_as
+from offchain.game.model import ModelSpec, model_spec
+from offchain.game.task import AnyTask, Claims, trace, wrong_output, wrong_output_as
 from offchain.game.tokens import input_root, tokens_bytes
 from offchain.game.transition import check, link
 from offchain.llm.model import IntModel
@@ -15,6 +15,8 @@ from offchain.node.graph import build_graph, token_bytes
 
 #: The shipped model's game: prompt, new tokens, and the node that lies (at the last position).
 SHAKESPEARE_PROMPT, SHAKESPEARE_NEW, SHAKESPEARE_LIE = "ROMEO:", 4, "layers.1.q"
+#: The SmolLM2 game (spec v2): a chat question, new tokens, and the node that lies at the last position.
+SMOLLM2_CHAT, SMOLLM2_NEW, SMOLLM2_LIE = "What is the capital of France?", 3, "blk.7.ffn_residual"
 #: The MNIST game: the digit the lying submitter claims for input_7.
 MNIST_CLAIM = 3
 
@@ -23,10 +25,11 @@ def _hex(b: bytes) -> str:
     return "0x" + b.hex()
 
 
-def game_vector(task: Task, liar: Claims, uri: str) -> dict:
+def game_vector(task: AnyTask, liar: Claims, uri: str, spec: ModelSpec | None = None) -> dict:
     """Play the game of `liar` (the submitter) against the honest challenger, asserting at each
-    level that the honest side wins, and return every move and proof."""
-    spec = model_spec(task.model, task.graph, uri)
+    level that the honest side wins, and return every move and proof (`spec`: the model's record,
+    default the v1 one of `task.model`)."""
+    spec = spec or model_spec(task.model, task.graph, uri)
     honest = task.honest()
     if liar.final_state == honest.final_state:
         raise ValueError("the liar's S_n is honest: there is no phase-2 dispute to play")
@@ -88,3 +91,24 @@ def mnist_vector(model: IntModel, image: bytes, uri: str = "models/mnist.opml#si
     if task.tokens == (MNIST_CLAIM,):
         raise ValueError(f"the image classifies as {MNIST_CLAIM}: claiming it is no lie")
     return game_vector(task, wrong_output_as(task, 0, token_bytes(MNIST_CLAIM)), uri)
+
+
+def smollm2_vector(path: str, chat: str = SMOLLM2_CHAT, n_new: int = SMOLLM2_NEW, lie: str = SMOLLM2_LIE,
+                   uri: str = "smollm2") -> dict:
+    """SmolLM2-135M-Instruct under spec v2: one corrupted byte of node `lie` at the last position
+    of a greedy chat task (SPEC §5.5)."""
+    from offchain.game.model_v2 import model_spec_v2
+    from offchain.game.task_v2 import trace_v2
+    from offchain.llm.chat import encode_chat
+    from offchain.llm.gguf_file import read_info
+    from offchain.llm.gguf_tokenizer import GgufTokenizer
+    from offchain.llm.v2.model import load_gguf
+    from offchain.node.graph_v2 import build_graph_v2
+
+    model = load_gguf(path)
+    ids = encode_chat(GgufTokenizer.from_gguf(read_info(path)), [{"role": "user", "content": chat}])
+    graph = build_graph_v2(model)
+    task = trace_v2(model, graph, ids, n_new)
+    node = (len(ids) + n_new - 2) * graph.n_f + graph.index(lie)
+    spec = model_spec_v2(model, graph, uri, weight_leaves=task.weight_leaves())
+    return game_vector(task, wrong_output(task, node), uri, spec)

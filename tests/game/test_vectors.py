@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from offchain.game.vectors import mnist_vector, shakespeare_vector
+from offchain.game.vectors import mnist_vector, shakespeare_vector, smollm2_vector
 from offchain.llm.format import read_model
+from offchain.llm.known_models import SMOLLM2
 from offchain.mipsemu import hash_packed
+from tests.budget import LONG_RUN
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "test" / "vectors"
@@ -34,7 +36,22 @@ def test_the_mnist_vector_is_a_fresh_generation():
     assert v["honestTokens"] == "0x00000007" and v["tokens"] == "0x00000003"
 
 
-@pytest.mark.parametrize("name", ["shakespeare", "mnist"])
+@pytest.mark.skipif(not (LONG_RUN and SMOLLM2.path().exists()), reason="~30 s: make fuzz (OPML_FUZZ=1), with SmolLM2")
+def test_the_smollm2_vector_is_a_fresh_generation():
+    """The real model's game (spec v2): phase 2 must find exactly the lying node."""
+    v = _load("smollm2")
+    assert smollm2_vector(str(SMOLLM2.path())) == v
+
+
+def test_the_smollm2_vector_lies_at_the_node_it_names():
+    v = _load("smollm2")
+    n_f = v["model"]["nF"]
+    p = len(_b(v["input"])) // 4
+    assert v["node"] == (p + v["N"] - 2) * n_f + 1 + 7 * 26 + 25  # blk.7.ffn_residual at the last position
+    assert v["finalState"] != v["honestFinalState"] and v["tokens"] == v["honestTokens"]
+
+
+@pytest.mark.parametrize("name", ["shakespeare", "mnist", "smollm2"])
 def test_mips_sol_runs_the_last_step_to_a_state_other_than_the_liars(chain, name):
     v = _load(name)
     mips = chain.deploy("MIPS")
