@@ -89,6 +89,8 @@ CHECKS: dict[str, list[Run]] = {
     "ape run deploy [--network CHOICE] [--account ALIAS] [--fresh]": [],
     "forge script script/Deploy.s.sol --rpc-url URL --broadcast --private-key KEY": [
         ("forge", "script", "script/Deploy.s.sol", "--rpc-url", "{url}", "--broadcast", "--private-key", ANVIL_KEY0)],
+    "opml model register FILE [--network N] [--account A]": [
+        ("opml", "model", "register", "smollm2", *CHAIN), ("opml", "model", "register", "smollm2", *CHAIN)],
     "opml request --prompt TEXT --tokens N [--model M] [--wait]": [
         ("opml", "request", "--prompt", "RO", "--tokens", "2", *CHAIN),
         ("opml", "request", "--prompt", "RO", "--tokens", "2", "--model", "shakespeare", *CHAIN),

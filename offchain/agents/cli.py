@@ -66,8 +66,33 @@ def _catalog(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Catalog(tuple(args.model) if getattr(args, "model", None) else SHIPPED)
 
 
+def _cmd_model_register(args: argparse.Namespace) -> int:
+    """`opml model register FILE`: import, verify and register a model; a re-run is a no-op."""
+    from offchain.agents.catalog import load_entry, register, resolve_ref
+
+    entry = load_entry(resolve_ref(args.path))  # imports a GGUF (its weight tree, cached) and verifies it with F
+    with connect(args) as system:
+        fresh = register(system, entry)
+    s = entry.spec
+    print(f"model {entry.name}: id 0x{entry.id.hex()} ({'registered now' if fresh else 'already registered'})")
+    print(f"  weight_root 0x{s.weightRoot.hex()}  graph_root 0x{s.graphRoot.hex()}  n_f {s.nF}  step cap 2^{s.stepCap}")
+    return 0
+
+
+def register_model_command(msub: argparse._SubParsersAction) -> None:
+    """`opml model register`, added to `opml model`'s actions (offchain/llm/cli.py)."""
+    r = msub.add_parser("register", help="import, verify and register a model on a deployment; prints its id",
+                        description="Load FILE (a LLaMA-family GGUF under spec v2, a known model such as smollm2, "
+                        "or a v1 PATH[#single|#two-phase]), build its graph F, verify the two (SPEC §5.5, §6.2) and "
+                        "register the record on the deployment's ModelRegistry. Prints the model id that `opml "
+                        "request --model ID` takes. A model already registered is left as it is.", epilog=EPILOG)
+    r.add_argument("path", metavar="FILE")
+    _chain_args(r)
+    r.set_defaults(func=_cmd_model_register)
+
+
 def _cmd_request(args: argparse.Namespace) -> int:
-    from offchain.agents.catalog import SHIPPED, load_entry
+    from offchain.agents.catalog import load_entry, resolve_ref
     from offchain.agents.requester import (
         Terms,
         decode_tokens,
@@ -80,14 +105,20 @@ def _cmd_request(args: argparse.Namespace) -> int:
     )
     from offchain.agents.views import ResultStatus, TaskStatus
 
-    ref = {"shakespeare": SHIPPED[0], "mnist": SHIPPED[1], "mnist-single": SHIPPED[1], "mnist-two-phase": SHIPPED[2]}.get(args.model, args.model)
-    if not Path(ref.partition("#")[0]).exists() and not (Path(__file__).resolve().parents[2] / ref.partition("#")[0]).exists():
-        raise ValueError(f"unknown model {args.model!r}: shakespeare, mnist, mnist-two-phase or a model file path")
-    entry = load_entry(ref)
-    data = encode_input(entry, Path(args.input).read_bytes() if args.input else args.prompt)
-    validate(entry, data, args.tokens)
     terms = Terms(reward=args.reward, window=args.window, clock=args.clock, quorum=args.quorum)
+    by_id = args.model.startswith("0x")  # a registry id: its record on the chain names the file
+
+    def prepare(system=None):  # type: ignore[no-untyped-def]
+        entry = load_entry(resolve_ref(args.model, system))
+        data = encode_input(entry, Path(args.input).read_bytes() if args.input else args.prompt)
+        validate(entry, data, args.tokens)
+        return entry, data
+
+    if not by_id:  # bad input is refused before anything connects
+        entry, data = prepare()
     with connect(args) as system:
+        if by_id:
+            entry, data = prepare(system)
         if not system.models.call("exists", entry.id):
             raise ValueError(f"model {entry.name} (0x{entry.id.hex()[:16]}…) is not registered on this chain: run `ape run deploy`")
         task_id = post_task(system, entry, data, args.tokens, terms)
@@ -218,7 +249,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--prompt", default="", help="prompt text (LLaMA)")
     r.add_argument("--input", metavar="FILE", help="raw input bytes (MLP, e.g. models/opml-mnist/input_7)")
     r.add_argument("--tokens", type=int, default=1, metavar="N", help="new tokens (1 for an MLP)")
-    r.add_argument("--model", default="shakespeare", help="shakespeare (default), mnist, mnist-two-phase, or PATH[#single]")
+    r.add_argument("--model", default="shakespeare", help="shakespeare (default), mnist, mnist-two-phase, smollm2 (a chat "
+                   "model: --prompt is the user message), PATH[#single], a GGUF, or a registered model's id (0x…)")
     r.add_argument("--reward", type=int, default=10**17, help="reward in wei (default 0.1 ETH)")
     r.add_argument("--window", type=int, default=0, help="challenge window per result, seconds (default: the task's floor)")
     r.add_argument("--clock", type=int, default=0, help="each game party's chess clock, seconds (default: the task's floor)")

@@ -9,7 +9,6 @@ from offchain.agents.chain import System, head_timestamp
 from offchain.agents.views import ResultStatus, ResultView, TaskStatus, TaskView
 from offchain.game.bounds import bonds_reason, min_clock, min_window
 from offchain.game.tokens import task_input
-from offchain.llm.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Terms:
 
 def task_nodes(entry: Entry, data: bytes, n_new: int) -> int:
     """n = (P + N − 1)·n_f: an MLP's input is one position, a LLaMA prompt P tokens."""
-    p = 1 if entry.model.config.arch == 2 else len(data) // 4
+    p = 1 if entry.mlp else len(data) // 4
     return (p + n_new - 1) * entry.spec.nF
 
 
@@ -47,30 +46,41 @@ def timing(entry: Entry, data: bytes, n_new: int, terms: Terms) -> tuple[int, in
 
 
 def encode_input(entry: Entry, prompt: str | bytes) -> bytes:
-    """The task's canonical input: a byte-level LLaMA's prompt as i32 tokens, an MLP's raw bytes."""
-    if entry.model.config.arch == 2:
+    """The task's canonical input: a LLaMA's prompt as i32 tokens (a GGUF's: the user message in
+    the file's chat template), an MLP's raw bytes."""
+    if entry.v2:
+        from offchain.llm.v2.session import Request, input_ids
+
+        text = prompt.decode() if isinstance(prompt, bytes) else prompt
+        ids = input_ids(entry.tokenizer, Request(chat=text))
+        return task_input(ids)
+    if entry.mlp:
         data = prompt if isinstance(prompt, bytes) else prompt.encode()
         if len(data) != entry.spec.inputBytes:
             raise ValueError(f"{entry.name} takes exactly {entry.spec.inputBytes} input bytes, got {len(data)}")
         return data
     text = prompt.decode() if isinstance(prompt, bytes) else prompt
-    tokens = Tokenizer.from_json(entry.model.tokenizer).encode(text)
+    tokens = entry.tokenizer.encode(text)
     if not tokens:
         raise ValueError("the prompt is empty")
     return task_input(tokens)
 
 
 def decode_tokens(entry: Entry, tokens: list[int]) -> str:
-    if entry.model.config.arch == 2:
+    if entry.mlp:
         return f"class {tokens[0]}"
-    return Tokenizer.from_json(entry.model.tokenizer).decode(tokens)
+    if entry.v2:  # the answer up to the end-of-generation token, as `opml infer` prints it
+        tok = entry.tokenizer
+        cut = next((k for k, t in enumerate(tokens) if tok.is_eog(t)), len(tokens))
+        return str(tok.decode(tokens[:cut], special=False))
+    return str(entry.tokenizer.decode(tokens))
 
 
 def validate(entry: Entry, data: bytes, n_new: int) -> None:
     """What createTask would refuse, as a one-line ValueError before anything is sent (SPEC §6.3)."""
     if n_new < 1:
         raise ValueError("a task generates at least one token")
-    if entry.model.config.arch == 2:
+    if entry.mlp:
         if n_new != 1:
             raise ValueError(f"{entry.name} is an MLP: a task has exactly one result (--tokens 1)")
         return

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from offchain.agents.catalog import Entry
-from offchain.game.task import Task, trace
+from offchain.game.task import AnyTask, Task
+from offchain.llm.model import IntModel
 from offchain.merkle import keccak
 
 
@@ -28,37 +29,46 @@ class Store:
         self.db.execute("CREATE TABLE IF NOT EXISTS journal (at REAL, what TEXT, tx TEXT)")
         self.db.execute("CREATE TABLE IF NOT EXISTS salts (key TEXT PRIMARY KEY, salt BLOB)")
         self.db.commit()
-        self._tasks: dict[bytes, Task] = {}
+        self._tasks: dict[bytes, AnyTask] = {}
 
-    def task(self, entry: Entry, data: bytes, n_new: int) -> Task:
-        """The honest trace of a task (computed once, then read back from disk)."""
+    def task(self, entry: Entry, data: bytes, n_new: int) -> AnyTask:
+        """The honest trace of a task (computed once, then read back from disk). A v1 task keeps
+        every node output; a v2 task (a GGUF) its node roots, its outputs re-derived when needed."""
         key = keccak(entry.id + data + n_new.to_bytes(4, "big"))
         if key in self._tasks:
             return self._tasks[key]
         row = self.db.execute("SELECT outputs, tokens FROM traces WHERE key = ?", (key,)).fetchone()
-        if row:
+        tk: AnyTask
+        if row and entry.v2:
+            from offchain.game.task_v2 import TaskV2
+
+            assert not isinstance(entry.model, IntModel)
+            tk = TaskV2(entry.model, entry.graph, data, n_new, tuple(pickle.loads(row[0])), tuple(pickle.loads(row[1])))
+        elif row:
+            assert isinstance(entry.model, IntModel)
             tk = Task(entry.model, entry.graph, data, n_new, tuple(pickle.loads(row[0])), tuple(pickle.loads(row[1])))
         else:
-            prompt = data if entry.model.config.arch == 2 else [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
+            prompt = data if entry.mlp else [int.from_bytes(data[k:k + 4], "big") for k in range(0, len(data), 4)]
             tk = self._traced(entry, prompt, n_new)
+            kept = tk.leaves if entry.v2 else tk.outputs
             self.db.execute("INSERT OR REPLACE INTO traces VALUES (?, ?, ?)",
-                            (key, pickle.dumps(list(tk.outputs)), pickle.dumps(list(tk.tokens))))
+                            (key, pickle.dumps(list(kept)), pickle.dumps(list(tk.tokens))))
             self.db.commit()
         self._tasks[key] = tk
         return tk
 
     @staticmethod
-    def _traced(entry: Entry, prompt: list[int] | bytes, n_new: int) -> Task:
+    def _traced(entry: Entry, prompt: list[int] | bytes, n_new: int) -> AnyTask:
         """The native run, with a progress bar on an interactive terminal (a 7B task takes minutes)."""
         import sys
 
-        if not sys.stderr.isatty() or entry.model.config.arch == 2:
-            return trace(entry.model, entry.graph, prompt, n_new)
+        if not sys.stderr.isatty() or entry.mlp:
+            return entry.trace(prompt, n_new)
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
             job = bar.add_task(f"tracing {entry.name}: {n_new} token(s), every node committed", total=n_new)
-            return trace(entry.model, entry.graph, prompt, n_new, on_token=lambda _tok: bar.advance(job))
+            return entry.trace(prompt, n_new, on_token=lambda _tok: bar.advance(job))
 
     def salt(self, key: str) -> bytes:
         """The commitment salt for `key` (registry and task): random once, then read back."""

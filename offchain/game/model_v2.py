@@ -37,8 +37,10 @@ def model_spec_v2(model: ModelV2, graph: Graph, uri: str = "", weight_leaves: li
         inputBytes=0, uri=uri)
 
 
-def verify_v2(model: ModelV2, descriptors: Sequence[bytes], spec: ModelSpec) -> Graph:
-    """F and the record against the file: raises ModelInvalid with a one-line reason."""
+def verify_v2(model: ModelV2, descriptors: Sequence[bytes], spec: ModelSpec,
+              weight_leaves: list[bytes] | None = None) -> Graph:
+    """F and the record against the file (`weight_leaves`: its leaf roots, if already hashed from
+    it): raises ModelInvalid with a one-line reason."""
     try:
         graph = build_graph_v2(model)
     except ValueError as e:
@@ -48,7 +50,7 @@ def verify_v2(model: ModelV2, descriptors: Sequence[bytes], spec: ModelSpec) -> 
     for j, (got, d) in enumerate(zip(descriptors, graph.descriptors)):
         if got != d.encode():
             raise ModelInvalid(f"node {j} ({d.name}) is not the descriptor the file's F has there")
-    want = model_spec_v2(model, graph, spec.uri)
+    want = model_spec_v2(model, graph, spec.uri, weight_leaves)
     for name in ("weightRoot", "graphRoot", "programsRoot", "commitment", "arch", "nF", "jArgmax", "nWeights",
                  "nPrograms", "vocab", "context", "inputBytes"):
         if getattr(spec, name) != getattr(want, name):

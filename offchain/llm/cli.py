@@ -200,6 +200,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     im.add_argument("--context", type=int, default=2048, help="context length to commit to (default 2048, "
                     "capped at the file's)")
     im.set_defaults(func=_cmd_import)
+    from offchain.agents.cli import register_model_command  # the chain's side of `opml model` (cli layer)
+
+    register_model_command(msub)
     c = msub.add_parser("convert", help="float checkpoint (torch/safetensors/llama2.c/GGUF) → integer model")
     c.add_argument("src")
     c.add_argument("out")

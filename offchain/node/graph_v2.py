@@ -46,7 +46,8 @@ def weight_leaves_v2(model: ModelV2) -> list[tuple[str, int]]:
     """(name, byte length) of every weight-tree leaf, in tree order."""
     c = model.shape
     names = canonical_tensors(c, c.tied)
-    sizes = [len(_tensor_bytes(model, n)) for n in names]
+    reader = _tensors(model)
+    sizes = [int(reader[n].n_bytes) for n in names]
     half = c.head_dim // 2
     return ([("config", 4 * (14 + len(names)))] + list(zip(names, sizes))
             + [("rope_cos", 4 * c.max_seq_len * half), ("rope_sin", 4 * c.max_seq_len * half),
@@ -58,9 +59,14 @@ def _reader(path: str) -> dict[str, gguf.ReaderTensor]:
     return {t.name: t for t in gguf.GGUFReader(path).tensors}
 
 
+def _tensors(model: ModelV2) -> dict[str, gguf.ReaderTensor]:
+    """The file's tensors: the ones load_gguf kept, else a fresh read (a GGUF's header takes seconds)."""
+    return model.tensors or _reader(str(model.path))
+
+
 def _tensor_bytes(model: ModelV2, name: str) -> bytes:
     """A tensor's bytes exactly as in the file (the leaf the v2 commitment hashes)."""
-    t = _reader(str(model.path))[name]
+    t = _tensors(model)[name]
     return np.ascontiguousarray(t.data).view(np.uint8).tobytes()
 
 
@@ -69,7 +75,7 @@ def leaf_bytes_v2(model: ModelV2, name: str) -> bytes:
     if name == "config":
         c = model.shape
         names = canonical_tensors(c, c.tied)
-        types = [int(_reader(str(model.path))[n].tensor_type) for n in names]
+        types = [int(_tensors(model)[n].tensor_type) for n in names]
         return canonical_bytes(config_words(c, c.tied, types))
     if name == "rope_cos":
         return canonical_bytes(model.rope_cos)

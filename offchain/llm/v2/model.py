@@ -27,6 +27,8 @@ class ModelV2:
     rope_cos: np.ndarray
     rope_sin: np.ndarray
     exp2: np.ndarray = field(default_factory=exp2_table)
+    #: the file's tensors by name (views of the file's bytes): what the weight leaves hash
+    tensors: dict[str, gguf.ReaderTensor] = field(default_factory=dict, repr=False)
 
     @property
     def score_scale(self) -> int:
@@ -76,4 +78,4 @@ def load_gguf(path: str | Path, max_seq_len: int = DEFAULT_CONTEXT) -> ModelV2:
             gains[p + key] = _gain(by_name[p + key + ".weight"])
     eps_m, eps_e = (int(v[0]) for v in f32_parts(np.array([shape.norm_eps_bits], dtype=np.uint32)))
     cos, sin = rope_tables(shape.rope_theta_bits, shape.head_dim, shape.max_seq_len)
-    return ModelV2(path, shape, mats, gains, (eps_m, eps_e), cos, sin)
+    return ModelV2(path, shape, mats, gains, (eps_m, eps_e), cos, sin, tensors=by_name)

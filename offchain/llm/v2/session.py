@@ -67,6 +67,23 @@ def commitment(path: Path, context: int = DEFAULT_CONTEXT, *, refresh: bool = Fa
     return out
 
 
+def cached_leaf_roots(path: Path, context: int = DEFAULT_CONTEXT) -> list[bytes]:
+    """The v2 weight tree's leaf roots (SPEC §3v2.6), cached like `commitment` by the file's sha256:
+    agents load a registered model's tree on every start, and hashing it takes seconds."""
+    from offchain.llm.v2.commit import leaf_roots
+
+    sha = sha256_file(path)
+    cached = _cache_dir() / f"{sha}-{context}-leaves.json"
+    if cached.exists():
+        return [bytes.fromhex(h) for h in json.loads(cached.read_text())]
+    leaves = leaf_roots(path, context)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_text(json.dumps([x.hex() for x in leaves]))
+    tmp.replace(cached)
+    return leaves
+
+
 @dataclass
 class Request:
     chat: str | None = None
