@@ -137,9 +137,8 @@ def wrong_answer(task: Task, node: int) -> Claims:
     k = max(0, t - (task.n_prompt - 1))
     if k >= task.n_new:
         return lie
-    vocab = task.model.config.dims[-1] if task.mlp else task.model.config.vocab_size
     tokens = list(lie.tokens)
-    tokens[k] = (tokens[k] + 1) % vocab
+    tokens[k] = (tokens[k] + 1) % task.vocab
     leaves = list(lie.leaves)
     argmax = (task.n_prompt - 1 + k) * task.graph.n_f + task.graph.j_argmax
     if argmax == node:  # the lie is the argmax itself: make the corrupted output that token
