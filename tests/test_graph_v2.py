@@ -11,7 +11,7 @@ import pytest
 from gguf import GGMLQuantizationType as Q
 
 from offchain.llm.known_models import SMOLLM2
-from offchain.llm.v2 import load_gguf
+from offchain.llm.v2 import load_gguf, tiles
 from offchain.llm.v2.tiles import DEFAULT_MAX_STEPS
 from offchain.llm.v2.trace import trace_task
 from offchain.node.graph import Descriptor
@@ -86,6 +86,9 @@ def test_smollm2_f_fits_the_budget_and_its_hardest_nodes_run_to_the_committed_ro
     g = build_graph_v2(m)
     worst = max(estimate_steps_v2(d, m.shape) for d in g.descriptors)
     assert worst <= DEFAULT_MAX_STEPS
+    shape = tiles.shape_of(m)  # the shape-only figures (the 7B's, in bench/graph.py) agree with F's
+    assert tiles.nodes_per_position(shape, tiles.plan(shape)) == g.n_f
+    assert max(tiles.worst_estimates(shape).values()) == worst
     assert g.n_f == 1 + 30 * (15 + 8 + 3) + 2 + 48 + 1  # 8 more attention heads, 3 split matmuls, 48 logits tiles
     names = [d.name for d in g.descriptors]
     kinds = ["embed", "blk.0.k_cache", "blk.7.attn[2]", "blk.29.ffn_residual[0]", "logits[46]", "logits", "token"]

@@ -155,3 +155,35 @@ def shape_of(model: "object") -> Shape:
     c, mats = model.shape, model.mats  # type: ignore[attr-defined]
     return Shape(c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, c.max_seq_len,
                  {k: w.kind for k, w in mats.items()})
+
+
+def nodes_per_position(s: Shape, tiles: dict[str, list[tuple[int, int]]]) -> int:
+    """n_f of graph F (SPEC §5.5): embed, 15 per layer, norm, logits and token, plus the tiles."""
+    return 1 + 15 * s.n_layers + 3 + sum(len(r) - 1 for r in tiles.values())
+
+
+def worst_estimates(s: Shape, max_steps: int | None = DEFAULT_MAX_STEPS) -> dict[str, int]:
+    """The largest step estimate of each kind of node of F, at the longest context, from the shape
+    alone (no file needed: a 7B shape's F is sized before any GGUF exists)."""
+    tiles = plan(s, max_steps)
+    hd, h = s.head_dim, s.n_heads
+    out: dict[str, int] = {}
+
+    def note(kind: str, steps: int) -> None:
+        out[kind] = max(out.get(kind, 0), steps)
+
+    mats = [mm for layer in range(s.n_layers) for mm in layer_matmuls(s, layer)]
+    mats.append(("logits", "output", s.vocab_size, s.dim, 4))
+    for name, key, n, k, esz in mats:
+        ranges = tiles.get(name, [(0, n)])
+        for t_idx, (_, rows) in enumerate(ranges):
+            note("linear", linear(s.kinds[key], rows, k, n, esz, t_idx > 0))
+    heads = max(c for _, c in tiles.get("blk.0.attn", [(0, h)]))
+    note("attention", attention(heads, s.max_seq_len, hd, h))
+    note("rmsnorm", rmsnorm(s.dim))
+    note("swiglu", swiglu(s.hidden_dim))
+    note("rope", rope(h, hd))
+    note("embed", embed(s.dim))
+    note("kv_append", kv_append(s.n_kv_heads * hd))
+    note("sample", sample(s.vocab_size, greedy=True))
+    return out
