@@ -13,7 +13,7 @@ import numpy as np
 from offchain.llm.kernels import registry_v2 as R
 from offchain.llm.ops import canonical_bytes
 from offchain.llm.v2 import ops
-from offchain.llm.v2.blocks import BLOCK_BYTES, QK, Weight, weight
+from offchain.llm.v2.blocks import BLOCK_BYTES, K_BYTES, QK, QKK, Weight, weight
 from offchain.llm.v2.fixed import exp2_table, f32_parts, rope_tables, shift_round
 from offchain.llm.v2.sample import Sampling
 from offchain.llm.v2.sample import sample as sample_token
@@ -25,6 +25,11 @@ KINDS = tuple(R.GGML_TYPE)
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 #: fp16 scale bits at the edges: zero, ±tiniest subnormal, ±smallest normal, ±1, ±largest finite
 EDGE_FP16 = (0x0000, 0x0001, 0x8001, 0x0400, 0x8400, 0x3C00, 0xBC00, 0x7BFF, 0xFBFF)
+#: F32 weight bits at the edges: ±0, ±tiniest and largest subnormal, ±1, ±largest finite, and the
+#: exponents where shift_round(x·m, e + 8) turns from a right shift to 0 (e + 8 = −63, −62) or its
+#: left shift saturates at 63 (e + 8 = 63, 64)
+EDGE_F32 = (0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x3F800000, 0xBF800000, 0x7F7FFFFF, 0xFF7FFFFF,
+            79 << 23 | 0x1234, 80 << 23 | 0x7FFFFF, 205 << 23, 0x80000000 | 206 << 23 | 1)
 
 
 @cache
@@ -44,8 +49,22 @@ def fp16_bits(rng: Rng, n: int) -> np.ndarray:
     return np.where(rng.random(size=n) < 0.25, edge, u).astype(np.uint16)
 
 
+def f32_bits(rng: Rng, n: int) -> np.ndarray:
+    """Finite F32 bit patterns: uniform (exponent field < 255) or an edge value."""
+    u = rng.integers(0, 0x7F800000, size=n, endpoint=False) | (rng.integers(0, 2, size=n) << 31)
+    edge = rng.choice(np.array(EDGE_F32), size=n)
+    return np.where(rng.random(size=n) < 0.25, edge, u).astype(np.uint32)
+
+
 def block_weight(rng: Rng, kind: str, n: int, k: int) -> Weight:
-    """A random [n, k] weight in `kind`, as the file's bytes."""
+    """A random [n, k] weight in `kind`, as the file's bytes (F32/F16: as gguf gives them, arrays of
+    their values)."""
+    if kind == "F32":
+        return weight(kind, f32_bits(rng, n * k).view(np.float32).reshape(n, k), "w", (n, k))
+    if kind == "F16":
+        return weight(kind, fp16_bits(rng, n * k).view(np.float16).reshape(n, k), "w", (n, k))
+    if kind in K_BYTES:
+        return k_weight(rng, kind, n, k)
     nb, bb = k // QK, BLOCK_BYTES[kind]
     raw = np.asarray(rng.integers(0, 256, size=(n * nb, bb)), dtype=np.uint8)
     if rng.random() < 0.2:  # a zero block: its weights (not its scale) are all zero
@@ -56,21 +75,46 @@ def block_weight(rng: Rng, kind: str, n: int, k: int) -> Weight:
     return weight(kind, raw.reshape(n, nb * bb), "w", (n, k))
 
 
-def act(rng: Rng, k: int) -> np.ndarray:
-    """An int32 activation: realistic (|x| < 2^22), saturated, or with zero 32-blocks."""
-    style = int(rng.integers(0, 3))
+def k_weight(rng: Rng, kind: str, n: int, k: int) -> Weight:
+    """A random [n, k] k-quant: random bytes (every 6-bit scale and min, every int8 Q6_K scale), the
+    fp16 d (and dmin) finite or at an edge; now and then a super-block of zero integers."""
+    ns, sb = k // QKK, K_BYTES[kind]
+    raw = np.asarray(rng.integers(0, 256, size=(n * ns, sb)), dtype=np.uint8)
+    if rng.random() < 0.2:  # a zero super-block: its integers all zero, d and dmin kept
+        i = int(rng.integers(0, n * ns))
+        if kind == "Q6_K":
+            raw[i, :128], raw[i, 128:192] = 0, 0xAA  # each 6-bit q is 32 (nibble 0, high bits 2): q − 32 = 0
+        else:
+            raw[i, 4:] = 0
+    for off in (208,) if kind == "Q6_K" else (0, 2):
+        bits = fp16_bits(rng, n * ns)
+        raw[:, off], raw[:, off + 1] = bits & 0xFF, bits >> 8
+    return weight(kind, raw.reshape(n, ns * sb), "w", (n, k))
+
+
+def width(rng: Rng, kind: str, most: int = 4) -> int:
+    """A row length for `kind`: 1 … `most` blocks of 32 (k-quants: of 256)."""
+    return max(R.BLOCK_VALUES[kind], QK) * int(rng.integers(1, most + 1))
+
+
+def act(rng: Rng, k: int, block: int = QK) -> np.ndarray:
+    """An int32 activation: realistic (|x| < 2^22), saturated, with zero `block`s (the input
+    quantization's blocks: 256 for k-quants), or all equal."""
+    style = int(rng.integers(0, 4))
     x = arr(rng, k, I32_MIN, I32_MAX) if style == 1 else arr(rng, k, -(1 << 22), 1 << 22)
     if style == 2:
-        zero = rng.random(size=k // QK) < 0.5
-        x = np.where(np.repeat(zero, QK), 0, x).astype(I32)
+        zero = rng.random(size=k // block) < 0.5
+        x = np.where(np.repeat(zero, block), 0, x).astype(I32)
+    if style == 3:
+        x = np.full(k, x[0], dtype=I32)
     return x
 
 
 def linear(rng: Rng, kind: str | None = None, mode: int | None = None) -> Case:
     kind = KINDS[int(rng.integers(0, len(KINDS)))] if kind is None else kind
     mode = R.LinearModeV2(int(rng.integers(0, 2)) if mode is None else mode)
-    n, k = int(rng.integers(1, 9)), QK * int(rng.integers(1, 5))
-    w, x = block_weight(rng, kind, n, k), act(rng, k)
+    n, k = int(rng.integers(1, 9)), width(rng, kind, 2 if kind in K_BYTES else 4)
+    w, x = block_weight(rng, kind, n, k), act(rng, k, QKK if kind in K_BYTES else QK)
     r0, nr = 0, n
     if rng.random() < 0.4:
         r0 = int(rng.integers(0, n))
@@ -84,7 +128,7 @@ def linear(rng: Rng, kind: str | None = None, mode: int | None = None) -> Case:
 
 def embed(rng: Rng, kind: str | None = None) -> Case:
     kind = KINDS[int(rng.integers(0, len(KINDS)))] if kind is None else kind
-    v, d = int(rng.integers(1, 6)), QK * int(rng.integers(1, 4))
+    v, d = int(rng.integers(1, 6)), width(rng, kind, 2 if kind in K_BYTES else 3)
     w, tok = block_weight(rng, kind, v, d), int(rng.integers(0, v))
     return R.embed(w, tok), canonical_bytes(ops.embed_row(w, tok))
 

@@ -41,10 +41,14 @@ class LinearModeV2(IntEnum):
     RESIDUAL = 1  # wo, w_down: h + acc, int64 at 2^-24
 
 
-#: ggml type ids of the block formats the v2 kernels read (parameter word `type`), and their bytes
-#: per 32-value block (offchain.llm.v2.blocks.BLOCK_BYTES; tests/kernels holds them equal).
-GGML_TYPE: dict[str, int] = {"Q4_0": 2, "Q4_1": 3, "Q8_0": 8}
-BLOCK_BYTES: dict[str, int] = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}
+#: ggml type ids of the weight formats the v2 kernels read (parameter word `type`), the values per
+#: block (k-quants: a 256-value super-block; F32/F16: one value) and the bytes per block
+#: (offchain.llm.v2.blocks.BLOCK_BYTES and K_BYTES; tests/kernels holds them equal).
+GGML_TYPE: dict[str, int] = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 8, "Q4_K": 12, "Q5_K": 13, "Q6_K": 14}
+BLOCK_VALUES: dict[str, int] = {"F32": 1, "F16": 1, "Q4_0": 32, "Q4_1": 32, "Q8_0": 32, "Q4_K": 256, "Q5_K": 256,
+                                "Q6_K": 256}
+BLOCK_BYTES: dict[str, int] = {"F32": 4, "F16": 2, "Q8_0": 34, "Q4_0": 18, "Q4_1": 20, "Q4_K": 144, "Q5_K": 176,
+                               "Q6_K": 210}
 QK = 32
 
 PROGRAM_OF_V2: dict[OpV2, str] = {
@@ -96,11 +100,17 @@ def _as(x: np.ndarray, dtype: type, ndim: int, name: str) -> np.ndarray:
 
 
 def _raw(w: "Weight") -> tuple[int, bytes]:
-    """The weight's ggml type id and its bytes exactly as in the file."""
+    """The weight's ggml type id and its bytes exactly as in the file (little-endian, as GGUF)."""
     if w.kind not in GGML_TYPE:
         raise ValueError(f"{w.name}: the v2 kernels read {', '.join(GGML_TYPE)}, not {w.kind}")
-    raw = np.ascontiguousarray(w.raw, dtype=np.uint8).tobytes()
-    if len(raw) != w.n * (w.k // QK) * BLOCK_BYTES[w.kind]:
+    per = BLOCK_VALUES[w.kind]
+    if w.k % max(per, QK):  # F32/F16 rows too: every activation is quantized in 32s
+        raise ValueError(f"{w.name}: a {w.kind} row of {w.k} values is not a multiple of {max(per, QK)}")
+    a = np.ascontiguousarray(w.raw)
+    if a.dtype != np.uint8:  # F32/F16 arrive as their values (or bits): the file's bytes are little-endian
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+    raw = a.view(np.uint8).tobytes()
+    if len(raw) != w.n * (w.k // per) * BLOCK_BYTES[w.kind]:
         raise ValueError(f"{w.name}: {len(raw)} bytes for a {w.kind} [{w.n}, {w.k}] tensor")
     return GGML_TYPE[w.kind], raw
 

@@ -5,12 +5,15 @@
  * for rows n = r0 .. r0+nr-1, acc_n = Σ_b shift_round(xm_b·dm_nb·isum_nb, xe_b + de_nb + 24)
  * (+ Σ_b shift_round(xm_b·mm_nb·qsum_b, xe_b + me_nb + 24) for Q4_1).
  * Inputs: W (the file's bytes, N rows of K/32 blocks), x i32[K], then h i64[N] (mode 1).
- * Params: mode, type (ggml id: 8 Q8_0, 2 Q4_0, 3 Q4_1), N, K (32 <= K < 2^17, K % 32 = 0),
+ * k-quant (Q4_K, Q5_K, Q6_K) and F32/F16 weights take v2_kq.h's terms (K/256 super-blocks a row;
+ * one value each).
+ * Params: mode, type (ggml id: 8 Q8_0, 2 Q4_0, 3 Q4_1, 12 Q4_K, 13 Q5_K, 14 Q6_K, 1 F16, 0 F32),
+ * N, K (32 <= K < 2^17, K % 32 = 0; K % 256 = 0 for k-quants),
  * r0, nr (1 <= nr <= 2^24, r0 + nr <= N), and optionally full (word 6, default 0): with full = 1
  * the output is all N rows, those outside the tile copied from one more (last) input, the
  * previous tile's whole output, or zero without it (a chain of tiles builds a big product in
  * bounded nodes, as v1's linear, SPEC §4.6). */
-#include "v2.h"
+#include "v2_kq.h"
 
 /* Exact block dot products: |isum| < 2^19 fits int32. Four rows share each load of x (the
  * matvec.h shape: one temporary live at a time), k unrolled by four with immediate offsets. */
@@ -74,19 +77,6 @@ static inline i32 isum1(u32 type, const u8 *blk, const i8 *x) {
     return s;
 }
 
-/* shift_round(a·b, s) for |a·b| < 2^63, as u64 to be summed modulo 2^64. The usual shifts
- * (-31 <= s <= -1) take the short path on 32-bit halves: (a·b + 2^(k-1)) >> k. */
-static inline __attribute__((always_inline)) u64 term(i32 a, i32 b, i32 s) {
-    i64 p = (i64)a * b;
-    if (s < 0 && s >= -31) {
-        u32 k = (u32)-s;
-        u64 v = (u64)p + (1u << (k - 1));
-        u32 lo = (u32)v, hi = (u32)(v >> 32);
-        return ((u64)(u32)((i32)hi >> k) << 32) | ((lo >> k) | (hi << (32 - k)));
-    }
-    return (u64)shift_round(p, s);
-}
-
 /* The block terms of row `blk` for input block b with its dot product: Q4_0's isum is
  * Σ n·x - 8·qsum (= Σ (n - 8)·x); Q4_1 adds its minimum's term. |xm·dm| < 2^22 fits int32. */
 static inline __attribute__((always_inline)) u64 block_terms(u32 type, const u8 *blk, i32 isum, i32 xm, i32 xs, i32 qs, u32 *bad) {
@@ -133,7 +123,70 @@ static inline __attribute__((always_inline)) u32 rows(u32 type, u32 nr, u32 nb, 
     return bad;
 }
 
-int main(void) {
+/* v2_linear for a k-quant or F32/F16 weight: main's checks and output pass with these formats' row
+ * sizes. Apart from main, and calling neither check_inputs nor copy_bytes (written out here), so
+ * that gcc compiles the 32-value formats' code (block_formats) exactly as before they came: the
+ * same loops, the same steps. */
+static __attribute__((noinline)) int other_types(void) {
+    /* header_ok, written out (a second call would change how gcc compiles block_formats) */
+    if (hdr(H_VERSION) != ABI_VERSION || hdr(H_OP) != OP_V2_LINEAR) return EXIT_BAD_HEADER;
+    for (u32 w = 11; w < 16; w++)
+        if (hdr(w)) return EXIT_BAD_HEADER;
+    u32 mode = param(0), type = param(1), N = param(2), K = param(3), r0 = param(4), nr = param(5), full = param(6);
+    u32 vals = other_values(type); /* a row is whole multiples of vals values */
+    if (mode > 1 || vals == 0 || N == 0 || K == 0 || K % vals || K >= (1u << 17) || nr == 0 || nr > (1u << 24) ||
+        r0 >= N || nr > N - r0 || full > 1)
+        return EXIT_BAD_PARAM;
+    u32 stride = K / vals * other_bytes(type), esz = mode == 1 ? 8 : 4;
+    u32 base = mode == 1 ? 3 : 2, n_in = full && hdr(H_NIN) == base + 1 ? base + 1 : base;
+    if (hdr(H_NIN) != n_in) return EXIT_BAD_HEADER;
+    for (u32 i = 0; i < MAX_INPUTS; i++) {
+        u32 want = i == 0 ? mul_len(N, stride) : i == 1 ? 4 * K : i == base ? mul_len(N, esz) : i == 2 ? mul_len(N, 8) : 0;
+        if (hdr(H_INLEN(i)) != (i < n_in ? want : 0)) return EXIT_BAD_INPUT_LENGTH;
+    }
+    if (check_output(mul_len(full ? N : nr, esz))) return EXIT_BAD_OUTPUT_LENGTH;
+
+    const u8 *row = in_u8(0) + r0 * stride;
+    i64 *acc;
+    u32 bad;
+    if (type == GGML_F32 || type == GGML_F16) {
+        acc = STAGE;
+        bad = type == GGML_F32 ? rows_float(1, nr, K, row, in_i32(1), acc) : rows_float(0, nr, K, row, in_i32(1), acc);
+    } else {
+        /* Working memory: q int8 [K], per super-block xm and xe + 24, the sums of each 16 (qs16),
+         * then the accumulators. */
+        u32 ns = K / QKK;
+        i8 *q = STAGE;
+        i32 *xm = (i32 *)(q + K), *xs = xm + ns, *qs16 = xs + ns;
+        acc = (i64 *)(((u32)(qs16 + K / 16) + 7) & ~7u);
+        quantize_act_k(in_i32(1), K, q, xm, xs, qs16);
+        for (u32 b = 0; b < ns; b++) xs[b] += 24;
+        bad = type == GGML_Q4_K   ? rows_k(GGML_Q4_K, nr, ns, stride, row, q, xm, xs, qs16, acc)
+              : type == GGML_Q5_K ? rows_k(GGML_Q5_K, nr, ns, stride, row, q, xm, xs, qs16, acc)
+                                  : rows_k(GGML_Q6_K, nr, ns, stride, row, q, xm, xs, qs16, acc);
+    }
+    if (bad) return EXIT_BAD_PARAM; /* an infinite or NaN scale or value: nothing written yet */
+
+    u8 *out = OUTPUT;
+    if (full) { /* as main: the previous tile's rows (4-aligned regions: word by word), then the tile */
+        if (n_in > base)
+            for (u32 i = 0; i < N * esz / 4; i++) ((u32 *)OUTPUT)[i] = ((const u32 *)INPUT(base))[i];
+        out += r0 * esz;
+    }
+    if (mode == 0) {
+        i32 *o = (i32 *)out;
+        for (u32 j = 0; j < nr; j++) o[j] = sat32(shift_round_i(acc[j], -8));
+    } else {
+        const i64 *h = in_i64(2) + r0;
+        i64 *o = (i64 *)out;
+        for (u32 j = 0; j < nr; j++) o[j] = (i64)((u64)h[j] + (u64)acc[j]);
+    }
+    return EXIT_OK;
+}
+
+/* The 32-value formats: main as it was before the other formats came (its own function, so that
+ * their code does not change its register allocation: the same loops, the same steps). */
+static __attribute__((noinline)) int block_formats(void) {
     if (!header_ok(OP_V2_LINEAR)) return EXIT_BAD_HEADER;
     u32 mode = param(0), type = param(1), N = param(2), K = param(3), r0 = param(4), nr = param(5), full = param(6);
     u32 bb = block_bytes(type);
@@ -178,3 +231,6 @@ int main(void) {
     }
     return EXIT_OK;
 }
+
+/* Both paths check the header first (SPEC §4.6's order); the type word only picks the path. */
+int main(void) { return block_bytes(param(1)) ? block_formats() : other_types(); }
