@@ -84,8 +84,12 @@ AI void half4_q6(u32 t, u32 u, const u8 *p0, const u8 *p1, const u8 *p2, const u
 AI void sblock4(u32 type, const u8 *const *blk, const i8 *x, const i32 *qs16, i32 xm, i32 xs, u64 *t, u32 *bad) {
     i32 s1[4] = {0, 0, 0, 0}, lo[4], hi[4];
     if (type == GGML_Q6_K) {
+        /* unrolled: t, u and g are constants in each copy of the loop (immediate offsets and shifts) */
+#pragma GCC unroll 2
         for (u32 tt = 0; tt < 2; tt++)
+#pragma GCC unroll 2
             for (u32 u = 0; u < 2; u++)
+#pragma GCC unroll 2
                 for (u32 g = 0; g < 2; g++) {
                     u32 off = 64 * tt + 32 * u + 16 * g, ja = 8 * tt + 2 * u + g;
                     half4_q6(tt, u, blk[0] + off, blk[1] + off, blk[2] + off, blk[3] + off, x + 128 * tt + 32 * u + 16 * g,
@@ -105,6 +109,7 @@ AI void sblock4(u32 type, const u8 *const *blk, const i8 *x, const i32 *qs16, i3
     i32 sc[4][8], mn[4][8];
     for (u32 r = 0; r < 4; r++) k_scales(blk[r] + 4, sc[r], mn[r]);
     const u32 five = type == GGML_Q5_K, nib = five ? 48 : 16;
+#pragma GCC unroll 4 /* c a constant in each copy: Q5_K's bit positions and qh offset immediates */
     for (u32 c = 0; c < 4; c++) {
         u32 off = nib + 32 * c;
         chunk4_k(five, c, blk[0] + off, blk[1] + off, blk[2] + off, blk[3] + off, x + 64 * c, lo, hi);
