@@ -45,7 +45,7 @@ from offchain.node.layout import (
 from offchain.node.start import check_end, start_vm
 from tests.budget import examples
 from tests.kernels.cases import Drawn
-from tests.kernels.cases_v2 import CASES, KINDS, block_weight, exp2, linear
+from tests.kernels.cases_v2 import CASES, KINDS, block_weight, embed, exp2, linear, width
 from tests.kernels.test_build import VM_MNEMONICS
 
 OPS = list(CASES)
@@ -92,29 +92,40 @@ def test_exact_stepper_agrees_with_fast_forward(op):
         assert (a.step_count, a.mem.root(), a.pc) == (b.step_count, b.mem.root(), b.pc)
 
 
+#: where each block's fp16 scales lie (k-quants: d and dmin; Q6_K: d after its 208 other bytes)
+SCALE_OFFSETS = {"Q8_0": (0,), "Q4_0": (0,), "Q4_1": (0, 2), "Q4_K": (0, 2), "Q5_K": (0, 2), "Q6_K": (208,)}
+#: the F32 twins of the fp16 edges below: ±0, ±tiniest subnormal, ±largest finite
+F32_OF_FP16 = {0x0000: 0x00000000, 0x0001: 0x00000001, 0x8001: 0x80000001, 0x7BFF: 0x7F7FFFFF, 0xFBFF: 0xFF7FFFFF}
+
+
 def _weight_with_scales(kind: str, n: int, k: int, bits: int, seed: int):  # type: ignore[no-untyped-def]
-    w = block_weight(np.random.default_rng(seed), kind, n, k)
-    raw = np.array(w.raw).reshape(n * k // 32, -1)
-    for off in (0, 2) if kind == "Q4_1" else (0,):
-        raw[:, off], raw[:, off + 1] = bits & 0xFF, bits >> 8
+    """Every block scale (F32/F16: every value) set to `bits`, the rest random."""
     from offchain.llm.v2.blocks import weight
 
+    if kind == "F16":
+        return weight(kind, np.full((n, k), bits, dtype=np.uint16).view(np.float16), "w", (n, k))
+    if kind == "F32":
+        return weight(kind, np.full((n, k), F32_OF_FP16[bits], dtype=np.uint32).view(np.float32), "w", (n, k))
+    w = block_weight(np.random.default_rng(seed), kind, n, k)
+    raw = np.array(w.raw).reshape(n * k // R.BLOCK_VALUES[kind], -1)
+    for off in SCALE_OFFSETS[kind]:
+        raw[:, off], raw[:, off + 1] = bits & 0xFF, bits >> 8
     return weight(kind, raw.reshape(n, -1), "w", (n, k))
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("bits", [0x0000, 0x0001, 0x8001, 0x7BFF, 0xFBFF], ids=hex)
 def test_v2_linear_extreme_scales_and_saturated_input(kind, bits):
-    """Every block at the tiniest or largest finite fp16, the input at int32's ends: to_act
-    saturates and the residual add wraps exactly as numpy's int64."""
-    n, k = 5, 64
+    """Every block at the tiniest or largest finite fp16 (F32: float32), the input at int32's ends:
+    to_act saturates and the residual add wraps exactly as numpy's int64."""
+    n, k = 5, 512 if kind.endswith("_K") else 64
     w = _weight_with_scales(kind, n, k, bits, 7)
     x = np.where(np.arange(k) % 3 == 0, (1 << 31) - 1, -(1 << 31)).astype(np.int32)
     acc = ops.matmul_acc_numpy(w, ops.quantize_act(x))
     _check(R.linear(w, x, R.LinearModeV2.ACT), canonical_bytes(ops.to_act(acc)))
     h = np.full(n, (1 << 62) + 12345, dtype=np.int64)
     _check(R.linear(w, x, R.LinearModeV2.RESIDUAL, h), canonical_bytes(h + acc))
-    if bits == 0x7BFF:
+    if bits == 0x7BFF and kind != "F32":  # F32's 2^127 shifts every product past 2^64 (it wraps instead)
         assert set(ops.to_act(acc).tolist()) & {(1 << 31) - 1, -(1 << 31)}, "expected saturation"
 
 
@@ -133,13 +144,13 @@ def _splits(rng: np.random.Generator, n: int) -> list[tuple[int, int]]:
 
 
 @pytest.mark.parametrize("mode", list(R.LinearModeV2), ids=lambda m: m.name.lower())
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(len(KINDS)))
 def test_v2_linear_chain_of_full_tiles_builds_the_whole_product(mode, seed):
     """Tile k outputs rows [0, end_k) of the product and zeros after (its predecessor's rows
-    copied); the last tile of a chain outputs exactly what the untiled node does."""
+    copied); the last tile of a chain outputs exactly what the untiled node does. Every type."""
     rng = np.random.default_rng(seed)
     kind = KINDS[seed % len(KINDS)]
-    n, k = int(rng.integers(2, 12)), 32 * int(rng.integers(1, 4))
+    n, k = int(rng.integers(2, 12)), width(rng, kind, 2 if kind.endswith("_K") else 3)
     w, x = block_weight(rng, kind, n, k), rng.integers(-(1 << 22), 1 << 22, k).astype(np.int32)
     h = rng.integers(-(1 << 40), 1 << 40, n).astype(np.int64) if mode == R.LinearModeV2.RESIDUAL else None
     whole = run(R.linear(w, x, mode, h))
@@ -187,11 +198,32 @@ def test_v2_linear_steps_per_multiply_accumulate(kind, bound, capsys):
     assert 3 < s < bound
 
 
+def _steps_per_mac_k(kind: str) -> float:
+    """As _steps_per_mac over rows beyond the first four: k-quants go four rows at a time (a tile of
+    fewer still costs four), and a super-block's own work is per 256 values."""
+    rng = np.random.default_rng(11)
+    n, k = 36, 512
+    w, x = block_weight(rng, kind, n, k), rng.integers(-(1 << 20), 1 << 20, k).astype(np.int32)
+    full = run(R.linear(w, x, R.LinearModeV2.ACT)).step_count
+    four = run(R.linear(w, x, R.LinearModeV2.ACT, rows=(0, 4))).step_count
+    return (full - four) / ((n - 4) * k)
+
+
+@pytest.mark.parametrize("kind,bound", [("Q4_K", 8.0), ("Q5_K", 11.5), ("Q6_K", 11.0), ("F16", 55.0), ("F32", 70.0)])
+def test_v2_linear_steps_per_multiply_accumulate_k_quants_and_floats(kind, bound, capsys):
+    s = _steps_per_mac_k(kind)
+    with capsys.disabled():
+        print(f"\nv2_linear {kind}: {s:.2f} steps per multiply-accumulate")
+    assert 3 < s < bound
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_long_runs_go_through_unicorn_and_agree_with_the_stepper(kind):
-    """Short runs never leave the exact stepper; a 48x384 product (over 100k steps) does."""
+    """Short runs never leave the exact stepper; a 48x384 product (48x512 for k-quants; over 100k
+    steps) does."""
     rng = np.random.default_rng(5)
-    w, x = block_weight(rng, kind, 48, 384), rng.integers(-(1 << 22), 1 << 22, 384).astype(np.int32)
+    k = 512 if kind.endswith("_K") else 384
+    w, x = block_weight(rng, kind, 48, k), rng.integers(-(1 << 22), 1 << 22, k).astype(np.int32)
     node = R.linear(w, x, R.LinearModeV2.ACT)
     a, b = run(node, exact=True), run(node)
     assert a.step_count > 4 * EXACT_BELOW
@@ -262,7 +294,8 @@ def _bad_params(node: R.NodeV2) -> list[Header]:
                 replace(h, params=(p[0], 1 << 24, *p[2:])), replace(h, params=(p[0], p[1], 1, p[3])),
                 replace(h, params=(p[0], p[1], -150 & u32, p[3])), replace(h, params=(*p[:3], 2))]
     if op == R.OpV2.LINEAR:
-        return [replace(h, params=(2, *p[1:])), replace(h, params=(p[0], 1, *p[2:])),  # mode; type F16
+        return [replace(h, params=(2, *p[1:])), replace(h, params=(p[0], 6, *p[2:])),  # mode; type Q5_0
+                replace(h, params=(p[0], 15, *p[2:])), replace(h, params=(p[0], 1 << 31, *p[2:])),  # Q8_K; no type
                 replace(h, params=(*p[:3], p[3] + 16, *p[4:])),  # K not a multiple of 32
                 replace(h, params=(*p[:4], p[2], 1)), replace(h, params=(*p[:5], 0)),  # r0 = N; empty tile
                 replace(h, params=(*p[:5], p[2] - p[4] + 1)),  # tile past N
@@ -296,13 +329,13 @@ def _region(i: int) -> int:
 
 def test_bad_data_exits_4():
     """A token past V, an infinite/NaN block scale, h = −2^63, a negative exp2 entry or exp2[0] = 0."""
-    node = _case(R.OpV2.EMBED, 5)
+    node = embed(np.random.default_rng(5), "Q8_0")[0]
     v = node.header.params[1]
     assert _run_bad(node, node.header, list(node.inputs), (_region(0), v.to_bytes(4, "big"))) == EXIT_BAD_PARAM
     tok = int.from_bytes(node.inputs[0], "big")
     row = _region(1) + tok * len(node.inputs[1]) // v
     assert _run_bad(node, node.header, list(node.inputs), (row, b"\x00\x7c")) == EXIT_BAD_PARAM  # +inf
-    for kind in KINDS:
+    for kind in R_BYTES:
         lin = R.linear(block_weight(np.random.default_rng(6), kind, 3, 64), np.arange(64, dtype=np.int32) - 20,
                        R.LinearModeV2.ACT)
         off = 2 if kind == "Q4_1" else 0  # Q4_1's minimum m, else the scale d
@@ -325,6 +358,54 @@ def test_bad_data_exits_4():
 
 
 R_BYTES = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}
+#: infinite or NaN values as the file's little-endian bytes: fp16 exponent 31, F32 exponent field 255
+BAD_FP16 = (b"\x00\x7c", b"\x00\xfc", b"\x01\xfe")
+BAD_F32 = (b"\x00\x00\x80\x7f", b"\x00\x00\x80\xff", b"\x01\x00\xc0\x7f", b"\xff\xff\xff\xff")
+
+
+def _bad_spots(kind: str, row_bytes: int) -> list[tuple[int, bytes]]:
+    """(offset in a row, bytes) that make a k-quant's d or dmin (the row's last super-block), or an
+    F32/F16 row's last value, infinite or NaN."""
+    if kind in ("F32", "F16"):
+        bad, size = (BAD_F32, 4) if kind == "F32" else (BAD_FP16, 2)
+        return [(row_bytes - size, b) for b in bad]
+    start = row_bytes - R.BLOCK_BYTES[kind]
+    return [(start + off, b) for off in SCALE_OFFSETS[kind] for b in BAD_FP16]
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in R_BYTES])
+def test_bad_k_quant_or_float_data_exits_4(kind):
+    """An infinite or NaN d or dmin (k-quants) or value (F32/F16) in the tile's rows or the token's
+    row exits 4 having written nothing; the same weight without it runs (the patch is the cause)."""
+    k, n = (512, 6) if kind.endswith("_K") else (64, 6)
+    w = block_weight(np.random.default_rng(8), kind, n, k)
+    x = (np.arange(k, dtype=np.int32) - 20) * 1000  # no all-zero input super-block: every block is read
+    lin = R.linear(w, x, R.LinearModeV2.RESIDUAL, np.zeros(n, dtype=np.int64), rows=(1, 4))
+    emb = R.embed(w, 4)
+    stride = len(lin.inputs[0]) // n
+    for node, row, region in ((lin, 4, 0), (emb, 4, 1)):  # the last row of the tile; the token's row
+        assert run(node).exit_code == 0
+        for off, b in _bad_spots(kind, stride):
+            patch = (_region(region) + row * stride + off, b)
+            assert _run_bad(node, node.header, list(node.inputs), patch) == EXIT_BAD_PARAM, (node.op, off, b)
+
+
+@pytest.mark.parametrize("kind", ["Q4_K", "Q5_K", "Q6_K"])
+def test_k_quant_rows_must_be_whole_super_blocks(kind):
+    """K = 288 is whole 32-value blocks but not 256-value super-blocks: the kernels exit 4 and the
+    registry refuses such a weight in one line."""
+    from offchain.llm.v2.blocks import Weight
+
+    node = R.linear(block_weight(np.random.default_rng(9), kind, 2, 256), np.ones(256, dtype=np.int32), R.LinearModeV2.ACT)
+    p = node.header.params
+    bad = replace(node.header, params=(*p[:3], 288, *p[4:]))
+    assert _run_bad(node, bad, list(node.inputs)) == EXIT_BAD_PARAM
+    emb = R.embed(block_weight(np.random.default_rng(9), kind, 2, 256), 1)
+    q = emb.header.params
+    assert _run_bad(emb, replace(emb.header, params=(q[0], q[1], 288)), list(emb.inputs)) == EXIT_BAD_PARAM
+    w = Weight("blk.0.w", kind, np.zeros((2, 288 * R.BLOCK_BYTES[kind] // 256), dtype=np.uint8), 2, 288)
+    with pytest.raises(ValueError, match="blk.0.w: a .* row of 288 values is not a multiple of 256"):
+        R.linear(w, np.ones(288, dtype=np.int32), R.LinearModeV2.ACT)
 
 
 def test_v2_sample_flat_distribution_follows_the_keccak_draw():
@@ -340,9 +421,13 @@ def test_v2_sample_flat_distribution_follows_the_keccak_draw():
 
 
 def test_registry_block_sizes_are_the_loaders():
-    from offchain.llm.v2.blocks import BLOCK_BYTES, QK
+    from offchain.llm.v2.blocks import BLOCK_BYTES, K_BYTES, QK, QKK, SUPPORTED
 
-    assert R.QK == QK and R.BLOCK_BYTES == {k: BLOCK_BYTES[k] for k in R.GGML_TYPE}
+    assert set(R.GGML_TYPE) == set(SUPPORTED) == set(R.BLOCK_BYTES) == set(R.BLOCK_VALUES)
+    assert R.QK == QK and {k: R.BLOCK_BYTES[k] for k in BLOCK_BYTES} == BLOCK_BYTES
+    assert {k: R.BLOCK_BYTES[k] for k in K_BYTES} == K_BYTES and {R.BLOCK_VALUES[k] for k in K_BYTES} == {QKK}
+    assert {R.BLOCK_VALUES[k] for k in BLOCK_BYTES} == {QK}
+    assert (R.BLOCK_BYTES["F32"], R.BLOCK_BYTES["F16"], R.BLOCK_VALUES["F32"], R.BLOCK_VALUES["F16"]) == (4, 2, 1, 1)
 
 
 def test_exp2_table_is_the_committed_int32_table():
