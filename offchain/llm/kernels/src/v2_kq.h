@@ -11,16 +11,12 @@
 #include "v2.h"
 
 #define AI static inline __attribute__((always_inline))
+#define R4 _Pragma("GCC unroll 4") /* the four rows unrolled: their sums stay in registers */
 
-/* The eight 6-bit sub-block scales and mins of a Q4_K/Q5_K super-block (its bytes 4..15). */
-AI void k_scales(const u8 *s, i32 *sc, i32 *mn) {
-    for (u32 j = 0; j < 4; j++) {
-        sc[j] = s[j] & 63;
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
-}
+/* Sub-block j's 6-bit scale and min of a Q4_K/Q5_K super-block from its bytes s = 4..15 (j a
+ * constant where called, so each is two or three instructions). */
+AI i32 k_sc(const u8 *s, u32 j) { return j < 4 ? s[j] & 63 : (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4); }
+AI i32 k_mn(const u8 *s, u32 j) { return j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
 
 /* Chunk c (values 64c … 64c+63) of a Q4_K/Q5_K super-block for four rows: p_r points at the chunk's
  * 32 nibble bytes, whose low nibbles are sub-block 2c and high nibbles 2c + 1. Q5_K's fifth bits are
@@ -94,30 +90,32 @@ AI void sblock4(u32 type, const u8 *const *blk, const i8 *x, const i32 *qs16, i3
                     u32 off = 64 * tt + 32 * u + 16 * g, ja = 8 * tt + 2 * u + g;
                     half4_q6(tt, u, blk[0] + off, blk[1] + off, blk[2] + off, blk[3] + off, x + 128 * tt + 32 * u + 16 * g,
                              lo, hi);
-                    for (u32 r = 0; r < 4; r++) {
+                    R4 for (u32 r = 0; r < 4; r++) {
                         const i8 *sc = (const i8 *)blk[r] + 192;
                         s1[r] += sc[ja] * (lo[r] - 32 * qs16[ja]) + sc[ja + 4] * (hi[r] - 32 * qs16[ja + 4]);
                     }
                 }
-        for (u32 r = 0; r < 4; r++) {
+        R4 for (u32 r = 0; r < 4; r++) {
             i32 dm, de;
             fp16_me(blk[r] + 208, &dm, &de, bad);
             t[r] += term_i(xm * dm, s1[r], xs + de);
         }
         return;
     }
-    i32 sc[4][8], mn[4][8];
-    for (u32 r = 0; r < 4; r++) k_scales(blk[r] + 4, sc[r], mn[r]);
     const u32 five = type == GGML_Q5_K, nib = five ? 48 : 16;
 #pragma GCC unroll 4 /* c a constant in each copy: Q5_K's bit positions and qh offset immediates */
     for (u32 c = 0; c < 4; c++) {
         u32 off = nib + 32 * c;
         chunk4_k(five, c, blk[0] + off, blk[1] + off, blk[2] + off, blk[3] + off, x + 64 * c, lo, hi);
-        for (u32 r = 0; r < 4; r++) s1[r] += sc[r][2 * c] * lo[r] + sc[r][2 * c + 1] * hi[r];
+        R4 for (u32 r = 0; r < 4; r++) s1[r] += k_sc(blk[r] + 4, 2 * c) * lo[r] + k_sc(blk[r] + 4, 2 * c + 1) * hi[r];
     }
-    for (u32 r = 0; r < 4; r++) {
+    i32 bsum[8]; /* the input's sums over each sub-block of 32, shared by the four rows */
+#pragma GCC unroll 8
+    for (u32 j = 0; j < 8; j++) bsum[j] = qs16[2 * j] + qs16[2 * j + 1];
+    R4 for (u32 r = 0; r < 4; r++) {
         i32 s2 = 0, dm, de, mm, me;
-        for (u32 j = 0; j < 8; j++) s2 += mn[r][j] * (qs16[2 * j] + qs16[2 * j + 1]);
+#pragma GCC unroll 8
+        for (u32 j = 0; j < 8; j++) s2 += k_mn(blk[r] + 4, j) * bsum[j];
         fp16_me(blk[r], &dm, &de, bad);
         fp16_me(blk[r] + 2, &mm, &me, bad);
         t[r] += term_i(xm * dm, s1[r], xs + de) - term_i(xm * mm, s2, xs + me);
@@ -131,15 +129,23 @@ AI u32 rows_k(u32 type, u32 nr, u32 ns, u32 stride, const u8 *row, const i8 *q, 
     u32 bad = 0, sb = other_bytes(type);
     for (u32 j = 0; j < nr; j += 4) {
         const u8 *blk[4];
-        for (u32 r = 0; r < 4; r++) blk[r] = row + (j + r < nr ? j + r : nr - 1) * stride;
+        R4 for (u32 r = 0; r < 4; r++) blk[r] = row + (j + r < nr ? j + r : nr - 1) * stride;
         u64 t[4] = {0, 0, 0, 0};
         for (u32 b = 0; b < ns; b++) {
             if (xm[b]) sblock4(type, blk, q + b * QKK, qs16 + b * (QKK / 16), xm[b], xs[b], t, &bad);
-            for (u32 r = 0; r < 4; r++) blk[r] += sb;
+            R4 for (u32 r = 0; r < 4; r++) blk[r] += sb;
         }
         for (u32 r = 0; r < 4 && j + r < nr; r++) acc[j + r] = (i64)t[r];
     }
     return bad;
+}
+
+/* shift_round(x·m, s) for an F32/F16 value m·2^(s-8): a left shift of m itself where m·2^s stays
+ * below 2^31 (F16: |m| < 2^11 and s <= 13 always; F32: |m| < 2^24 and s <= 7), one 32x32 product
+ * instead of a 64-bit shift. */
+AI u64 term_f(u32 f32, i32 x, i32 m, i32 s) {
+    if (s >= 0 && (!f32 || s <= 7)) return (u64)((i64)x * (i32)((u32)m << s));
+    return term_i(x, m, s);
 }
 
 /* F32/F16 weights: acc_n = Σ_k shift_round(x_k·m_nk, e_nk + 8) over the unquantized input
@@ -152,12 +158,13 @@ AI u32 rows_float(u32 f32, u32 nr, u32 K, const u8 *row, const i32 *x, i64 *acc)
             i32 m, e;
             if (f32) f32_me(row, &m, &e, &bad), row += 4;
             else fp16_me(row, &m, &e, &bad), row += 2;
-            t += term_i(x[k], m, e + 8);
+            t += term_f(f32, x[k], m, e + 8);
         }
         acc[j] = (i64)t;
     }
     return bad;
 }
 
+#undef R4
 #undef AI
 #endif
