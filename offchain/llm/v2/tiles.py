@@ -16,11 +16,10 @@ from dataclasses import dataclass
 DEFAULT_MAX_STEPS = 1 << 22
 
 #: v2_linear's steps per multiply-accumulate by weight type, about 10 % above the measured 5.7,
-#: 6.3 and 8.0 (four rows share each load of the quantized input; a tail row costs a little more).
-LINEAR_RATE = {"Q8_0": 6.3, "Q4_0": 7.0, "Q4_1": 8.8}
-#: The formats v2_linear does not read yet (SPEC §4.7): graph F refuses such a model, but its trace
-#: still needs a plan, so they get a deliberately high placeholder rate until their kernels are measured.
-UNMEASURED_RATE = 16.0
+#: 6.3 and 8.0 (four rows share each load of the quantized input; a tail row costs a little more),
+#: 5.7, 9.2 and 8.6 for the k-quants, and the worst exponents' 52 (F16) and 69 (F32).
+LINEAR_RATE = {"Q8_0": 6.3, "Q4_0": 7.0, "Q4_1": 8.8, "Q4_K": 6.3, "Q5_K": 10.2, "Q6_K": 9.5, "F16": 58.0,
+               "F32": 76.0}
 LINEAR_PER_INPUT = 50  # quantizing x once per node, per value (measured ~40)
 LINEAR_PER_ROW = 60
 FIXED = 5000  # header checks, setup and exit
@@ -30,7 +29,7 @@ def linear(kind: str, rows: int, k: int, n: int, esz: int, partial: bool) -> int
     """A v2_linear node of `rows` rows of `k` terms; `partial`: it copies the previous tile's whole
     output (n rows of esz bytes) first."""
     copy = 2 * n * esz if partial else 0
-    return int(LINEAR_RATE.get(kind, UNMEASURED_RATE) * rows * k) + LINEAR_PER_INPUT * k + LINEAR_PER_ROW * rows + copy + 2 * rows * esz + FIXED
+    return int(LINEAR_RATE[kind] * rows * k) + LINEAR_PER_INPUT * k + LINEAR_PER_ROW * rows + copy + 2 * rows * esz + FIXED
 
 
 #: v2_attention per (head, cached row): two dot products of hd terms, an exp_neg and a 64-bit
@@ -56,7 +55,7 @@ def rope(heads: int, hd: int) -> int:
 
 
 def embed(d: int) -> int:
-    return 40 * d + FIXED  # measured 23 per value
+    return 80 * d + FIXED  # measured 23 per value (Q8_0), up to 68 (Q5_K: a super-block unpacked)
 
 
 def kv_append(row_values: int) -> int:
