@@ -63,6 +63,31 @@ def test_every_node_of_a_task_runs_in_the_vm_to_the_committed_root(toy):
     assert [r.name for r in results if r.steps > r.estimate] == []
 
 
+@pytest.fixture(scope="module")
+def toy_k(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Every other weight type: k-quant, F16 and F32 matrices (K a multiple of 256), a Q6_K
+    embedding the logits share."""
+    d = tmp_path_factory.mktemp("g2k")
+    types = {"token_embd.weight": Q.Q6_K} | {
+        f"blk.0.{m}.weight": q for m, q in (("attn_q", Q.Q4_K), ("attn_k", Q.F32), ("attn_v", Q.F16),
+                                             ("attn_output", Q.Q6_K), ("ffn_gate", Q.Q5_K), ("ffn_up", Q.Q4_K),
+                                             ("ffn_down", Q.Q5_K))}
+    return load_gguf(write_toy_gguf(Path(d) / "toy_k.gguf", types=types, dim=256, hidden=512), 8)
+
+
+@pytest.mark.parametrize("budget", [DEFAULT_MAX_STEPS, 400_000])
+def test_k_quant_and_float_weights_run_in_the_vm_to_the_committed_root(toy_k, budget):
+    """Graph F of a model of k-quants, F16 and F32: every node of a task (row tiles too at the small
+    budget) runs in the VM to the root the native trace committed, within its step estimate."""
+    assert {w.kind for w in toy_k.mats.values()} >= {"Q4_K", "Q5_K", "Q6_K", "F16", "F32"}
+    g = build_graph_v2(toy_k, budget)
+    tr, results = check(toy_k, [3, 7], 1, lambda n, n_f: list(range(n)), max_steps=budget)
+    assert len(results) == 2 * g.n_f
+    assert (budget == DEFAULT_MAX_STEPS) == (not [d.name for d in g.descriptors if d.name.endswith("]")])
+    assert [r.name for r in results if r.reason is not None] == []
+    assert [r.name for r in results if r.steps > r.estimate] == []
+
+
 def test_a_wrong_committed_root_is_a_mismatch(toy):
     """The comparison can fail: a node checked against another node's root."""
     from offchain.llm.kernels import run

@@ -69,27 +69,44 @@ def spm_vocab() -> tuple[list[str], list[int], list[float]]:
     return tokens, types, scores
 
 
+def k_quant_bytes(rng: np.random.Generator, qt: Q, shape: tuple[int, ...]) -> np.ndarray:
+    """Random super-blocks of a [n, k] k-quant whose fp16 d (and dmin) are about 2^-9 (finite, so
+    the loader takes them): every integer, 6-bit scale and min, or int8 scale drawn at random."""
+    from gguf import GGML_QUANT_SIZES
+
+    block, size = GGML_QUANT_SIZES[qt]
+    n, k = shape[0], shape[-1]
+    raw = rng.integers(0, 256, size=(n, k // block, size), dtype=np.uint8)
+    for off in (208,) if qt == Q.Q6_K else (0, 2):
+        raw[:, :, off:off + 2] = rng.integers(0x1800, 0x1C00, size=(n, k // block), dtype=np.uint16)[..., None].view(np.uint8)
+    return raw.reshape(n, -1)
+
+
 def write_toy_gguf(path: Path, *, arch: str = "llama", tokenizer: str = "gpt2", pre: str | None = "smollm",
                    chat_template: str | None = CHATML, types: dict[str, Q] | None = None,
                    drop: tuple[str, ...] = (), untied: bool = False, n_layers: int = 1,
                    block_count: int | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
-                   keys: bool = True, vocab: tuple[list[str], list[int], list[str]] | None = None) -> Path:
+                   keys: bool = True, vocab: tuple[list[str], list[int], list[str]] | None = None,
+                   dim: int = DIM, hidden: int = HIDDEN) -> Path:
     """A LLaMA GGUF of n_layers layers. types: tensor name -> ggml type (default Q8_0 matrices, F32
-    norms); drop: tensors to leave out; shapes: tensor name -> a shape in place of the right one;
-    block_count: the layer count the header claims (default n_layers); keys=False: no config keys;
-    vocab: (tokens, token types, merges) of a byte-level BPE vocabulary in place of the toy one."""
+    norms; Q4_K/Q5_K/Q6_K as random super-blocks with realistic scales, which needs dim and hidden
+    multiples of 256); drop: tensors to leave out; shapes: tensor name -> a shape in place of the
+    right one; block_count: the layer count the header claims (default n_layers); keys=False: no
+    config keys; vocab: (tokens, token types, merges) of a byte-level BPE vocabulary in place of the
+    toy one; dim, hidden: the widths (N_HEADS heads of dim / N_HEADS)."""
     rng = np.random.default_rng(0)
+    head_dim = dim // N_HEADS
     w = GGUFWriter(str(path), arch)
     if keys:
         w.add_context_length(64)
-        w.add_embedding_length(DIM)
-        w.add_feed_forward_length(HIDDEN)
+        w.add_embedding_length(dim)
+        w.add_feed_forward_length(hidden)
         w.add_block_count(n_layers if block_count is None else block_count)
         w.add_head_count(N_HEADS)
         w.add_head_count_kv(N_KV)
         w.add_rope_freq_base(100000.0)
         w.add_layer_norm_rms_eps(1e-5)
-        w.add_rope_dimension_count(HEAD_DIM)
+        w.add_rope_dimension_count(head_dim)
     if tokenizer == "gpt2":
         tokens, ttypes, merges = vocab or bpe_vocab()
         w.add_tokenizer_model("gpt2")
@@ -113,16 +130,16 @@ def write_toy_gguf(path: Path, *, arch: str = "llama", tokenizer: str = "gpt2", 
     if chat_template is not None:
         w.add_chat_template(chat_template)
     vocab = len(tokens)
-    want: dict[str, tuple[int, ...]] = {"token_embd.weight": (vocab, DIM), "output_norm.weight": (DIM,)}
+    want: dict[str, tuple[int, ...]] = {"token_embd.weight": (vocab, dim), "output_norm.weight": (dim,)}
     if untied:
-        want["output.weight"] = (vocab, DIM)
+        want["output.weight"] = (vocab, dim)
     for i in range(n_layers):
-        want.update({f"blk.{i}.attn_norm.weight": (DIM,), f"blk.{i}.attn_q.weight": (N_HEADS * HEAD_DIM, DIM),
-                       f"blk.{i}.attn_k.weight": (N_KV * HEAD_DIM, DIM),
-                       f"blk.{i}.attn_v.weight": (N_KV * HEAD_DIM, DIM),
-                       f"blk.{i}.attn_output.weight": (DIM, N_HEADS * HEAD_DIM), f"blk.{i}.ffn_norm.weight": (DIM,),
-                       f"blk.{i}.ffn_gate.weight": (HIDDEN, DIM), f"blk.{i}.ffn_up.weight": (HIDDEN, DIM),
-                       f"blk.{i}.ffn_down.weight": (DIM, HIDDEN)})
+        want.update({f"blk.{i}.attn_norm.weight": (dim,), f"blk.{i}.attn_q.weight": (N_HEADS * head_dim, dim),
+                       f"blk.{i}.attn_k.weight": (N_KV * head_dim, dim),
+                       f"blk.{i}.attn_v.weight": (N_KV * head_dim, dim),
+                       f"blk.{i}.attn_output.weight": (dim, N_HEADS * head_dim), f"blk.{i}.ffn_norm.weight": (dim,),
+                       f"blk.{i}.ffn_gate.weight": (hidden, dim), f"blk.{i}.ffn_up.weight": (hidden, dim),
+                       f"blk.{i}.ffn_down.weight": (dim, hidden)})
     want.update(shapes or {})
     for name, shape in want.items():
         if name in drop:
@@ -135,6 +152,8 @@ def write_toy_gguf(path: Path, *, arch: str = "llama", tokenizer: str = "gpt2", 
             w.add_tensor(name, x.astype(np.float16))
         elif qt in (Q.Q8_0, Q.Q4_0, Q.Q4_1):
             w.add_tensor(name, quantize(x, qt), raw_dtype=qt)
+        elif qt in (Q.Q4_K, Q.Q5_K, Q.Q6_K):  # gguf quantizes no k-quant: random integers, scales ~2^-9
+            w.add_tensor(name, k_quant_bytes(rng, qt, shape), raw_dtype=qt)
         else:  # a type we only need the size of: zero blocks of the right length
             from gguf import GGML_QUANT_SIZES
 
