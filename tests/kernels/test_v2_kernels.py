@@ -49,6 +49,7 @@ from tests.kernels.cases_v2 import CASES, KINDS, block_weight, embed, exp2, line
 from tests.kernels.test_build import VM_MNEMONICS
 
 OPS = list(CASES)
+R_BYTES = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}  # the 32-value block formats and their block bytes
 
 
 def _check(node: R.NodeV2, expected: bytes, exact: bool = False) -> VM:
@@ -276,6 +277,53 @@ def test_wrong_input_count_or_length_exits_1_or_2(op):
     assert _run_bad(node, header, inputs) == EXIT_BAD_HEADER
 
 
+def _linear_and_embed_nodes(kind: str) -> list[R.NodeV2]:
+    """v2_embed, and v2_linear in both modes, untiled and as a full tile with and without the
+    previous tile's output, on a [6, 256] `kind` weight."""
+    rng = np.random.default_rng(12)
+    w, x, h = block_weight(rng, kind, 6, 256), np.arange(256, dtype=np.int32) - 9, np.arange(6, dtype=np.int64)
+    nodes = [R.embed(w, 5)]
+    for mode, hh in ((R.LinearModeV2.ACT, None), (R.LinearModeV2.RESIDUAL, h)):
+        esz = 4 if hh is None else 8
+        nodes += [R.linear(w, x, mode, hh), R.linear(w, x, mode, hh, rows=(1, 3), full=True),
+                  R.linear(w, x, mode, hh, rows=(4, 2), full=True, partial=bytes(6 * esz))]
+    return nodes
+
+
+def _malformed(node: R.NodeV2) -> list[tuple[Header, list[bytes], tuple[int, bytes] | None]]:
+    """A wrong header word, each input one byte short or four long, an input missing or extra, a
+    wrong output length."""
+    out: list[tuple[Header, list[bytes], tuple[int, bytes] | None]] = [
+        (node.header, list(node.inputs), (HEADER_BASE + 4 * index, value.to_bytes(4, "big")))
+        for index, value in ((0, 2), (1, 21), (11, 1), (15, 7))]
+    p = node.header.params
+    with_partial = node.op == R.OpV2.LINEAR and len(p) == 7 and len(node.inputs) == 3 + p[0]
+    variants = [[*node.inputs, bytes(8)]] + ([] if with_partial else [list(node.inputs)[:-1]])  # a tile runs without its partial
+    for i in range(len(node.inputs)):
+        for delta in (-1, 4):
+            inputs = list(node.inputs)
+            inputs[i] = inputs[i][:delta] if delta < 0 else inputs[i] + bytes(delta)
+            variants.append(inputs)
+    out += [(replace(node.header, input_lengths=tuple(len(x) for x in v)), v, None) for v in variants]
+    out += [(replace(node.header, output_length=node.header.output_length + d), list(node.inputs), None) for d in (-4, 1, 8)]
+    return out
+
+
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in R_BYTES])
+def test_k_quant_and_float_nodes_check_header_counts_and_lengths(kind):
+    """The k-quant and F32/F16 path has its own header, count and length checks: every malformed
+    node exits with the code the same node on a Q8_0 weight exits with (1, 2 or 3), having written
+    nothing; the well-formed ones run."""
+    codes = []
+    for node, same in zip(_linear_and_embed_nodes(kind), _linear_and_embed_nodes("Q8_0"), strict=True):
+        assert run(node).exit_code == 0
+        for (header, inputs, patch), (h8, i8, p8) in zip(_malformed(node), _malformed(same), strict=True):
+            code = _run_bad(node, header, inputs, patch)
+            assert code == _run_bad(same, h8, i8, p8), (node.op, header, patch)
+            codes.append(code)
+    assert set(codes) == {EXIT_BAD_HEADER, EXIT_BAD_INPUT_LENGTH, EXIT_BAD_OUTPUT_LENGTH}
+
+
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name.lower())
 def test_wrong_output_length_exits_3(op):
     node = _case(op, 3)
@@ -358,7 +406,6 @@ def test_bad_data_exits_4():
         assert _run_bad(node, node.header, list(node.inputs), patch) == EXIT_BAD_PARAM
 
 
-R_BYTES = {"Q8_0": 34, "Q4_0": 18, "Q4_1": 20}
 #: infinite or NaN values as the file's little-endian bytes: fp16 exponent 31, F32 exponent field 255
 BAD_FP16 = (b"\x00\x7c", b"\x00\xfc", b"\x01\xfe")
 BAD_F32 = (b"\x00\x00\x80\x7f", b"\x00\x00\x80\xff", b"\x01\x00\xc0\x7f", b"\xff\xff\xff\xff")
