@@ -311,9 +311,9 @@ def _malformed(node: R.NodeV2) -> list[tuple[Header, list[bytes], tuple[int, byt
 
 @pytest.mark.parametrize("kind", [k for k in KINDS if k not in R_BYTES])
 def test_k_quant_and_float_nodes_check_header_counts_and_lengths(kind):
-    """The k-quant and F32/F16 path has its own header, count and length checks: every malformed
-    node exits with the code the same node on a Q8_0 weight exits with (1, 2 or 3), having written
-    nothing; the well-formed ones run."""
+    """The k-quant and F32/F16 path has its own header, count, length and parameter checks: every
+    malformed node exits with the code the same node on a Q8_0 weight exits with (1, 2 or 3), a
+    parameter out of range with 4, having written nothing; the well-formed ones run."""
     codes = []
     for node, same in zip(_linear_and_embed_nodes(kind), _linear_and_embed_nodes("Q8_0"), strict=True):
         assert run(node).exit_code == 0
@@ -321,6 +321,8 @@ def test_k_quant_and_float_nodes_check_header_counts_and_lengths(kind):
             code = _run_bad(node, header, inputs, patch)
             assert code == _run_bad(same, h8, i8, p8), (node.op, header, patch)
             codes.append(code)
+        for header in _bad_params(node):
+            assert _run_bad(node, header, list(node.inputs)) == EXIT_BAD_PARAM, header
     assert set(codes) == {EXIT_BAD_HEADER, EXIT_BAD_INPUT_LENGTH, EXIT_BAD_OUTPUT_LENGTH}
 
 
