@@ -87,7 +87,7 @@ static __attribute__((noinline)) int other_formats(void) {
     u32 bad = 0;
     other_row(type, in_u8(1) + tok * stride, d, y, &bad);
     if (bad) return EXIT_BAD_PARAM; /* an infinite or NaN scale or value */
-    i64 *o = OUTPUT; /* not copy_bytes: a second call would change how gcc compiles main's */
+    i64 *o = OUTPUT; /* not copy_bytes: a second call would change how gcc compiles block_formats */
     for (u32 i = 0; i < d; i++) o[i] = y[i];
     return EXIT_OK;
 }
