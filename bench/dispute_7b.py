@@ -31,13 +31,13 @@ def child() -> dict[str, Any]:
     from offchain.agents.chain import RpcBackend, System, head_number
     from offchain.agents.requester import Terms, post_task, settled
     from offchain.agents.store import Store
-    from offchain.agents.strategy import Strategy
     from offchain.agents.views import GameView
     from offchain.deployment import deploy
     from offchain.evm import Anvil, Chain
     from offchain.game.model import model_spec
     from offchain.game.tokens import task_input
     from offchain.node.graph import build_graph
+    from offchain.testing.strategies import LyingSubmitter
 
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -66,7 +66,8 @@ def child() -> dict[str, Any]:
         t0 = time.perf_counter()
         store.task(entry, task_input(prompt), n_new)
         stages["trace (native, every node output)"] = time.perf_counter() - t0
-        liar = Submitter(system(acct[2]), catalog, store, Strategy("wrong-node", lie), say=lambda m: None, from_block=start)
+        liar = Submitter(system(acct[2]), catalog, store, say=lambda m: None, from_block=start,
+                         solver=LyingSubmitter("wrong-node", lie))
         watcher = Challenger(system(acct[3]), catalog, store, say=lambda m: None, from_block=start)
 
         t_game = time.perf_counter()

@@ -1,5 +1,6 @@
-"""`offchain/` imports one way: protocol < merkle < mipsemu < llm < node < game < chain < agents < cli
-(issue 18). Every import counts, at module level, inside a function or under TYPE_CHECKING, and so
+"""`offchain/` imports one way: protocol < merkle < mipsemu < llm < node < game < chain < agents < testing
+< cli (issue 18; `testing` holds the dishonest players, so no honest agent can import a lie: only the
+command line's `--dishonest` wiring may). Every import counts, at module level, inside a function or under TYPE_CHECKING, and so
 do the package __init__ files Python runs on the way to a module: the test judges direction, not
 placement. And no two modules import each other, directly or round a longer loop (module to module:
 a package's __init__ re-exporting its own submodules is not a loop).
@@ -11,7 +12,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ("protocol", "merkle", "mipsemu", "llm", "node", "game", "chain", "agents", "cli")
+ORDER = ("protocol", "merkle", "mipsemu", "llm", "node", "game", "chain", "agents", "testing", "cli")
 
 #: Modules whose layer is not their folder's (longest prefix wins). The command-line front ends
 #: (`cli.py`, `__main__.py`, `demo.py`) are the cli layer wherever they sit: they only register and

@@ -154,20 +154,29 @@ def _cmd_request(args: argparse.Namespace) -> int:
 
 
 def _daemon(args: argparse.Namespace, role: str) -> int:
-    from offchain.agents.agent import Challenger, Submitter
+    from offchain.agents.agent import Agent, Challenger, Submitter
+    from offchain.agents.solver import ChallengerSolver, SubmitterSolver
     from offchain.agents.store import Store
-    from offchain.agents.strategy import CHALLENGER_STRATEGIES, SUBMITTER_STRATEGIES, Strategy
 
-    strategy = Strategy.parse(args.dishonest, SUBMITTER_STRATEGIES if role == "serve" else CHALLENGER_STRATEGIES)
+    solver: SubmitterSolver | ChallengerSolver = SubmitterSolver() if role == "serve" else ChallengerSolver()
+    if args.dishonest:  # the only way a dishonest player gets in: asked for by name, for tests and demos
+        from offchain.testing.strategies import challenger, submitter
+
+        solver = submitter(args.dishonest) if role == "serve" else challenger(args.dishonest)
     catalog = _catalog(args)
     with connect(args) as system:
         state = Path(args.state) / f"{role}-{system.tasks.backend.sender.lower()}.sqlite"
-        cls = Submitter if role == "serve" else Challenger
-        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True),
-                    latency=args.latency, rerun_rate=args.rerun_rate)
+        say = lambda m: print(f"{role}: {m}", flush=True)  # noqa: E731
+        agent: Agent
+        if isinstance(solver, SubmitterSolver):
+            agent = Submitter(system, catalog, Store(state), say=say, latency=args.latency, rerun_rate=args.rerun_rate,
+                              solver=solver)
+        else:
+            agent = Challenger(system, catalog, Store(state), say=say, latency=args.latency, rerun_rate=args.rerun_rate,
+                               solver=solver)
         agent.from_block = int(args.from_block)
         names = ", ".join(e.name for e in catalog.entries)
-        print(f"{role}: {agent.me} serving {names}" + ("" if strategy.honest else f" (DISHONEST: {strategy.name}, for tests)"),
+        print(f"{role}: {agent.me} serving {names}" + ("" if solver.honest else f" (DISHONEST: {solver.name}, for tests)"),
               flush=True)
         idle, backoff = 0, 0.5
         while True:
