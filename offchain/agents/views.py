@@ -39,10 +39,6 @@ class GameView:
     def submitter_to_move(self) -> bool:
         return self.stage == Stage.TRANSITION or (self.stage == Stage.BISECT and not self.mid_pending)
 
-    @property
-    def mid(self) -> int:
-        return (self.lo + self.hi) // 2
-
     def overdrawn(self, now: int) -> bool:
         """Whether the party to move has run out of time (a timeout is callable)."""
         left = self.submitter_clock if self.submitter_to_move else self.challenger_clock
