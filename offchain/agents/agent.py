@@ -96,7 +96,7 @@ class Agent:
         if entry is None:
             return tv, None, None
         if task_id not in self.inputs:  # a task's input never changes: scan its event once
-            ev = [e for e in self.system.tasks.events("TaskCreated", self.from_block) if e["taskId"] == task_id]
+            ev = self.system.tasks.events("TaskCreated", self.from_block, taskId=task_id)
             if not ev:
                 return tv, entry, None
             self.inputs[task_id] = (ev[0]["input"], ev[0]["newTokens"])
@@ -116,8 +116,11 @@ class Agent:
         return V1Trace.honest(task)
 
     def my_games(self, side: str) -> list[tuple[int, GameView]]:
+        """The live games this agent plays as `side` (the node filters a challenger's; the
+        submitter is not an indexed field of GameOpened)."""
         out = []
-        for e in self.system.games.events("GameOpened", self.from_block):
+        where = {"challenger": self.me} if side == "challenger" else {}
+        for e in self.system.games.events("GameOpened", self.from_block, **where):
             if e[side].lower() == self.me:
                 g = GameView.of(self.system.games.call("game", e["gameId"]))
                 if not g.stage.over:
@@ -148,7 +151,7 @@ class Submitter(Agent):
         """One pass: answer new tasks, move in every game, reveal and finalize. Returns transactions sent."""
         acted = 0
         tasks = self.system.tasks
-        for e in tasks.events("TaskCreated", self.from_block):
+        for e in tasks.events("TaskCreated", self.from_block, model=[m.id for m in self.catalog.entries]):
             tid = e["taskId"]
             entry = self.catalog.get(e["model"])
             if tasks.call("resultOf", tid, self.me) or entry is None or tid in self.refused:
@@ -160,10 +163,9 @@ class Submitter(Agent):
             trace = self.trace(g.task_id)
             if trace is not None and gid not in self.gave_up:
                 acted += self.act(self.solver.move(gid, g, self.now(), trace))
-        for e in tasks.events("ResultCommitted", self.from_block):
-            if e["submitter"].lower() == self.me:
-                s = self.settling(e["resultId"])
-                acted += self.act(self.solver.settle(s, self.now(), lambda s=s: _needs_trace(self.trace(s.result.task_id))))
+        for e in tasks.events("ResultCommitted", self.from_block, submitter=self.me):
+            s = self.settling(e["resultId"])
+            acted += self.act(self.solver.settle(s, self.now(), lambda s=s: _needs_trace(self.trace(s.result.task_id))))
         return acted
 
     def settling(self, rid: int) -> Settling:
@@ -213,11 +215,10 @@ class Challenger(Agent):
             trace = self.trace(g.task_id)
             if trace is not None:
                 acted += self.act(self.solver.move(gid, g, self.now(), trace))
-        for e in self.system.games.events("GameOpened", self.from_block):
-            if e["challenger"].lower() == self.me:
-                g = GameView.of(self.system.games.call("game", e["gameId"]))
-                if not g.stage.over:
-                    acted += self.act(self.solver.abandon(e["gameId"], g, tasks.call("resultPending", g.result_id)))
+        for e in self.system.games.events("GameOpened", self.from_block, challenger=self.me):
+            g = GameView.of(self.system.games.call("game", e["gameId"]))
+            if not g.stage.over:
+                acted += self.act(self.solver.abandon(e["gameId"], g, tasks.call("resultPending", g.result_id)))
         return acted
 
 

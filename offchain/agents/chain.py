@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 
 from offchain.evm import (
     Artifact,
@@ -118,13 +119,39 @@ class Bound:
         out["blockNumber"] = int(log["blockNumber"], 16)
         return out
 
-    def events(self, event: str, from_block: int = 0, receipt: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """This contract's `event` logs: from one receipt, or from the chain since `from_block`."""
-        topic = self.topic(event)
+    def topics(self, event: str, where: dict[str, Any]) -> list[str | list[str] | None]:
+        """The eth_getLogs topics of `event` logs whose indexed fields equal `where` (by name; a
+        list: any of its values; None: any value). A field that is not indexed cannot be
+        filtered at the node, so naming one is an error."""
+        indexed = [p for p in self._events[event]["inputs"] if p["indexed"]]
+        unknown = set(where) - {p["name"] for p in indexed}
+        if unknown:
+            raise ValueError(f"{event} has no indexed field {', '.join(sorted(unknown))}")
+        topics: list[str | list[str] | None] = [self.topic(event)]
+        for p in indexed:
+            v = where.get(p["name"])
+            enc = [_canonical_type(p)]
+            if isinstance(v, (list, tuple)):
+                if not v:  # a node reads an empty list as "any value", the opposite of what was asked
+                    raise ValueError(f"{event}: no value of {p['name']} to match")
+                topics.append(["0x" + abi_encode(enc, [x]).hex() for x in v])
+            else:
+                topics.append(None if v is None else "0x" + abi_encode(enc, [v]).hex())
+        while topics[-1] is None:
+            topics.pop()
+        return topics
+
+    def events(self, event: str, from_block: int = 0, receipt: dict[str, Any] | None = None,
+               **where: Any) -> list[dict[str, Any]]:
+        """This contract's `event` logs, from one receipt or from the chain since `from_block`,
+        whose indexed fields equal `where` (e.g. `taskId=7`): the node filters them by topic, so
+        an agent's tick does not decode every log of the chain's history."""
+        topics = self.topics(event, where)
         if receipt is not None:
-            logs = [lg for lg in receipt["logs"] if lg["address"].lower() == self.address.lower() and lg["topics"][0] == topic]
+            logs = [lg for lg in receipt["logs"] if lg["address"].lower() == self.address.lower()
+                    and all(t is None or lt in ([t] if isinstance(t, str) else t) for t, lt in zip(topics, lg["topics"]))]
         else:
-            logs = self.backend.request("eth_getLogs", [{"address": self.address, "topics": [topic],
+            logs = self.backend.request("eth_getLogs", [{"address": self.address, "topics": topics,
                                                          "fromBlock": hex(from_block), "toBlock": "latest"}])
         return [self.decode_log(event, lg) for lg in logs]
 

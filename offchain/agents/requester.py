@@ -111,9 +111,8 @@ def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, Res
     """The task and every revealed result, with its tokens (from the ResultRevealed events)."""
     tv = TaskView.of(system.tasks.call("task", task_id))
     results = []
-    for e in system.tasks.events("ResultRevealed"):
-        if e["taskId"] == task_id:
-            results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
+    for e in system.tasks.events("ResultRevealed", taskId=task_id):
+        results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
     return tv, results
 
 
@@ -122,7 +121,7 @@ def soft_final(system: System, task_id: int) -> dict | None:
     ok, _claim = system.tasks.call("softFinal", task_id)
     if not ok:
         return None
-    return next(e for e in system.tasks.events("SoftFinal") if e["taskId"] == task_id)
+    return system.tasks.events("SoftFinal", taskId=task_id)[0]
 
 
 def settled(system: System, task_id: int) -> bool:

@@ -25,17 +25,14 @@ def task_report(system: System, task_id: int) -> list[str]:
         ok, claim = system.tasks.call("softFinal", task_id)
         state = "soft-final" if ok else ("disproven" if int(system.tasks.call("softFinalAt", task_id)) else "not soft-final")
         lines.append(f"  quorum of {k}: {state}" + (f", claim 0x{claim.hex()[:16]}…" if ok else ""))
-    for e in system.tasks.events("ResultRevealed"):
-        if e["taskId"] != task_id:
-            continue
+    for e in system.tasks.events("ResultRevealed", taskId=task_id):
         r = ResultView.of(system.tasks.call("result", e["resultId"]))
         lines.append(f"  result {e['resultId']} by {r.submitter}: {r.status.name.lower()}, S_n 0x{r.final_state.hex()[:16]}…, "
                      f"{r.live_games} live game(s)")
-        for g in system.tasks.events("Challenged"):
-            if g["resultId"] == e["resultId"]:
-                v = GameView.of(system.games.call("game", g["gameId"]))
-                lines.append(f"    game {g['gameId']} by {v.challenger}: {v.stage.name.lower()}, level {v.level}, "
-                             f"round {v.round}, [{v.lo}, {v.hi}]")
+        for g in system.tasks.events("Challenged", resultId=e["resultId"]):
+            v = GameView.of(system.games.call("game", g["gameId"]))
+            lines.append(f"    game {g['gameId']} by {v.challenger}: {v.stage.name.lower()}, level {v.level}, "
+                         f"round {v.round}, [{v.lo}, {v.hi}]")
     return lines
 
 
@@ -45,9 +42,7 @@ def game_timeline(system: System, game_id: int) -> list[str]:
              f"challenger {g.challenger}; clocks left {g.submitter_clock}s / {g.challenger_clock}s"]
     events = []
     for name in ("GameOpened", "MidpointPosted", "Responded", "TransitionProven", "StepVerified", "GameResolved"):
-        for e in system.games.events(name):
-            if e.get("gameId") == game_id:
-                events.append((e["blockNumber"], name, e))
+        events += [(e["blockNumber"], name, e) for e in system.games.events(name, gameId=game_id)]
     for block, name, e in sorted(events, key=lambda x: x[0]):
         if name == "GameOpened":
             what = f"opened over {e['nodes']} nodes"
