@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from offchain.agents.catalog import Catalog
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.demo import Story, play_story
-from offchain.deployment import deploy
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import deploy
 from offchain.evm import Anvil, Chain
 from offchain.llm.kernels.mnist import IMAGE
 from offchain.testing.strategies import LyingSubmitter

@@ -28,11 +28,11 @@ def child() -> dict[str, Any]:
     from bench.llm_7b import synthetic_model
     from offchain.agents.agent import Challenger, Submitter, drive
     from offchain.agents.catalog import Catalog, Entry
-    from offchain.agents.chain import RpcBackend, System, head_number
     from offchain.agents.requester import Terms, post_task, settled
     from offchain.agents.store import Store
-    from offchain.agents.views import GameView
-    from offchain.deployment import deploy
+    from offchain.chain.client import RpcBackend, System, head_number
+    from offchain.chain.deployment import deploy
+    from offchain.chain.views import GameView
     from offchain.evm import Anvil, Chain
     from offchain.game.model import model_spec
     from offchain.game.tokens import task_input

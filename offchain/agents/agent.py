@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from offchain.agents.catalog import Catalog, Entry
-from offchain.agents.chain import System, head_timestamp
 from offchain.agents.responder import PHASES, Responder, Tx
 from offchain.agents.solver import (
     Action,
@@ -28,7 +27,8 @@ from offchain.agents.solver import (
 )
 from offchain.agents.store import Store
 from offchain.agents.trace import TraceProvider, V1Trace
-from offchain.agents.views import GameView, ResultStatus, ResultView, TaskView
+from offchain.chain.client import System, head_timestamp
+from offchain.chain.views import GameView, ResultStatus, ResultView, TaskView
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
 from offchain.evm import ContractRevert
 from offchain.game.task import AnyTask

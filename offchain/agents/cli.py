@@ -36,7 +36,7 @@ def _chain_args(p: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def connect(args: argparse.Namespace) -> Iterator[Any]:
     """The System (bound contracts) for the command's account, through --rpc or ape."""
-    from offchain.agents.chain import RpcBackend, System
+    from offchain.chain.client import RpcBackend, System
 
     if args.rpc:
         if not args.deployment:
@@ -52,8 +52,8 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
             raise ValueError(f"{args.rpc} holds no unlocked account; pass --from or use ape's --account")
         yield System.at(RpcBackend(rpc, sender), dep["contracts"] if "contracts" in dep else dep)
         return
-    from offchain.agents.apechain import connect as ape_connect
-    from offchain.agents.apechain import quiet_ape
+    from offchain.chain.ape import connect as ape_connect
+    from offchain.chain.ape import quiet_ape
 
     quiet_ape(not args.verbose)
     with ape_connect(args.network, args.account, Path(args.deployments) if args.deployments else None) as (_backend, system, _dep):
@@ -103,7 +103,7 @@ def _cmd_request(args: argparse.Namespace) -> int:
         soft_final,
         validate,
     )
-    from offchain.agents.views import ResultStatus, TaskStatus
+    from offchain.chain.views import ResultStatus, TaskStatus
 
     terms = Terms(reward=args.reward, window=args.window, clock=args.clock, quorum=args.quorum)
     by_id = args.model.startswith("0x")  # a registry id: its record on the chain names the file
@@ -316,8 +316,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def errors() -> tuple[type[BaseException], ...]:
     """Errors that become one-line messages."""
-    from offchain.agents.apechain import ChainSetupError
-    from offchain.deployment import DeploymentError
+    from offchain.chain.ape import ChainSetupError
+    from offchain.chain.deployment import DeploymentError
 
     return (ContractRevert, RpcConnectionError, RpcError, ChainSetupError, DeploymentError)
 

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from offchain.agents.agent import Challenger, Submitter, Tx, drive
 from offchain.agents.catalog import Catalog
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.requester import (
     Terms,
     decode_tokens,
@@ -36,8 +35,9 @@ from offchain.agents.requester import (
 )
 from offchain.agents.solver import SubmitterSolver
 from offchain.agents.store import Store
-from offchain.agents.views import GameView, ResultStatus, Stage
-from offchain.deployment import deploy
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import deploy
+from offchain.chain.views import GameView, ResultStatus, Stage
 from offchain.evm import Anvil, Chain
 from offchain.testing.strategies import LyingSubmitter
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from offchain.agents.catalog import Entry
-from offchain.agents.chain import System, head_timestamp
-from offchain.agents.views import ResultStatus, ResultView, TaskStatus, TaskView
+from offchain.chain.client import System, head_timestamp
+from offchain.chain.views import ResultStatus, ResultView, TaskStatus, TaskView
 from offchain.game.bounds import bonds_reason, min_clock, min_window
 from offchain.game.tokens import task_input
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 from typing import Any
 
-from offchain.agents.chain import Bound, System
 from offchain.agents.solver import (
     Abandon,
     Action,
@@ -33,6 +32,7 @@ from offchain.agents.solver import (
     Withdraw,
 )
 from offchain.agents.store import Store
+from offchain.chain.client import Bound, System
 from offchain.game.bounds import commitment
 from offchain.game.tokens import tokens_bytes
 

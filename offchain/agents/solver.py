@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from offchain.agents.trace import TraceProvider, V1Trace
-from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
+from offchain.chain.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND, REVEAL_PERIOD
 from offchain.game.bisect import Level, challenger_move, submitter_move
 from offchain.game.bounds import max_moves, min_clock, min_window

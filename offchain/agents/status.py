@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from offchain.agents.chain import System
-from offchain.agents.views import GameView, ResultView, TaskView
+from offchain.chain.client import System
+from offchain.chain.views import GameView, ResultView, TaskView
 
 
 def overview(system: System) -> list[str]:

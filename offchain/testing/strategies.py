@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from offchain.agents.solver import Action, ChallengerSolver, Revealed, SubmitterSolver
 from offchain.agents.trace import TraceProvider, V1Trace
-from offchain.agents.views import GameView
+from offchain.chain.views import GameView
 from offchain.game.phase1 import StepWitness
 from offchain.game.task import AnyTask, wrong_token
 from offchain.testing.lies import BogusFinal, Inconsistent, LieMid1, LieMid2, StepsOff, wrong_answer

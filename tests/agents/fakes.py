@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offchain.agents.solver import Revealed
-from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
+from offchain.chain.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
 from offchain.game.bounds import min_clock, min_window
 from offchain.game.phase1 import StepWitness
 from offchain.game.tokens import TokenMismatch, tokens_bytes

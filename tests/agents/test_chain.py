@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from eth_abi import encode
 
-from offchain.agents.chain import Bound
+from offchain.chain.client import Bound
 from offchain.evm import Artifact
 
 ADDRESS = "0x" + "11" * 20

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from offchain.agents.chain import head_number
 from offchain.agents.requester import Terms, encode_input, outcome, post_task
-from offchain.agents.views import GameView, ResultStatus, Stage
+from offchain.chain.client import head_number
+from offchain.chain.views import GameView, ResultStatus, Stage
 from tests.agents.proxy import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]

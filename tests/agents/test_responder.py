@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from offchain.agents.chain import System
 from offchain.agents.responder import Responder
 from offchain.agents.solver import (
     Abandon,
@@ -31,6 +30,7 @@ from offchain.agents.solver import (
     Withdraw,
 )
 from offchain.agents.store import Store
+from offchain.chain.client import System
 from offchain.game.bounds import commitment
 from offchain.game.phase1 import StepWitness
 from offchain.game.tokens import tokens_bytes

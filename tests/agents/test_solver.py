@@ -32,7 +32,7 @@ from offchain.agents.solver import (
     withdraw,
 )
 from offchain.agents.trace import TraceProvider
-from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
+from offchain.chain.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
 from offchain.constants import REVEAL_PERIOD
 from offchain.game.bounds import min_clock
 from offchain.game.phase1 import StepWitness

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from offchain.agents.agent import Challenger, Submitter, drive
-from offchain.agents.chain import head_number
 from offchain.agents.requester import Terms, encode_input, outcome, post_task, settled
-from offchain.agents.views import GameView, ResultStatus, Stage, TaskView
+from offchain.chain.client import head_number
+from offchain.chain.views import GameView, ResultStatus, Stage, TaskView
 from offchain.constants import CLOCK_INCREMENT
 from offchain.game.bounds import max_moves, min_clock, min_window
 from offchain.testing.strategies import challenger, submitter

@@ -13,11 +13,11 @@ import json
 import pytest
 
 from offchain.agents.catalog import load_entry
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.requester import encode_input
-from offchain.agents.views import GameView, Stage
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import deploy
+from offchain.chain.views import GameView, Stage
 from offchain.cli import main as opml_main
-from offchain.deployment import deploy
 from offchain.evm import Anvil, Chain
 from tests.llm.gguf_toy import write_toy_gguf
 

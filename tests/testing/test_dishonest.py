@@ -10,7 +10,7 @@ from offchain.agents.catalog import Catalog
 from offchain.agents.requester import encode_input
 from offchain.agents.solver import Challenge, ChallengerSolver, Move, Respond, SubmitterSolver
 from offchain.agents.trace import V1Trace
-from offchain.agents.views import Stage
+from offchain.chain.views import Stage
 from offchain.game.task import Task, trace
 from offchain.mipsemu import hash_packed
 from offchain.testing.lies import garbage

@@ -3,7 +3,7 @@
 Agents decide from chain state alone (as op-challenger does), so all they need is: read (eth_call,
 logs, the head's timestamp) and send a transaction from their account. Two backends implement it:
 `RpcBackend` (JSON-RPC with an unlocked account: anvil, tests) here, and the ape backend
-(`offchain.agents.apechain`: ape's networks and accounts, which sign) for the CLI. ABI encoding
+(`offchain.chain.ape`: ape's networks and accounts, which sign) for the CLI. ABI encoding
 and custom-error decoding come from forge's artifacts (`offchain.evm.Artifact`) in both.
 """
 
