@@ -32,7 +32,6 @@ def child() -> dict[str, Any]:
     from offchain.agents.store import Store
     from offchain.chain.client import RpcBackend, System, head_number
     from offchain.chain.deployment import deploy
-    from offchain.chain.views import GameView
     from offchain.evm import Anvil, Chain
     from offchain.game.model import model_spec
     from offchain.game.tokens import task_input
@@ -82,7 +81,7 @@ def child() -> dict[str, Any]:
                 last = end
         games = system(acct[0]).games
         gid = games.events("GameOpened", start)[-1]["gameId"]
-        g = GameView.of(games.call("game", gid))
+        g = games.game(gid)
         dispute = [t for t in txs if t.phase != "result"]
     return {
         "stages": {k: round(v, 2) for k, v in stages.items()},

@@ -28,7 +28,7 @@ from offchain.agents.solver import (
 from offchain.agents.store import Store
 from offchain.agents.trace import TraceProvider, V1Trace
 from offchain.chain.client import System, head_timestamp
-from offchain.chain.views import GameView, ResultStatus, ResultView, TaskView
+from offchain.chain.views import GameView, ResultStatus, TaskView
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
 from offchain.evm import ContractRevert
 from offchain.game.task import AnyTask
@@ -91,7 +91,7 @@ class Agent:
 
     def task_of(self, task_id: int) -> tuple[TaskView, Entry | None, AnyTask | None]:
         """A task's view, its model entry and its native run (None if we do not run the model)."""
-        tv = TaskView.of(self.system.tasks.call("task", task_id))
+        tv = self.system.tasks.task(task_id)
         entry = self.catalog.get(tv.model)
         if entry is None:
             return tv, None, None
@@ -122,7 +122,7 @@ class Agent:
         where = {"challenger": self.me} if side == "challenger" else {}
         for e in self.system.games.events("GameOpened", self.from_block, **where):
             if e[side].lower() == self.me:
-                g = GameView.of(self.system.games.call("game", e["gameId"]))
+                g = self.system.games.game(e["gameId"])
                 if not g.stage.over:
                     out.append((e["gameId"], g))
         return out
@@ -156,7 +156,7 @@ class Submitter(Agent):
             entry = self.catalog.get(e["model"])
             if tasks.call("resultOf", tid, self.me) or entry is None or tid in self.refused:
                 continue
-            tv = TaskView.of(tasks.call("task", tid))
+            tv = tasks.task(tid)
             acted += self.act(self.solver.answer(tid, tv, entry.spec.stepCap, self.now(),
                                                  lambda tid=tid: _needs_trace(self.trace(tid)), self.latency))
         for gid, g in self.my_games("submitter"):
@@ -171,14 +171,14 @@ class Submitter(Agent):
     def settling(self, rid: int) -> Settling:
         """The chain's facts about one of its results; the finalize ones only for a pending result."""
         tasks = self.system.tasks
-        r = ResultView.of(tasks.call("result", rid))
-        tv = TaskView.of(tasks.call("task", r.task_id))
+        r = tasks.result(rid)
+        tv = tasks.task(r.task_id)
         if r.status != ResultStatus.PENDING or r.live_games:
             return Settling(rid, r, tv)
         claim = keccak(r.tokens_hash + r.final_state)
         disproven = bool(int(tasks.call("disprover", r.task_id, claim), 16))
         earliest = int(tasks.call("earliestOf", r.task_id, claim))
-        earlier = earliest != rid and ResultView.of(tasks.call("result", earliest)).status == ResultStatus.PENDING
+        earlier = earliest != rid and tasks.result(earliest).status == ResultStatus.PENDING
         return Settling(rid, r, tv, disproven, earlier)
 
 
@@ -197,12 +197,12 @@ class Challenger(Agent):
         tasks = self.system.tasks
         for e in tasks.events("ResultRevealed", self.from_block):
             rid = e["resultId"]
-            r = ResultView.of(tasks.call("result", rid))
+            r = tasks.result(rid)
             if r.status != ResultStatus.PENDING:
                 continue
             disproven = bool(int(tasks.call("disprover", r.task_id, keccak(r.tokens_hash + r.final_state)), 16))
             if disproven:  # nothing else matters (and the task need not be run)
-                view = Revealed(rid, r, TaskView.of(tasks.call("task", r.task_id)), e["tokens"], disproven)
+                view = Revealed(rid, r, tasks.task(r.task_id), e["tokens"], disproven)
                 acted += self.act(self.solver.review(view, None, self.now(), None))
                 continue
             mine = int(tasks.call("gameOf", rid, self.me))
@@ -216,7 +216,7 @@ class Challenger(Agent):
             if trace is not None:
                 acted += self.act(self.solver.move(gid, g, self.now(), trace))
         for e in self.system.games.events("GameOpened", self.from_block, challenger=self.me):
-            g = GameView.of(self.system.games.call("game", e["gameId"]))
+            g = self.system.games.game(e["gameId"])
             if not g.stage.over:
                 acted += self.act(self.solver.abandon(e["gameId"], g, tasks.call("resultPending", g.result_id)))
         return acted

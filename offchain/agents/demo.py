@@ -37,7 +37,7 @@ from offchain.agents.solver import SubmitterSolver
 from offchain.agents.store import Store
 from offchain.chain.client import RpcBackend, System
 from offchain.chain.deployment import deploy
-from offchain.chain.views import GameView, ResultStatus, Stage
+from offchain.chain.views import ResultStatus, Stage
 from offchain.evm import Anvil, Chain
 from offchain.testing.strategies import LyingSubmitter
 
@@ -92,7 +92,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         for e in games.events("Responded"):
             if e["gameId"] == story.game:
                 story.rounds.setdefault(e["level"], []).append((e["lo"], e["hi"]))
-        g = GameView.of(games.call("game", story.game))
+        g = games.game(story.game)
         story.notes.append(f"phase 2 found node {g.node} "
                            f"({entry.graph.descriptors[g.node % entry.graph.n_f].name} at t = {g.node // entry.graph.n_f}); "
                            f"phase 1 found step {g.lo} of its run")
@@ -104,7 +104,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
                            say=lambda m: say("  honest:    " + m))
         drive([honest, watcher], lambda: False, limit=3)
-        chain.increase_time(int(requester.tasks.call("task", task_id)[5]) + 1)  # the task's window
+        chain.increase_time(requester.tasks.task(task_id).window + 1)
         say("  (anvil's clock advanced past the challenge window)")
         drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
         tokens = finalized_tokens(requester, task_id)

@@ -109,10 +109,10 @@ def post_task(system: System, entry: Entry, data: bytes, n_new: int, terms: Term
 
 def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, ResultView, bytes]]]:
     """The task and every revealed result, with its tokens (from the ResultRevealed events)."""
-    tv = TaskView.of(system.tasks.call("task", task_id))
+    tv = system.tasks.task(task_id)
     results = []
     for e in system.tasks.events("ResultRevealed", taskId=task_id):
-        results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
+        results.append((e["resultId"], system.tasks.result(e["resultId"]), e["tokens"]))
     return tv, results
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 
+from offchain.chain.views import GameView, ResultView, TaskView
 from offchain.evm import (
     Artifact,
     ContractRevert,
@@ -90,6 +91,15 @@ class Bound:
         data, item = self._encode(fn, args)
         return self.artifact.decode_output(item, self._eth_call(data))
 
+    def struct(self, fn: str, *args: Any) -> dict[str, Any]:
+        """Call a view returning one struct: {field name as the ABI gives it: value}."""
+        data, item = self._encode(fn, args)
+        outs = item["outputs"]
+        if len(outs) != 1 or outs[0]["type"] != "tuple":
+            raise TypeError(f"{self.artifact.name}.{fn} does not return one struct")
+        values = self.artifact.decode_output(item, self._eth_call(data))
+        return dict(zip((c["name"] for c in outs[0]["components"]), values, strict=True))
+
     def send(self, fn: str, *args: Any, value: int = 0) -> dict[str, Any]:
         """Mine `fn(*args)`; a call that would revert raises ContractRevert and sends nothing."""
         data, _ = self._encode(fn, args)
@@ -156,6 +166,23 @@ class Bound:
         return [self.decode_log(event, lg) for lg in logs]
 
 
+class TaskRegistry(Bound):
+    """TaskRegistry, with its structs as typed views."""
+
+    def task(self, task_id: int) -> TaskView:
+        return TaskView.of(self.struct("task", task_id))
+
+    def result(self, result_id: int) -> ResultView:
+        return ResultView.of(self.struct("result", result_id))
+
+
+class DisputeGame(Bound):
+    """DisputeGame, with its game struct as a typed view."""
+
+    def game(self, game_id: int) -> GameView:
+        return GameView.of(self.struct("game", game_id))
+
+
 def head_timestamp(backend: Backend) -> int:
     return int(backend.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
 
@@ -171,11 +198,12 @@ class System:
     mips: Bound
     models: Bound
     link: Bound
-    tasks: Bound
-    games: Bound
+    tasks: TaskRegistry
+    games: DisputeGame
 
     @classmethod
     def at(cls, backend: Backend, addresses: dict[str, str]) -> "System":
         names = {"mips": "MIPS", "models": "ModelRegistry", "link": "NodeLink", "tasks": "TaskRegistry",
                  "games": "DisputeGame"}
-        return cls(**{k: Bound(backend, Artifact.load(v), addresses[v]) for k, v in names.items()})
+        kinds: dict[str, type[Bound]] = {"tasks": TaskRegistry, "games": DisputeGame}
+        return cls(**{k: kinds.get(k, Bound)(backend, Artifact.load(v), addresses[v]) for k, v in names.items()})

@@ -1,16 +1,51 @@
-"""Typed views of the contracts' structs (SPEC §6.3-6.4), decoded from eth_call tuples."""
+"""Typed views of the contracts' structs (SPEC §6.3-6.4), built from a struct's fields by the
+names the ABI gives them (`Bound.struct`), never by position: a field added, removed or renamed
+in src/ is a one-line error here, not a value read into the wrong field."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from typing import Any, ClassVar, TypeVar
 
 from offchain.protocol import ResultStatus, Stage, TaskStatus  # the orders src/ defines
 
-__all__ = ["ResultStatus", "Stage", "TaskStatus"]
+__all__ = ["GameView", "ResultStatus", "ResultView", "Stage", "TaskStatus", "TaskView"]
+
+V = TypeVar("V", bound="Struct")
+
+
+def snake(name: str) -> str:
+    """A Solidity field name as a Python one: `midPending` -> `mid_pending`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Struct:
+    """A view whose fields are a contract struct's, by name."""
+
+    #: fields holding an enum of src/, by field name
+    ENUMS: ClassVar[dict[str, type[IntEnum]]] = {}
+
+    @classmethod
+    def of(cls: type[V], named: Mapping[str, Any]) -> V:
+        """The view of a struct given as {ABI field name: value}."""
+        values = {snake(k): v for k, v in named.items()}
+        want = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # every subclass is a dataclass
+        if set(values) != want:
+            extra, missing = sorted(set(values) - want), sorted(want - set(values))
+            raise ValueError(f"{cls.__name__} does not match the contract's struct: "
+                             f"unknown fields {extra}, missing fields {missing}")
+        for name, enum in cls.ENUMS.items():
+            values[name] = enum(values[name])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
-class GameView:
+class GameView(Struct):
+    ENUMS: ClassVar[dict[str, type[IntEnum]]] = {"stage": Stage}
+
     stage: Stage
     level: int
     mid_pending: bool
@@ -29,12 +64,6 @@ class GameView:
     hi_hash: bytes
     mid_hash: bytes
 
-    @classmethod
-    def of(cls, t: tuple) -> "GameView":
-        v = list(t)
-        v[0] = Stage(v[0])
-        return cls(*v)
-
     @property
     def submitter_to_move(self) -> bool:
         return self.stage == Stage.TRANSITION or (self.stage == Stage.BISECT and not self.mid_pending)
@@ -46,7 +75,9 @@ class GameView:
 
 
 @dataclass(frozen=True)
-class TaskView:
+class TaskView(Struct):
+    ENUMS: ClassVar[dict[str, type[IntEnum]]] = {"status": TaskStatus}
+
     requester: str
     status: TaskStatus
     prompt_length: int
@@ -65,15 +96,11 @@ class TaskView:
     model: bytes
     input_root: bytes
 
-    @classmethod
-    def of(cls, t: tuple) -> "TaskView":
-        v = list(t)
-        v[1] = TaskStatus(v[1])
-        return cls(*v)
-
 
 @dataclass(frozen=True)
-class ResultView:
+class ResultView(Struct):
+    ENUMS: ClassVar[dict[str, type[IntEnum]]] = {"status": ResultStatus}
+
     task_id: int
     submitter: str
     status: ResultStatus
@@ -86,8 +113,3 @@ class ResultView:
     final_state: bytes
     tokens_hash: bytes
 
-    @classmethod
-    def of(cls, t: tuple) -> "ResultView":
-        v = list(t)
-        v[2] = ResultStatus(v[2])
-        return cls(*v)

@@ -29,7 +29,7 @@ def _post(world, model: str = "shakespeare") -> tuple[int, int]:  # type: ignore
 
 
 def _task(world, task_id: int) -> TaskView:  # type: ignore[no-untyped-def]
-    return TaskView.of(world.system(world.accounts[0]).tasks.call("task", task_id))
+    return world.system(world.accounts[0]).tasks.task(task_id)
 
 
 def _settled(world, task_id: int):  # type: ignore[no-untyped-def]
@@ -63,7 +63,7 @@ def _game(world, start: int) -> tuple[int, GameView]:  # type: ignore[no-untyped
     opened = games.events("GameOpened", start)
     assert opened, "no game was opened"
     gid = opened[-1]["gameId"]
-    return gid, GameView.of(games.call("game", gid))
+    return gid, games.game(gid)
 
 
 @pytest.mark.parametrize("strategy", ["wrong-node:150", "bogus-final:150", "steps-short:150", "steps-long:150",
