@@ -28,9 +28,9 @@ from offchain.agents.solver import (
 from offchain.agents.store import Store
 from offchain.agents.trace import TraceProvider, V1Trace
 from offchain.chain.client import System, head_timestamp
+from offchain.chain.rpc import ContractRevert
 from offchain.chain.views import GameView, ResultStatus, TaskView
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
-from offchain.evm import ContractRevert
 from offchain.game.task import AnyTask
 from offchain.merkle import keccak
 

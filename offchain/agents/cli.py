@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from offchain.chain.rpc import ContractRevert, Rpc, RpcConnectionError, RpcError
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
-from offchain.evm import ContractRevert, Rpc, RpcConnectionError, RpcError
 
 EPILOG = "Roles and examples: README.md; the protocol: docs/SPEC.md §6."
 

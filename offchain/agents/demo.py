@@ -35,10 +35,10 @@ from offchain.agents.requester import (
 )
 from offchain.agents.solver import SubmitterSolver
 from offchain.agents.store import Store
+from offchain.chain.anvil import Anvil, Chain
 from offchain.chain.client import RpcBackend, System
 from offchain.chain.deployment import deploy
 from offchain.chain.views import ResultStatus, Stage
-from offchain.evm import Anvil, Chain
 from offchain.testing.strategies import LyingSubmitter
 
 ETH = 10**18

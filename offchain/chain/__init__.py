@@ -6,7 +6,9 @@
 - `views`: the contracts' structs as typed views, decoded by the ABI's component names;
 - `ape`: the same Backend over ape's networks and accounts (the CLI's default), and forge's build
   output as ape contract containers;
-- `deployment`: the deploy order, the shipped models' registration and the deployments files.
+- `deployment`: the deploy order, the shipped models' registration and the deployments files;
+- `rpc` (JSON-RPC and its one-line errors), `abi` (forge's artifacts), `anvil` (a throw-away node
+  and a `Chain` on it whose contracts are the same client, for tests, benches and the demo).
 
-`offchain/evm.py` stays the direct anvil client of the differential tests and the benches.
+`offchain/evm.py` re-exports the names the differential tests and the benches import.
 """

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from offchain.chain.abi import ARTIFACTS
 from offchain.chain.client import System, wait_receipt
 from offchain.chain.deployment import DeploymentError, deployment_path, live_on, load_deployment, one_line
-from offchain.evm import ARTIFACTS, ContractRevert, RpcConnectionError, RpcError
+from offchain.chain.rpc import ContractRevert, RpcConnectionError, RpcError
 
 
 class ChainSetupError(RuntimeError):

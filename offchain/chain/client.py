@@ -4,7 +4,7 @@ Agents decide from chain state alone (as op-challenger does), so all they need i
 logs, the head's timestamp) and send a transaction from their account. Two backends implement it:
 `RpcBackend` (JSON-RPC with an unlocked account: anvil, tests) here, and the ape backend
 (`offchain.chain.ape`: ape's networks and accounts, which sign) for the CLI. ABI encoding
-and custom-error decoding come from forge's artifacts (`offchain.evm.Artifact`) in both.
+and custom-error decoding come from forge's artifacts (`offchain.chain.abi.Artifact`) in both.
 """
 
 from __future__ import annotations
@@ -15,17 +15,9 @@ from typing import Any, Protocol
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 
+from offchain.chain.abi import Artifact, _canonical_type, _signature
+from offchain.chain.rpc import ContractRevert, Rpc, RpcError, revert_data, wait_for_receipt
 from offchain.chain.views import GameView, ResultView, TaskView
-from offchain.evm import (
-    Artifact,
-    ContractRevert,
-    Rpc,
-    RpcError,
-    _canonical_type,
-    _signature,
-    revert_data,
-    wait_for_receipt,
-)
 from offchain.merkle.hashing import keccak
 
 
@@ -67,12 +59,34 @@ def wait_receipt(backend: Backend, txh: str) -> dict[str, Any]:
 
 
 class Bound:
-    """A deployed contract bound to a backend: `call`, `send` (reverts are raised, decoded, before
-    anything is sent), `events`."""
+    """A deployed contract bound to a backend: `call`, `struct`, `send` (reverts are raised,
+    decoded, before anything is sent), `events`. The one contract client of the agents, the CLI,
+    the deployment, and (through `offchain.chain.anvil.Chain`) the tests and benches.
 
-    def __init__(self, backend: Backend, artifact: Artifact, address: str) -> None:
-        self.backend, self.artifact, self.address = backend, artifact, address
+    `simulate_in`: the block a send is simulated in first. The agents use "pending", the block it
+    will be mined in (a reveal must come a block after its commitment, SPEC §6.3, which a
+    simulation in the latest block would refuse); the tests "latest", where they set up state."""
+
+    def __init__(self, backend: Backend, artifact: Artifact, address: str, simulate_in: str = "pending") -> None:
+        self.backend, self.artifact, self.address, self.simulate_in = backend, artifact, address, simulate_in
         self._events = {i["name"]: i for i in artifact.abi if i["type"] == "event"}
+
+    @property
+    def sender(self) -> str:
+        return self.backend.sender
+
+    def as_sender(self, sender: str) -> "Bound":
+        """The same contract, with transactions sent from `sender` (an unlocked account of a
+        JSON-RPC node: an ape account signs for one address only)."""
+        if not isinstance(self.backend, RpcBackend):
+            raise TypeError(f"cannot send as {sender} through {type(self.backend).__name__}")
+        return type(self)(RpcBackend(self.backend.rpc, sender, self.backend.gas), self.artifact, self.address,
+                          self.simulate_in)
+
+    def estimate_gas(self, fn: str, *args: Any) -> int:
+        data, _ = self._encode(fn, args)
+        tx = {"from": self.backend.sender, "to": self.address, "data": "0x" + data.hex()}
+        return int(self.backend.request("eth_estimateGas", [tx]), 16)
 
     def _encode(self, fn: str, args: tuple[Any, ...]) -> tuple[bytes, dict[str, Any]]:
         return self.artifact.encode_call(fn, args)
@@ -103,9 +117,7 @@ class Bound:
     def send(self, fn: str, *args: Any, value: int = 0) -> dict[str, Any]:
         """Mine `fn(*args)`; a call that would revert raises ContractRevert and sends nothing."""
         data, _ = self._encode(fn, args)
-        # Simulated in the block it will be mined in: a reveal must come a block after its
-        # commitment (SPEC §6.3), which a simulation in the latest block would refuse.
-        self._eth_call(data, value, "pending")
+        self._eth_call(data, value, self.simulate_in)
         receipt = self.backend.transact(self.address, data, value)
         if int(receipt["status"], 16) != 1:
             raise ContractRevert(b"", None, (f"{fn} was mined but reverted (the state changed in between)",))

@@ -2,7 +2,7 @@
 deployments file per network.
 
 The one place that knows the deploy order (SPEC §6), for every path: tests and benches through
-`deploy(chain)` (offchain/evm.py), `ape run deploy` through `deploy_system(backend)` with ape's
+`deploy(chain)` (offchain/chain/anvil.py), `ape run deploy` through `deploy_system(backend)` with ape's
 accounts (offchain/chain/ape.py), and script/Deploy.s.sol for Foundry users, which repeats
 this order (reading the shipped models' specs from SHIPPED_SPECS) and is checked against it by
 tests/test_deploy.py:
@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 
+from offchain.chain.abi import REPO_ROOT, Artifact, _canonical_type
+from offchain.chain.anvil import Chain
 from offchain.chain.client import Backend, Bound, RpcBackend, System
-from offchain.evm import REPO_ROOT, Artifact, Chain, Contract, _canonical_type
 
 if TYPE_CHECKING:
     from offchain.game.model import ModelSpec
@@ -47,11 +48,11 @@ class DeploymentError(RuntimeError):
 
 @dataclass(frozen=True)
 class Deployment:
-    mips: Contract
-    models: Contract
-    link: Contract
-    tasks: Contract
-    games: Contract
+    mips: Bound
+    models: Bound
+    link: Bound
+    tasks: Bound
+    games: Bound
 
     def as_sender(self, sender: str) -> "Deployment":
         """The same contracts, with transactions sent from `sender`."""
