@@ -26,7 +26,7 @@ from offchain.agents.solver import (
     withdraw,
 )
 from offchain.agents.store import Store
-from offchain.agents.trace import TraceProvider, V1Trace
+from offchain.agents.trace import TaskTrace, TraceProvider
 from offchain.chain.client import System, head_timestamp
 from offchain.chain.rpc import ContractRevert
 from offchain.chain.views import GameView, ResultStatus, TaskView
@@ -113,7 +113,7 @@ class Agent:
         return self.traces[task_id]
 
     def trace_for(self, task: AnyTask) -> TraceProvider:
-        return V1Trace.honest(task)
+        return TaskTrace.honest(task)
 
     def my_games(self, side: str) -> list[tuple[int, GameView]]:
         """The live games this agent plays as `side` (the node filters a challenger's; the

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from offchain.agents.trace import TraceProvider, V1Trace
+from offchain.agents.trace import TaskTrace, TraceProvider
 from offchain.chain.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND, REVEAL_PERIOD
 from offchain.game.bisect import Level, challenger_move, submitter_move
@@ -222,7 +222,7 @@ class SubmitterSolver:
 
     def trace(self, task: AnyTask) -> TraceProvider:
         """The trace it posts and defends: the task's honest one (a liar's differs)."""
-        return V1Trace.honest(task)
+        return TaskTrace.honest(task)
 
     @staticmethod
     def indefensible(tv: TaskView, step_cap: int, latency: int = INCLUSION_LATENCY) -> str | None:
@@ -314,7 +314,7 @@ class ChallengerSolver:
 
     def trace(self, task: AnyTask) -> TraceProvider:
         """The trace it checks results against: the task's honest one."""
-        return V1Trace.honest(task)
+        return TaskTrace.honest(task)
 
     def review(self, r: Revealed, step_cap: int | None, now: int, trace: TraceProvider | None, refused: bool = False,
                rerun_rate: int = RERUN_STEPS_PER_SECOND) -> list[Action]:

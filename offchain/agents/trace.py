@@ -1,10 +1,11 @@
-"""What the solver needs from a trace (`TraceProvider`), and the spec v1 trace behind it.
+"""What the solver needs from a trace (`TraceProvider`), and the native task trace behind it.
 
 A trace provider is one party's whole story about one task: its tokens and S_n, its claim at any
 phase-2 index (S_k), and for any node its claim at any phase-1 step, the node-link proof material
 (the transition) and the one-step proof material (the witness). The solver reads nothing else, so
-a trace of another spec (v2, GGUF) plugs in by implementing this protocol, and a liar is a
-provider whose claims differ (offchain/testing).
+a trace of another kind plugs in by implementing this protocol, and a liar is a provider
+whose claims differ (offchain/testing). `TaskTrace` serves both specs' tasks, whose game-layer
+interface is the same (`game.task.AnyTask`).
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ class TraceProvider(Protocol):
         ...
 
 
-class V1Trace:
-    """A spec v1 trace: a task's native run (`Task`) and the claims posted about it (its honest
-    ones by default, or a liar's). Claims, node runs and claimed final states are computed once,
-    on first use."""
+class TaskTrace:
+    """The trace of a task run natively, spec v1 (`game.task.Task`) or v2 (`game.task_v2.TaskV2`,
+    a GGUF: the same interface), and the claims posted about it (its honest ones by default, or a
+    liar's). Claims, node runs and claimed final states are computed once, on first use."""
 
     def __init__(self, task: AnyTask, claims: Claims | None = None) -> None:
         self.task = task
@@ -71,7 +72,7 @@ class V1Trace:
         self._finals: dict[int, VM] = {}
 
     @classmethod
-    def honest(cls, task: AnyTask) -> "V1Trace":
+    def honest(cls, task: AnyTask) -> "TaskTrace":
         return cls(task)
 
     @property

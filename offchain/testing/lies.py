@@ -1,6 +1,6 @@
-"""Lying spec v1 traces: what a dishonest submitter claims, as trace providers.
+"""Lying task traces: what a dishonest submitter claims, as trace providers.
 
-Each is the honest `V1Trace` with one claim changed; every one of them must lose on chain
+Each is the honest `TaskTrace` with one claim changed; every one of them must lose on chain
 (tests/agents/test_strategies.py).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from offchain.agents.trace import V1Trace
+from offchain.agents.trace import TaskTrace
 from offchain.game.task import AnyTask, Claims, wrong_output
 from offchain.merkle import keccak, tensor_root
 from offchain.mipsemu import VM
@@ -40,7 +40,7 @@ def wrong_answer(task: AnyTask, node: int) -> Claims:
     return replace(lie, leaves=tuple(leaves), tokens=tuple(tokens))
 
 
-class Inconsistent(V1Trace):
+class Inconsistent(TaskTrace):
     """Claims S_k for k > `lie` that no single node output links to S_lie (and so a wrong S_n)."""
 
     def __init__(self, task: AnyTask, claims: Claims, lie: int) -> None:
@@ -51,7 +51,7 @@ class Inconsistent(V1Trace):
         return garbage("S", k) if k > self.lie else super().phase2(k)
 
 
-class LieMid2(V1Trace):
+class LieMid2(TaskTrace):
     """Posts garbage phase-2 midpoints below `lie`."""
 
     def __init__(self, task: AnyTask, claims: Claims, lie: int) -> None:
@@ -62,7 +62,7 @@ class LieMid2(V1Trace):
         return garbage("S", k) if 0 < k < self.lie else super().phase2(k)
 
 
-class BogusFinal(V1Trace):
+class BogusFinal(TaskTrace):
     """Claims, for its corrupted node, a final VM state with a changed register too."""
 
     def claimed_final(self, i: int) -> VM:
@@ -74,7 +74,7 @@ class BogusFinal(V1Trace):
         return vm
 
 
-class StepsOff(V1Trace):
+class StepsOff(TaskTrace):
     """Claims its corrupted node's run took `delta` steps more (or fewer) than it does."""
 
     def __init__(self, task: AnyTask, claims: Claims, delta: int) -> None:
@@ -90,7 +90,7 @@ class StepsOff(V1Trace):
         return vm
 
 
-class LieMid1(V1Trace):
+class LieMid1(TaskTrace):
     """Posts garbage phase-1 midpoints in the second half of its corrupted node's run."""
 
     def phase1(self, i: int, k: int) -> bytes:

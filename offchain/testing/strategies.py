@@ -8,7 +8,7 @@ lose on chain (tests/agents/test_strategies.py).
 from __future__ import annotations
 
 from offchain.agents.solver import Action, ChallengerSolver, Revealed, SubmitterSolver
-from offchain.agents.trace import TraceProvider, V1Trace
+from offchain.agents.trace import TaskTrace, TraceProvider
 from offchain.chain.views import GameView
 from offchain.game.phase1 import StepWitness
 from offchain.game.task import AnyTask, wrong_token
@@ -52,17 +52,17 @@ class LyingSubmitter(SubmitterSolver):
 
     def trace(self, task: AnyTask) -> TraceProvider:
         if self.name == "wrong-token":
-            return V1Trace(task, wrong_token(task, self.arg or 0))
+            return TaskTrace(task, wrong_token(task, self.arg or 0))
         node = self.arg if self.arg is not None else task.n // 2
         if not 0 <= node < task.n:
             raise ValueError(f"node {node} is outside this task's {task.n} nodes")
         claims, lie = wrong_answer(task, node), self.arg if self.arg is not None else 0
-        lying: dict[str, V1Trace] = {
+        lying: dict[str, TaskTrace] = {
             "inconsistent": Inconsistent(task, claims, lie), "lie-mid2": LieMid2(task, claims, lie),
             "bogus-final": BogusFinal(task, claims), "lie-mid1": LieMid1(task, claims),
             "steps-short": StepsOff(task, claims, -1000), "steps-long": StepsOff(task, claims, 1000),
         }
-        return lying.get(self.name, V1Trace(task, claims))  # wrong-node and silent: just the wrong answer
+        return lying.get(self.name, TaskTrace(task, claims))  # wrong-node and silent: just the wrong answer
 
 
 class SilentSubmitter(LyingSubmitter):

@@ -9,7 +9,7 @@ import pytest
 from offchain.agents.catalog import Catalog
 from offchain.agents.requester import encode_input
 from offchain.agents.solver import Challenge, ChallengerSolver, Move, Respond, SubmitterSolver
-from offchain.agents.trace import V1Trace
+from offchain.agents.trace import TaskTrace
 from offchain.chain.views import Stage
 from offchain.game.task import Task, trace
 from offchain.mipsemu import hash_packed
@@ -48,7 +48,7 @@ def test_the_command_line_names_every_strategy_and_refuses_others() -> None:
 
 
 def test_a_wrong_answer_differs_from_the_honest_trace_from_its_node_on(task: Task) -> None:
-    honest, lie = V1Trace.honest(task), submitter(f"wrong-node:{LIE}").trace(task)
+    honest, lie = TaskTrace.honest(task), submitter(f"wrong-node:{LIE}").trace(task)
     assert [k for k in range(task.n + 1) if lie.phase2(k) != honest.phase2(k)] == list(range(LIE + 1, task.n + 1))
     assert lie.tokens != honest.tokens
     assert lie.token_proof(lie.tokens) is None, "its tokens agree with its own argmax leaves: no token proof"
@@ -67,7 +67,7 @@ def test_phase_two_lies_post_garbage_exactly_where_described(task: Task, name: s
 @pytest.mark.parametrize("name,regs_differ,delta", [("bogus-final", True, 0), ("steps-short", False, -1000),
                                                     ("steps-long", False, 1000), ("wrong-node", False, 0)])
 def test_final_state_lies_change_only_the_corrupted_nodes_claim(task: Task, name: str, regs_differ: bool, delta: int) -> None:
-    base, lie = V1Trace(task, submitter(f"wrong-node:{LIE}").trace(task).claims), submitter(f"{name}:{LIE}").trace(task)
+    base, lie = TaskTrace(task, submitter(f"wrong-node:{LIE}").trace(task).claims), submitter(f"{name}:{LIE}").trace(task)
     honest, told = base.final(LIE), lie.final(LIE)
     assert told.step_count - honest.step_count == delta
     assert (told.regs != honest.regs) == regs_differ
@@ -84,7 +84,7 @@ def test_lie_mid1_garbles_the_second_half_of_its_nodes_run(task: Task) -> None:
 
 
 def test_a_wrong_token_keeps_the_honest_s_n_and_falls_to_the_token_proof(task: Task) -> None:
-    honest, lie = V1Trace.honest(task), submitter("wrong-token:1").trace(task)
+    honest, lie = TaskTrace.honest(task), submitter("wrong-token:1").trace(task)
     assert lie.final_state == honest.final_state
     assert [k for k, (a, b) in enumerate(zip(lie.tokens, honest.tokens)) if a != b] == [1]
     p = honest.token_proof(lie.tokens)
