@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from offchain.agents.catalog import Catalog
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.demo import Story, play_story
-from offchain.agents.strategy import Strategy
-from offchain.deployment import deploy
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import deploy
 from offchain.evm import Anvil, Chain
 from offchain.llm.kernels.mnist import IMAGE
+from offchain.testing.strategies import LyingSubmitter
 
 PHASES = ("result", "challenge", "phase 2", "transition", "phase 1", "step")
 
@@ -72,7 +72,7 @@ def run() -> dict[str, Any]:
             return System.at(RpcBackend(node.rpc, a), d.addresses())
 
         def story(title: str, model: str, prompt: str | bytes, n_new: int, lie: int) -> Story:
-            return play_story(chain, system_at, catalog, Story(title, model, prompt, n_new, Strategy("wrong-node", lie)),
+            return play_story(chain, system_at, catalog, Story(title, model, prompt, n_new, LyingSubmitter("wrong-node", lie)),
                               Path(tmp), accounts, lambda m: None)
 
         llama = catalog.named("shakespeare")

@@ -28,16 +28,15 @@ def child() -> dict[str, Any]:
     from bench.llm_7b import synthetic_model
     from offchain.agents.agent import Challenger, Submitter, drive
     from offchain.agents.catalog import Catalog, Entry
-    from offchain.agents.chain import RpcBackend, System, head_number
     from offchain.agents.requester import Terms, post_task, settled
     from offchain.agents.store import Store
-    from offchain.agents.strategy import Strategy
-    from offchain.agents.views import GameView
-    from offchain.deployment import deploy
+    from offchain.chain.client import RpcBackend, System, head_number
+    from offchain.chain.deployment import deploy
     from offchain.evm import Anvil, Chain
     from offchain.game.model import model_spec
     from offchain.game.tokens import task_input
     from offchain.node.graph import build_graph
+    from offchain.testing.strategies import LyingSubmitter
 
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -66,7 +65,8 @@ def child() -> dict[str, Any]:
         t0 = time.perf_counter()
         store.task(entry, task_input(prompt), n_new)
         stages["trace (native, every node output)"] = time.perf_counter() - t0
-        liar = Submitter(system(acct[2]), catalog, store, Strategy("wrong-node", lie), say=lambda m: None, from_block=start)
+        liar = Submitter(system(acct[2]), catalog, store, say=lambda m: None, from_block=start,
+                         solver=LyingSubmitter("wrong-node", lie))
         watcher = Challenger(system(acct[3]), catalog, store, say=lambda m: None, from_block=start)
 
         t_game = time.perf_counter()
@@ -81,7 +81,7 @@ def child() -> dict[str, Any]:
                 last = end
         games = system(acct[0]).games
         gid = games.events("GameOpened", start)[-1]["gameId"]
-        g = GameView.of(games.call("game", gid))
+        g = games.game(gid)
         dispute = [t for t in txs if t.phase != "result"]
     return {
         "stages": {k: round(v, 2) for k, v in stages.items()},

@@ -13,12 +13,12 @@ import {ModelSpec} from "../src/lib/GameTypes.sol";
 ///         `forge script script/Deploy.s.sol --rpc-url URL --broadcast --private-key KEY`
 ///         (or `--account NAME` for a cast wallet). Same contracts, same order, same model
 ///         registrations and so, from the same account and nonce, the same addresses, bytecode
-///         and records as `ape run deploy` (offchain/deployment.py's ORDER; tests/test_deploy.py
+///         and records as `ape run deploy` (offchain/chain/deployment.py's ORDER; tests/test_deploy.py
 ///         compares the two): MIPS, ModelRegistry, NodeLink, TaskRegistry (whose constructor
 ///         creates the DisputeGame), then the shipped models.
 /// @dev    A model's spec (roots, graph, step cap) is derived from its model file in Python, so
 ///         the specs come ABI-encoded from deployments/shipped-models.json, which
-///         `python -m offchain.deployment --write-specs` writes and the tests check. This script
+///         `python -m offchain.chain.deployment --write-specs` writes and the tests check. This script
 ///         writes no deployments file: `ape run deploy` does, for the agents.
 contract Deploy is Script {
     string internal constant SPECS = "deployments/shipped-models.json";

@@ -5,7 +5,7 @@ Deploys MIPS, ModelRegistry, NodeLink and TaskRegistry (which creates the Disput
 forge's build output (`make build`), registers the Shakespeare LLaMA and both MNIST graphs, and
 writes `deployments/<ecosystem>-<network>.json`. A deployment already in that file whose contracts
 still have code on the chain is reused (only missing models are registered) unless `--fresh`.
-The order and the file live in offchain/deployment.py; this script only picks ape's network and
+The order and the file live in offchain/chain/deployment.py; this script only picks ape's network and
 account.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 import click
 from ape.cli import network_option
 
-from offchain.agents.apechain import ApeBackend, ChainSetupError, connected, deploy_command, network_name, pick_account
-from offchain.deployment import DeploymentError, deploy_or_reuse, deployment_path
+from offchain.chain.ape import ApeBackend, ChainSetupError, connected, deploy_command, network_name, pick_account
+from offchain.chain.deployment import DeploymentError, deploy_or_reuse, deployment_path
 from offchain.evm import ContractRevert, RpcConnectionError, RpcError
 
 

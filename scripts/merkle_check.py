@@ -3,7 +3,7 @@
 import click
 from ape import accounts, networks
 
-from offchain.apeutil import contract_container
+from offchain.chain.ape import contract_container
 from offchain.merkle import SparseMemory
 
 

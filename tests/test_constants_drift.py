@@ -11,7 +11,7 @@ from enum import IntEnum
 from pathlib import Path
 
 from offchain import constants, protocol
-from offchain.agents import views
+from offchain.chain import views
 from offchain.llm import model
 from offchain.mipsemu import decode, state
 from offchain.node import graph, layout

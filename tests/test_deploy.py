@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from offchain.agents.chain import RpcBackend, System
-from offchain.deployment import (
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import (
     CONTRACTS,
     SHIPPED_SPECS,
     DeploymentError,
@@ -154,7 +154,7 @@ def test_forge_script_deploys_the_same_bytecode_at_the_same_addresses_and_regist
 
 
 def test_the_committed_specs_file_forge_registers_is_the_shipped_models() -> None:
-    assert SHIPPED_SPECS.read_text() == specs_file(shipped_models()), "run `python -m offchain.deployment --write-specs`"
+    assert SHIPPED_SPECS.read_text() == specs_file(shipped_models()), "run `python -m offchain.chain.deployment --write-specs`"
 
 
 def test_fresh_redeploys_and_a_file_for_another_chain_is_not_reused(tmp_path: Path) -> None:
@@ -187,8 +187,8 @@ def test_a_malformed_deployments_file_is_a_one_line_error_naming_the_command(tmp
 APE_CLIENT = r"""
 import json, sys
 from pathlib import Path
-from offchain.agents.apechain import ChainSetupError, connect
-from offchain.agents.chain import head_timestamp
+from offchain.chain.ape import ChainSetupError, connect
+from offchain.chain.client import head_timestamp
 from offchain.evm import ContractRevert
 
 folder, empty = Path(sys.argv[1]), Path(sys.argv[2])

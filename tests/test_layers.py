@@ -1,5 +1,6 @@
-"""`offchain/` imports one way: protocol < merkle < mipsemu < llm < node < game < chain < agents < cli
-(issue 18). Every import counts, at module level, inside a function or under TYPE_CHECKING, and so
+"""`offchain/` imports one way: protocol < merkle < mipsemu < llm < node < game < chain < agents < testing
+< cli (issue 18; `testing` holds the dishonest players, so no honest agent can import a lie: only the
+command line's `--dishonest` wiring may). Every import counts, at module level, inside a function or under TYPE_CHECKING, and so
 do the package __init__ files Python runs on the way to a module: the test judges direction, not
 placement. And no two modules import each other, directly or round a longer loop (module to module:
 a package's __init__ re-exporting its own submodules is not a loop).
@@ -11,27 +12,22 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ("protocol", "merkle", "mipsemu", "llm", "node", "game", "chain", "agents", "cli")
+ORDER = ("protocol", "merkle", "mipsemu", "llm", "node", "game", "chain", "agents", "testing", "cli")
 
 #: Modules whose layer is not their folder's (longest prefix wins). The command-line front ends
 #: (`cli.py`, `__main__.py`, `demo.py`) are the cli layer wherever they sit: they only register and
-#: dispatch. Two more sit where issue 18 will move them, and are judged by the layer they belong to:
-#: - llm/kernels runs a node's program in the VM from its start state (node.start): node layer; its
-#:   registry, the op table llm.commit reads, stays in llm;
-#: - agents/chain and agents/apechain are the contract client and ape bridge: chain layer (item 4
-#:   moves them to offchain/chain/).
+#: dispatch. One more sits where issue 18 will move it, and is judged by the layer it belongs to:
+#: llm/kernels runs a node's program in the VM from its start state (node.start): node layer; its
+#: registry, the op table llm.commit reads, stays in llm. offchain/evm.py, the direct anvil client
+#: of the tests and benches, is chain layer beside offchain/chain/.
 LAYER_OF: dict[str, str] = {
     "offchain": "protocol",  # the package itself: __version__ only
     "offchain.protocol": "protocol",
     "offchain.constants": "protocol",
     "offchain.native": "protocol",  # compiles the C helpers; imports nothing of ours
     "offchain.evm": "chain",
-    "offchain.apeutil": "chain",
-    "offchain.deployment": "chain",
     "offchain.llm.kernels": "node",
     "offchain.llm.kernels.registry": "llm",
-    "offchain.agents.chain": "chain",
-    "offchain.agents.apechain": "chain",
 }
 
 
@@ -139,10 +135,10 @@ def test_no_import_cycles() -> None:
 def test_the_checker_sees_imports_wherever_they_are_written(tmp_path: Path) -> None:
     src = tmp_path / "probe.py"
     src.write_text("from typing import TYPE_CHECKING\n"
-                   "if TYPE_CHECKING:\n    from offchain.agents.chain import System\n"
+                   "if TYPE_CHECKING:\n    from offchain.chain.client import System\n"
                    "def f():\n    from offchain import cli\n    __import__('offchain.game.task')\n"
                    "from . import hashing\n")
     found = sorted(t for _, t in imports("offchain.merkle.probe", src))
-    assert found == ["offchain.agents.chain", "offchain.cli", "offchain.game.task", "offchain.merkle.hashing"]
+    assert found == ["offchain.chain.client", "offchain.cli", "offchain.game.task", "offchain.merkle.hashing"]
     assert all(ORDER.index(layer(t)) > ORDER.index(layer("offchain.merkle.probe")) for t in found[:3])
-    assert layer("offchain.llm.cli") == "cli" and layer("offchain.agents.chain") == "chain"
+    assert layer("offchain.llm.cli") == "cli" and layer("offchain.chain.client") == "chain"

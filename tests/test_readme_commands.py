@@ -135,7 +135,7 @@ CHECKS: dict[str, list[Run]] = {
     "opml kernels": [("opml", "kernels")],
     "python -m offchain.mipsemu run ELF": [  # and the span after it, `witness ELF --step K`
         ("python", "-m", "offchain.mipsemu", "run", ECHO), ("python", "-m", "offchain.mipsemu", "witness", ECHO, "--step", "5")],
-    "python -m offchain.deployment --write-specs": [("python", "-m", "offchain.deployment")],  # the check form: writes nothing
+    "python -m offchain.chain.deployment --write-specs": [("python", "-m", "offchain.chain.deployment")],  # the check form: writes nothing
 }
 
 
@@ -153,7 +153,7 @@ EXPECT: dict[str, str] = {
     "--tokens 32": "Paris",
     "opml model verify FILE.gguf [--root ROOT]": "verified: spec v2 weight root",
     "opml model verify FILE.gguf": "verified: spec v2 weight root",
-    "python -m offchain.deployment --write-specs": "up to date",
+    "python -m offchain.chain.deployment --write-specs": "up to date",
 }
 
 

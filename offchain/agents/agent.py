@@ -1,48 +1,38 @@
-"""The submitter (`opml serve`) and challenger (`opml watch`) daemons.
+"""The submitter (`opml serve`) and challenger (`opml watch`) daemons: the loop.
 
-Each `tick()` reads the chain, decides every move from chain state alone (as op-challenger does),
-and sends what is due; nothing about a game lives only in memory, so a daemon killed and
-restarted mid-game resumes where the chain is. The native traces are cached on disk (`Store`).
+Each `tick()` reads the chain into typed views, asks the solver what is due (`solver.py`: pure,
+the honest rules) and has the responder send it (`responder.py`); nothing about a game lives
+only in memory, so a daemon killed and restarted mid-game resumes where the chain is (as
+op-challenger does). What an agent keeps is what is costly to recompute: the native traces
+(cached on disk, `Store`) and the trace providers built on them, plus what it has already said.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from offchain.agents.catalog import Catalog, Entry
-from offchain.agents.chain import Bound, System, head_timestamp
+from offchain.agents.responder import PHASES, Responder, Tx
+from offchain.agents.solver import (
+    Action,
+    ChallengerSolver,
+    GiveUp,
+    Refuse,
+    Revealed,
+    Settling,
+    SubmitterSolver,
+    Transition,
+    withdraw,
+)
 from offchain.agents.store import Store
-from offchain.agents.strategy import Plan, Strategy, plan_for
-from offchain.agents.views import GameView, ResultStatus, ResultView, Stage, TaskStatus, TaskView
-from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND, REVEAL_PERIOD
-from offchain.evm import ContractRevert
-from offchain.game.bounds import commitment, max_moves, min_clock, min_window
-from offchain.game.phase1 import NodeRun
-from offchain.game.task import Claims, Task
-from offchain.game.tokens import token_mismatch, tokens_bytes
-from offchain.game.transition import build, node_run
+from offchain.agents.trace import TaskTrace, TraceProvider
+from offchain.chain.client import System, head_timestamp
+from offchain.chain.rpc import ContractRevert
+from offchain.chain.views import GameView, ResultStatus, TaskView
+from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
+from offchain.game.task import AnyTask
 from offchain.merkle import keccak
-from offchain.mipsemu import hash_packed
-
-#: Phases of the game for the summaries: which phase a move belongs to.
-PHASES = ("result", "challenge", "phase 2", "transition", "phase 1", "step", "settle")
-
-
-@dataclass
-class Tx:
-    """One transaction an agent sent, for summaries and `opml status`."""
-
-    role: str
-    fn: str
-    phase: str
-    game: int
-    gas: int
-    seconds: float
-    block: int
-    done_at: float = 0.0  # perf_counter when the receipt arrived (phase wall times in summaries)
 
 
 @dataclass
@@ -52,7 +42,6 @@ class Agent:
     system: System
     catalog: Catalog
     store: Store
-    strategy: Strategy = field(default_factory=Strategy)
     say: Callable[[str], None] = print
     txs: list[Tx] = field(default_factory=list)
     from_block: int = 0
@@ -65,6 +54,13 @@ class Agent:
     rerun_rate: int = RERUN_STEPS_PER_SECOND
     #: tasks or results this agent said it will not take on (said once)
     refused: set[int] = field(default_factory=set)
+    #: games whose claims this agent cannot prove: it stops moving in them
+    gave_up: set[int] = field(default_factory=set)
+    #: task id → the trace provider this agent plays from
+    traces: dict[int, TraceProvider] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.responder = Responder(self.system, self.store, self.say, self.role, self.txs)
 
     @property
     def me(self) -> str:
@@ -73,52 +69,72 @@ class Agent:
     def now(self) -> int:
         return head_timestamp(self.system.tasks.backend)
 
-    def send(self, c: Bound, fn: str, *args: Any, value: int = 0, phase: str = "settle", game: int = 0) -> dict:
-        t0 = time.perf_counter()
-        receipt = c.send(fn, *args, value=value)
-        t1 = time.perf_counter()
-        self.txs.append(Tx(self.role, fn, phase, game, int(receipt["gasUsed"], 16), t1 - t0,
-                           int(receipt["blockNumber"], 16), t1))
-        self.store.log(f"{fn} game={game}", receipt["transactionHash"])
-        return receipt
+    def act(self, actions: list[Action]) -> int:
+        """Send the actions; returns the transactions sent. What the agent must remember of an
+        action (a refusal said, a game given up) is kept here."""
+        sent = 0
+        for a in actions:
+            if isinstance(a, Refuse):
+                self.refused.add(a.key)
+            elif isinstance(a, GiveUp):
+                self.gave_up.add(a.game)
+            try:
+                sent += self.responder.perform(a)
+            except ContractRevert as e:
+                if not isinstance(a, Transition):
+                    raise
+                # The chain refuses the link: the claims cannot be proven, so stop moving (the
+                # game is then lost on time, as it must be).
+                self.say(f"game {a.game}: cannot link node {a.node}: {e}")
+                self.gave_up.add(a.game)
+        return sent
 
-    def task_of(self, task_id: int) -> tuple[TaskView, Entry | None, Task | None]:
-        """A task's view, its model entry and its honest trace (None if we do not run the model)."""
-        tv = TaskView.of(self.system.tasks.call("task", task_id))
+    def task_of(self, task_id: int) -> tuple[TaskView, Entry | None, AnyTask | None]:
+        """A task's view, its model entry and its native run (None if we do not run the model)."""
+        tv = self.system.tasks.task(task_id)
         entry = self.catalog.get(tv.model)
         if entry is None:
             return tv, None, None
         if task_id not in self.inputs:  # a task's input never changes: scan its event once
-            ev = [e for e in self.system.tasks.events("TaskCreated", self.from_block) if e["taskId"] == task_id]
+            ev = self.system.tasks.events("TaskCreated", self.from_block, taskId=task_id)
             if not ev:
                 return tv, entry, None
             self.inputs[task_id] = (ev[0]["input"], ev[0]["newTokens"])
         data, n_new = self.inputs[task_id]
         return tv, entry, self.store.task(entry, data, n_new)
 
+    def trace(self, task_id: int) -> TraceProvider | None:
+        """The trace this agent plays a task from (built once), None if it cannot run the task."""
+        if task_id not in self.traces:
+            _, _, task = self.task_of(task_id)
+            if task is None:
+                return None
+            self.traces[task_id] = self.trace_for(task)
+        return self.traces[task_id]
+
+    def trace_for(self, task: AnyTask) -> TraceProvider:
+        return TaskTrace.honest(task)
+
     def my_games(self, side: str) -> list[tuple[int, GameView]]:
+        """The live games this agent plays as `side` (the node filters a challenger's; the
+        submitter is not an indexed field of GameOpened)."""
         out = []
-        for e in self.system.games.events("GameOpened", self.from_block):
+        where = {"challenger": self.me} if side == "challenger" else {}
+        for e in self.system.games.events("GameOpened", self.from_block, **where):
             if e[side].lower() == self.me:
-                g = GameView.of(self.system.games.call("game", e["gameId"]))
+                g = self.system.games.game(e["gameId"])
                 if not g.stage.over:
                     out.append((e["gameId"], g))
         return out
 
-    def claim_timeout(self, gid: int, g: GameView, opponent_moves: bool) -> bool:
-        if opponent_moves and g.overdrawn(self.now()):
-            self.say(f"game {gid}: the other side's clock ran out; claiming the timeout")
-            self.send(self.system.games, "timeout", gid, phase="settle", game=gid)
-            return True
-        return False
-
     def withdraw(self) -> None:
-        if self.system.tasks.call("credits", self.me):
-            self.send(self.system.tasks, "withdraw")
+        self.act(withdraw(int(self.system.tasks.call("credits", self.me))))
 
 
-def _phase(g: GameView) -> str:
-    return "phase 2" if g.level == 0 else "phase 1"
+def _needs_trace(trace: TraceProvider | None) -> TraceProvider:
+    if trace is None:  # only asked for tasks whose trace was already built
+        raise RuntimeError("the task's input is not known to this agent")
+    return trace
 
 
 @dataclass
@@ -126,120 +142,44 @@ class Submitter(Agent):
     """Posts results for the tasks of the models it serves and defends them in every game."""
 
     role: str = "submitter"
-    plans: dict[int, Plan] = field(default_factory=dict)
-    gave_up: set[int] = field(default_factory=set)
+    solver: SubmitterSolver = field(default_factory=SubmitterSolver)
 
-    def indefensible(self, tv: TaskView, entry: Entry) -> str | None:
-        """Why this submitter cannot defend a task's clock at its own latency (None: it can)."""
-        moves = max_moves(tv.nodes, entry.spec.stepCap)
-        need = min_clock(tv.nodes, entry.spec.stepCap, self.latency)
-        if tv.clock < need:
-            return f"its {tv.clock} s clock cannot cover {moves} moves at {self.latency} s each ({need} s)"
-        return None
-
-    def salt(self, task_id: int) -> bytes:
-        return self.store.salt(f"{self.system.tasks.address.lower()}:{task_id}")
-
-    def plan(self, task_id: int) -> Plan | None:
-        if task_id not in self.plans:
-            _, _, task = self.task_of(task_id)
-            if task is None:
-                return None
-            self.plans[task_id] = plan_for(task, self.strategy)
-        return self.plans[task_id]
+    def trace_for(self, task: AnyTask) -> TraceProvider:
+        return self.solver.trace(task)
 
     def tick(self) -> int:
-        """One pass: answer new tasks, move in every game, finalize, withdraw. Returns actions taken."""
+        """One pass: answer new tasks, move in every game, reveal and finalize. Returns transactions sent."""
         acted = 0
         tasks = self.system.tasks
-        for e in tasks.events("TaskCreated", self.from_block):
+        for e in tasks.events("TaskCreated", self.from_block, model=[m.id for m in self.catalog.entries]):
             tid = e["taskId"]
-            if tasks.call("resultOf", tid, self.me) or self.catalog.get(e["model"]) is None:
+            entry = self.catalog.get(e["model"])
+            if tasks.call("resultOf", tid, self.me) or entry is None or tid in self.refused:
                 continue
-            tv = TaskView.of(tasks.call("task", tid))
-            if tv.status != TaskStatus.OPEN or self.now() > tv.deadline or tid in self.refused:
-                continue
-            why = self.indefensible(tv, self.catalog.get(e["model"]))  # type: ignore[arg-type]
-            if why:
-                self.say(f"task {tid}: refused: {why}")
-                self.refused.add(tid)
-                continue
-            plan = self.plan(tid)
-            assert plan is not None
-            self.say(f"task {tid}: committing to {'an honest' if self.strategy.honest else 'a ' + self.strategy.name} "
-                     f"result, S_n = 0x{plan.final_state.hex()[:16]}…")
-            c = commitment(tokens_bytes(plan.tokens), plan.final_state, self.me, self.salt(tid))
-            self.send(tasks, "commitResult", tid, c, value=tv.submitter_bond, phase="result")
-            acted += 1
+            tv = tasks.task(tid)
+            acted += self.act(self.solver.answer(tid, tv, entry.spec.stepCap, self.now(),
+                                                 lambda tid=tid: _needs_trace(self.trace(tid)), self.latency))
         for gid, g in self.my_games("submitter"):
-            acted += self.move(gid, g)
-        for e in tasks.events("ResultCommitted", self.from_block):
-            if e["submitter"].lower() != self.me:
-                continue
-            acted += self.settle(e["resultId"])
+            trace = self.trace(g.task_id)
+            if trace is not None and gid not in self.gave_up:
+                acted += self.act(self.solver.move(gid, g, self.now(), trace))
+        for e in tasks.events("ResultCommitted", self.from_block, submitter=self.me):
+            s = self.settling(e["resultId"])
+            acted += self.act(self.solver.settle(s, self.now(), lambda s=s: _needs_trace(self.trace(s.result.task_id))))
         return acted
 
-    def settle(self, rid: int) -> int:
-        """Reveal a mined commitment; finalize or release a result whose window has passed."""
+    def settling(self, rid: int) -> Settling:
+        """The chain's facts about one of its results; the finalize ones only for a pending result."""
         tasks = self.system.tasks
-        r = ResultView.of(tasks.call("result", rid))
-        tv = TaskView.of(tasks.call("task", r.task_id))
-        now = self.now()
-        if r.status == ResultStatus.COMMITTED and now < r.committed_at + REVEAL_PERIOD:
-            # The commitment is mined, so this transaction lands in a later block (§6.3).
-            plan = self.plan(r.task_id)
-            assert plan is not None
-            self.say(f"result {rid}: revealing its commitment")
-            self.send(tasks, "revealResult", rid, tokens_bytes(plan.tokens), plan.final_state, self.salt(r.task_id),
-                      phase="result")
-            return 1
-        if r.status != ResultStatus.PENDING or r.live_games or now < r.submitted_at + tv.window:
-            return 0
-        if tv.status == TaskStatus.FINALIZED:
-            self.send(tasks, "releaseBond", rid)
-            return 1
-        if tv.status != TaskStatus.OPEN:
-            return 0
+        r = tasks.result(rid)
+        tv = tasks.task(r.task_id)
+        if r.status != ResultStatus.PENDING or r.live_games:
+            return Settling(rid, r, tv)
         claim = keccak(r.tokens_hash + r.final_state)
-        if int(tasks.call("disprover", r.task_id, claim), 16):
-            return 0  # the claim was proven wrong on another result: it can never finalize (§6.11)
+        disproven = bool(int(tasks.call("disprover", r.task_id, claim), 16))
         earliest = int(tasks.call("earliestOf", r.task_id, claim))
-        if earliest != rid and ResultView.of(tasks.call("result", earliest)).status == ResultStatus.PENDING:
-            return 0  # an earlier commitment of the same claim is the one to be paid (§6.3)
-        self.say(f"result {rid}: window passed with no live game; finalizing task {r.task_id}")
-        self.send(tasks, "finalize", rid)
-        return 1
-
-    def move(self, gid: int, g: GameView) -> int:
-        plan = self.plan(g.task_id)
-        if plan is None or gid in self.gave_up:
-            return 0
-        if self.strategy.name == "silent" and g.round >= 8:
-            return 0
-        games = self.system.games
-        if g.stage == Stage.BISECT and not g.mid_pending:
-            claim = plan.phase2(g.mid) if g.level == 0 else plan.phase1(g.node, g.mid)
-            self.send(games, "bisect", gid, g.round, claim, phase=_phase(g), game=gid)
-            return 1
-        if g.stage == Stage.TRANSITION:
-            i = g.lo
-            try:
-                proof = build(plan.task, plan.claims, i, plan.final(i))
-                self.say(f"game {gid}: phase 2 ended on node {i} ({plan.task.graph.descriptors[i % plan.task.graph.n_f].name}); "
-                         f"proving the transition")
-                self.send(games, "transition", gid, g.round, astuple(proof), phase="transition", game=gid)
-                return 1
-            except (ContractRevert, ValueError, IndexError) as e:
-                self.say(f"game {gid}: cannot link node {i}: {e}")
-                self.gave_up.add(gid)
-                return 0
-        if g.stage == Stage.STEP:
-            w = plan.run(g.node).witness(g.lo)
-            if hash_packed(w.pre_state) == g.lo_hash and w.post_hash == g.hi_hash:
-                self.say(f"game {gid}: phase 1 ended on step {g.lo}; running it on chain")
-                self.send(games, "step", gid, w.pre_state, w.proof_compact, True, phase="step", game=gid)
-                return 1
-        return int(self.claim_timeout(gid, g, not g.submitter_to_move))
+        earlier = earliest != rid and tasks.result(earliest).status == ResultStatus.PENDING
+        return Settling(rid, r, tv, disproven, earlier)
 
 
 @dataclass
@@ -247,103 +187,39 @@ class Challenger(Agent):
     """Re-runs every result of the models it watches and disputes any it disagrees with."""
 
     role: str = "challenger"
-    runs: dict[tuple[int, int], NodeRun] = field(default_factory=dict)
-    _honest: dict[int, Claims] = field(default_factory=dict)
+    solver: ChallengerSolver = field(default_factory=ChallengerSolver)
 
-    def honest(self, task_id: int, task: Task) -> Claims:
-        """The honest claims of a task (its accumulator built once)."""
-        if task_id not in self._honest:
-            self._honest[task_id] = task.honest()
-        return self._honest[task_id]
-
-    def run(self, task: Task, task_id: int, i: int) -> NodeRun:
-        if (task_id, i) not in self.runs:
-            self.runs[(task_id, i)] = node_run(task, i)
-        return self.runs[(task_id, i)]
+    def trace_for(self, task: AnyTask) -> TraceProvider:
+        return self.solver.trace(task)
 
     def tick(self) -> int:
         acted = 0
         tasks = self.system.tasks
         for e in tasks.events("ResultRevealed", self.from_block):
             rid = e["resultId"]
-            r = ResultView.of(tasks.call("result", rid))
+            r = tasks.result(rid)
             if r.status != ResultStatus.PENDING:
                 continue
-            disprover = tasks.call("disprover", r.task_id, keccak(r.tokens_hash + r.final_state))
-            if int(disprover, 16):  # an address: 0 until the claim is disproven
-                self.say(f"result {rid}: its claim was proven wrong on another result; slashing it (SPEC §6.11)")
-                self.send(tasks, "slashDisproven", rid, phase="settle")
-                acted += 1
+            disproven = bool(int(tasks.call("disprover", r.task_id, keccak(r.tokens_hash + r.final_state)), 16))
+            if disproven:  # nothing else matters (and the task need not be run)
+                view = Revealed(rid, r, tasks.task(r.task_id), e["tokens"], disproven)
+                acted += self.act(self.solver.review(view, None, self.now(), None))
                 continue
             mine = int(tasks.call("gameOf", rid, self.me))
-            tv, entry, task = self.task_of(r.task_id)
-            if entry is None or (not mine and self.now() >= r.submitted_at + tv.window):
-                continue
-            if not mine and rid not in self.refused and tv.window < min_window(tv.nodes, entry.spec.stepCap, self.rerun_rate):
-                need = min_window(tv.nodes, entry.spec.stepCap, self.rerun_rate)
-                self.say(f"result {rid}: not watched: its {tv.window} s window is shorter than re-running "
-                         f"{tv.nodes} nodes at {self.rerun_rate} steps/s ({need} s)")
-                self.refused.add(rid)
-            if task is None or rid in self.refused:
-                continue
-            tokens = [int.from_bytes(e["tokens"][k:k + 4], "big") for k in range(0, len(e["tokens"]), 4)]
-            honest = self.honest(r.task_id, task)
-            contrarian = self.strategy.name in ("contrarian", "silent")
-            if r.final_state == honest.final_state and tuple(tokens) == honest.tokens and not contrarian:
-                continue
-            if r.final_state == honest.final_state and not contrarian:
-                p = token_mismatch(honest.accumulator, tokens, task.n_prompt, task.graph.n_f, task.graph.j_argmax)
-                if p is not None and mine:
-                    self.say(f"result {rid}: token {p.k} is not its own argmax leaf; token proof, bound to game {mine}")
-                    self.send(tasks, "proveTokenMismatch", rid, e["tokens"], p.k, p.leaf, p.path, self.me, phase="challenge")
-                    acted += 1
-                    continue
-                if p is not None:
-                    # A token proof must name a challenger whose game is from an earlier block (§6.3).
-                    self.say(f"result {rid}: token {p.k} is not its own argmax leaf; opening a game to bind the proof to")
-                    self.send(tasks, "challenge", rid, value=tv.challenger_bond, phase="challenge")
-                    acted += 1
-                    continue
-            if mine:
-                continue
-            self.say(f"result {rid}: S_n differs from ours (0x{honest.final_state.hex()[:16]}…); challenging")
-            self.send(tasks, "challenge", rid, value=tv.challenger_bond, phase="challenge")
-            acted += 1
+            tv, entry, _ = self.task_of(r.task_id)
+            trace = self.trace(r.task_id) if entry is not None else None
+            view = Revealed(rid, r, tv, e["tokens"], disproven, mine)
+            acted += self.act(self.solver.review(view, entry.spec.stepCap if entry else None, self.now(), trace,
+                                                 rid in self.refused, self.rerun_rate))
         for gid, g in self.my_games("challenger"):
-            acted += self.move(gid, g)
-        for e in self.system.games.events("GameOpened", self.from_block):
-            if e["challenger"].lower() != self.me:
-                continue
-            g = GameView.of(self.system.games.call("game", e["gameId"]))
-            if not g.stage.over and not tasks.call("resultPending", g.result_id):
-                self.say(f"game {e['gameId']}: the result was already rejected; abandoning for a refund")
-                self.send(self.system.games, "abandon", e["gameId"], game=e["gameId"])
-                acted += 1
+            trace = self.trace(g.task_id)
+            if trace is not None:
+                acted += self.act(self.solver.move(gid, g, self.now(), trace))
+        for e in self.system.games.events("GameOpened", self.from_block, challenger=self.me):
+            g = self.system.games.game(e["gameId"])
+            if not g.stage.over:
+                acted += self.act(self.solver.abandon(e["gameId"], g, tasks.call("resultPending", g.result_id)))
         return acted
-
-    def move(self, gid: int, g: GameView) -> int:
-        _, _, task = self.task_of(g.task_id)
-        if task is None:
-            return 0
-        if self.strategy.name == "silent" and g.round >= 4:
-            return 0
-        games = self.system.games
-        if g.stage == Stage.BISECT and g.mid_pending:
-            if self.strategy.name == "contrarian":
-                agree = False
-            elif g.level == 0:
-                agree = self.honest(g.task_id, task).state(g.mid) == g.mid_hash
-            else:
-                agree = self.run(task, g.task_id, g.node).state_hash(g.mid) == g.mid_hash
-            self.send(games, "respond", gid, g.round, agree, phase=_phase(g), game=gid)
-            return 1
-        if g.stage == Stage.STEP and self.strategy.honest:
-            w = self.run(task, g.task_id, g.node).witness(g.lo)
-            if hash_packed(w.pre_state) == g.lo_hash and w.post_hash != g.hi_hash:
-                self.say(f"game {gid}: phase 1 ended on step {g.lo} of node {g.node}; MIPS.step decides")
-                self.send(games, "step", gid, w.pre_state, w.proof_compact, True, phase="step", game=gid)
-                return 1
-        return int(self.claim_timeout(gid, g, g.submitter_to_move))
 
 
 def drive(agents: list[Agent], done: Callable[[], bool], limit: int = 2000) -> None:

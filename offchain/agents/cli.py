@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from offchain.chain.rpc import ContractRevert, Rpc, RpcConnectionError, RpcError
 from offchain.constants import INCLUSION_LATENCY, RERUN_STEPS_PER_SECOND
-from offchain.evm import ContractRevert, Rpc, RpcConnectionError, RpcError
 
 EPILOG = "Roles and examples: README.md; the protocol: docs/SPEC.md §6."
 
@@ -36,7 +36,7 @@ def _chain_args(p: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def connect(args: argparse.Namespace) -> Iterator[Any]:
     """The System (bound contracts) for the command's account, through --rpc or ape."""
-    from offchain.agents.chain import RpcBackend, System
+    from offchain.chain.client import RpcBackend, System
 
     if args.rpc:
         if not args.deployment:
@@ -52,8 +52,8 @@ def connect(args: argparse.Namespace) -> Iterator[Any]:
             raise ValueError(f"{args.rpc} holds no unlocked account; pass --from or use ape's --account")
         yield System.at(RpcBackend(rpc, sender), dep["contracts"] if "contracts" in dep else dep)
         return
-    from offchain.agents.apechain import connect as ape_connect
-    from offchain.agents.apechain import quiet_ape
+    from offchain.chain.ape import connect as ape_connect
+    from offchain.chain.ape import quiet_ape
 
     quiet_ape(not args.verbose)
     with ape_connect(args.network, args.account, Path(args.deployments) if args.deployments else None) as (_backend, system, _dep):
@@ -103,7 +103,7 @@ def _cmd_request(args: argparse.Namespace) -> int:
         soft_final,
         validate,
     )
-    from offchain.agents.views import ResultStatus, TaskStatus
+    from offchain.chain.views import ResultStatus, TaskStatus
 
     terms = Terms(reward=args.reward, window=args.window, clock=args.clock, quorum=args.quorum)
     by_id = args.model.startswith("0x")  # a registry id: its record on the chain names the file
@@ -154,20 +154,29 @@ def _cmd_request(args: argparse.Namespace) -> int:
 
 
 def _daemon(args: argparse.Namespace, role: str) -> int:
-    from offchain.agents.agent import Challenger, Submitter
+    from offchain.agents.agent import Agent, Challenger, Submitter
+    from offchain.agents.solver import ChallengerSolver, SubmitterSolver
     from offchain.agents.store import Store
-    from offchain.agents.strategy import CHALLENGER_STRATEGIES, SUBMITTER_STRATEGIES, Strategy
 
-    strategy = Strategy.parse(args.dishonest, SUBMITTER_STRATEGIES if role == "serve" else CHALLENGER_STRATEGIES)
+    solver: SubmitterSolver | ChallengerSolver = SubmitterSolver() if role == "serve" else ChallengerSolver()
+    if args.dishonest:  # the only way a dishonest player gets in: asked for by name, for tests and demos
+        from offchain.testing.strategies import challenger, submitter
+
+        solver = submitter(args.dishonest) if role == "serve" else challenger(args.dishonest)
     catalog = _catalog(args)
     with connect(args) as system:
         state = Path(args.state) / f"{role}-{system.tasks.backend.sender.lower()}.sqlite"
-        cls = Submitter if role == "serve" else Challenger
-        agent = cls(system, catalog, Store(state), strategy, say=lambda m: print(f"{role}: {m}", flush=True),
-                    latency=args.latency, rerun_rate=args.rerun_rate)
+        say = lambda m: print(f"{role}: {m}", flush=True)  # noqa: E731
+        agent: Agent
+        if isinstance(solver, SubmitterSolver):
+            agent = Submitter(system, catalog, Store(state), say=say, latency=args.latency, rerun_rate=args.rerun_rate,
+                              solver=solver)
+        else:
+            agent = Challenger(system, catalog, Store(state), say=say, latency=args.latency, rerun_rate=args.rerun_rate,
+                               solver=solver)
         agent.from_block = int(args.from_block)
         names = ", ".join(e.name for e in catalog.entries)
-        print(f"{role}: {agent.me} serving {names}" + ("" if strategy.honest else f" (DISHONEST: {strategy.name}, for tests)"),
+        print(f"{role}: {agent.me} serving {names}" + ("" if solver.honest else f" (DISHONEST: {solver.name}, for tests)"),
               flush=True)
         idle, backoff = 0, 0.5
         while True:
@@ -307,8 +316,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def errors() -> tuple[type[BaseException], ...]:
     """Errors that become one-line messages."""
-    from offchain.agents.apechain import ChainSetupError
-    from offchain.deployment import DeploymentError
+    from offchain.chain.ape import ChainSetupError
+    from offchain.chain.deployment import DeploymentError
 
     return (ContractRevert, RpcConnectionError, RpcError, ChainSetupError, DeploymentError)
 

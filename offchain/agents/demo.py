@@ -23,7 +23,6 @@ from pathlib import Path
 
 from offchain.agents.agent import Challenger, Submitter, Tx, drive
 from offchain.agents.catalog import Catalog
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.requester import (
     Terms,
     decode_tokens,
@@ -34,11 +33,13 @@ from offchain.agents.requester import (
     settled,
     soft_final,
 )
+from offchain.agents.solver import SubmitterSolver
 from offchain.agents.store import Store
-from offchain.agents.strategy import Strategy
-from offchain.agents.views import GameView, ResultStatus, Stage
-from offchain.deployment import deploy
-from offchain.evm import Anvil, Chain
+from offchain.chain.anvil import Anvil, Chain
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import deploy
+from offchain.chain.views import ResultStatus, Stage
+from offchain.testing.strategies import LyingSubmitter
 
 ETH = 10**18
 
@@ -49,7 +50,7 @@ class Story:
     model: str
     prompt: str | bytes
     n_new: int
-    lie: Strategy
+    lie: SubmitterSolver
     txs: list[Tx] = field(default_factory=list)
     game: int = 0
     rounds: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
@@ -69,8 +70,8 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
     t0 = time.perf_counter()
     task_id = post_task(requester, entry, data, story.n_new, Terms())
     say(f"  requester: task {task_id} on {entry.name}, {story.n_new} new token(s), reward 0.1 ETH")
-    liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / f"{story.model}-liar.sqlite"), story.lie,
-                     say=lambda m: say("  liar:      " + m))
+    liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / f"{story.model}-liar.sqlite"),
+                     say=lambda m: say("  liar:      " + m), solver=story.lie)
     watcher = Challenger(system_at(accounts["watcher"]), catalog, Store(state / f"{story.model}-watcher.sqlite"),
                          say=lambda m: say("  watcher:   " + m))
     before = _credits(requester, accounts)
@@ -91,7 +92,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         for e in games.events("Responded"):
             if e["gameId"] == story.game:
                 story.rounds.setdefault(e["level"], []).append((e["lo"], e["hi"]))
-        g = GameView.of(games.call("game", story.game))
+        g = games.game(story.game)
         story.notes.append(f"phase 2 found node {g.node} "
                            f"({entry.graph.descriptors[g.node % entry.graph.n_f].name} at t = {g.node // entry.graph.n_f}); "
                            f"phase 1 found step {g.lo} of its run")
@@ -103,7 +104,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
                            say=lambda m: say("  honest:    " + m))
         drive([honest, watcher], lambda: False, limit=3)
-        chain.increase_time(int(requester.tasks.call("task", task_id)[5]) + 1)  # the task's window
+        chain.increase_time(requester.tasks.task(task_id).window + 1)
         say("  (anvil's clock advanced past the challenge window)")
         drive([honest, watcher], lambda: finalized_tokens(requester, task_id) is not None)
         tokens = finalized_tokens(requester, task_id)
@@ -114,7 +115,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
     return story
 
 
-def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: str, n_new: int, lie: Strategy,
+def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: str, n_new: int, lie: SubmitterSolver,
                 state: Path, accounts: dict[str, str], say: Callable[[str], None]) -> list[str]:
     """Story 3: k = 3 honest submitters make the task soft-final; a fourth, lying, loses a game.
     Returns the story's summary lines, with the time to soft finality in blocks and seconds."""
@@ -136,8 +137,8 @@ def play_quorum(system_at: Callable[[str], System], catalog: Catalog, prompt: st
     blocks = soft["blockNumber"] - created["blockNumber"]
     seconds = int(requester.tasks.call("softFinalAt", task_id)) - _block_time(requester, created["blockNumber"])
     say(f"  chain:     SoftFinal for task {task_id}: all 3 members agree, {blocks} blocks after the task")
-    liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / "quorum-liar.sqlite"), lie,
-                     say=lambda m: say("  liar:      " + m), from_block=start)
+    liar = Submitter(system_at(accounts["liar"]), catalog, Store(state / "quorum-liar.sqlite"),
+                     say=lambda m: say("  liar:      " + m), from_block=start, solver=lie)
     watcher = Challenger(system_at(accounts["watcher"]), catalog, Store(state / "quorum-watcher.sqlite"),
                          say=lambda m: say("  watcher:   " + m), from_block=start)
     before = int(requester.tasks.call("credits", accounts["liar"]))
@@ -235,18 +236,18 @@ def main(argv: list[str] | None = None) -> int:
             wrong = args.wrong_node if args.wrong_node is not None else n // 2 + 5
             say(f"[demo 1/3] two-phase: {entry.name}, prompt {args.prompt!r}, a lie at node {wrong}")
             stories.append(play_story(chain, system_at, catalog, Story("two-phase LLaMA", "shakespeare", args.prompt,
-                                      args.tokens, Strategy("wrong-node", wrong)), state, accounts, say))
+                                      args.tokens, LyingSubmitter("wrong-node", wrong)), state, accounts, say))
             say("\n".join(summary(stories[-1])))
         if args.only in (None, "mnist"):
             from offchain.llm.kernels.mnist import IMAGE
 
             say("[demo 2/3] single-phase: the OPML demo's MNIST net on input_7, a wrong digit posted")
             stories.append(play_story(chain, system_at, catalog, Story("single-phase MNIST", "mnist-single",
-                                      Path(IMAGE).read_bytes(), 1, Strategy("wrong-node", 0)), state, accounts, say))
+                                      Path(IMAGE).read_bytes(), 1, LyingSubmitter("wrong-node", 0)), state, accounts, say))
             say("\n".join(summary(stories[-1])))
         if args.only in (None, "quorum"):
             say("[demo 3/3] quorum fast path: shakespeare, three honest submitters and one liar")
-            say("\n".join(play_quorum(system_at, catalog, args.prompt, args.tokens, Strategy("wrong-node", 3),
+            say("\n".join(play_quorum(system_at, catalog, args.prompt, args.tokens, LyingSubmitter("wrong-node", 3),
                                        state, accounts, say)))
     if args.plot:
         plot(stories, args.plot)

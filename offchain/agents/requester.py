@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from offchain.agents.catalog import Entry
-from offchain.agents.chain import System, head_timestamp
-from offchain.agents.views import ResultStatus, ResultView, TaskStatus, TaskView
+from offchain.chain.client import System, head_timestamp
+from offchain.chain.views import ResultStatus, ResultView, TaskStatus, TaskView
 from offchain.game.bounds import bonds_reason, min_clock, min_window
 from offchain.game.tokens import task_input
 
@@ -109,11 +109,10 @@ def post_task(system: System, entry: Entry, data: bytes, n_new: int, terms: Term
 
 def outcome(system: System, task_id: int) -> tuple[TaskView, list[tuple[int, ResultView, bytes]]]:
     """The task and every revealed result, with its tokens (from the ResultRevealed events)."""
-    tv = TaskView.of(system.tasks.call("task", task_id))
+    tv = system.tasks.task(task_id)
     results = []
-    for e in system.tasks.events("ResultRevealed"):
-        if e["taskId"] == task_id:
-            results.append((e["resultId"], ResultView.of(system.tasks.call("result", e["resultId"])), e["tokens"]))
+    for e in system.tasks.events("ResultRevealed", taskId=task_id):
+        results.append((e["resultId"], system.tasks.result(e["resultId"]), e["tokens"]))
     return tv, results
 
 
@@ -122,7 +121,7 @@ def soft_final(system: System, task_id: int) -> dict | None:
     ok, _claim = system.tasks.call("softFinal", task_id)
     if not ok:
         return None
-    return next(e for e in system.tasks.events("SoftFinal") if e["taskId"] == task_id)
+    return system.tasks.events("SoftFinal", taskId=task_id)[0]
 
 
 def settled(system: System, task_id: int) -> bool:

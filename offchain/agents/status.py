@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from offchain.agents.chain import System
-from offchain.agents.views import GameView, ResultView, TaskView
+from offchain.chain.client import System
 
 
 def overview(system: System) -> list[str]:
     n = int(system.tasks.call("taskCount"))
     lines = [f"{n} task(s), {int(system.tasks.call('resultCount'))} result(s), {int(system.games.call('gameCount'))} game(s)"]
     for tid in range(1, n + 1):
-        t = TaskView.of(system.tasks.call("task", tid))
+        t = system.tasks.task(tid)
         lines.append(f"task {tid}: {t.status.name.lower()}, P = {t.prompt_length}, N = {t.new_tokens}, "
                      f"{t.nodes} nodes, {t.pending_results} pending result(s)")
     return lines
 
 
 def task_report(system: System, task_id: int) -> list[str]:
-    t = TaskView.of(system.tasks.call("task", task_id))
+    t = system.tasks.task(task_id)
     lines = [f"task {task_id}: {t.status.name.lower()}, model 0x{t.model.hex()[:16]}…, P = {t.prompt_length}, "
              f"N = {t.new_tokens}, reward {t.reward / 1e18:g} ETH, window {t.window}s, clock {t.clock}s"]
     k = int(system.tasks.call("quorumOf", task_id))
@@ -25,29 +24,24 @@ def task_report(system: System, task_id: int) -> list[str]:
         ok, claim = system.tasks.call("softFinal", task_id)
         state = "soft-final" if ok else ("disproven" if int(system.tasks.call("softFinalAt", task_id)) else "not soft-final")
         lines.append(f"  quorum of {k}: {state}" + (f", claim 0x{claim.hex()[:16]}…" if ok else ""))
-    for e in system.tasks.events("ResultRevealed"):
-        if e["taskId"] != task_id:
-            continue
-        r = ResultView.of(system.tasks.call("result", e["resultId"]))
+    for e in system.tasks.events("ResultRevealed", taskId=task_id):
+        r = system.tasks.result(e["resultId"])
         lines.append(f"  result {e['resultId']} by {r.submitter}: {r.status.name.lower()}, S_n 0x{r.final_state.hex()[:16]}…, "
                      f"{r.live_games} live game(s)")
-        for g in system.tasks.events("Challenged"):
-            if g["resultId"] == e["resultId"]:
-                v = GameView.of(system.games.call("game", g["gameId"]))
-                lines.append(f"    game {g['gameId']} by {v.challenger}: {v.stage.name.lower()}, level {v.level}, "
-                             f"round {v.round}, [{v.lo}, {v.hi}]")
+        for g in system.tasks.events("Challenged", resultId=e["resultId"]):
+            v = system.games.game(g["gameId"])
+            lines.append(f"    game {g['gameId']} by {v.challenger}: {v.stage.name.lower()}, level {v.level}, "
+                         f"round {v.round}, [{v.lo}, {v.hi}]")
     return lines
 
 
 def game_timeline(system: System, game_id: int) -> list[str]:
-    g = GameView.of(system.games.call("game", game_id))
+    g = system.games.game(game_id)
     lines = [f"game {game_id} on result {g.result_id}: {g.stage.name.lower()}; submitter {g.submitter}, "
              f"challenger {g.challenger}; clocks left {g.submitter_clock}s / {g.challenger_clock}s"]
     events = []
     for name in ("GameOpened", "MidpointPosted", "Responded", "TransitionProven", "StepVerified", "GameResolved"):
-        for e in system.games.events(name):
-            if e.get("gameId") == game_id:
-                events.append((e["blockNumber"], name, e))
+        events += [(e["blockNumber"], name, e) for e in system.games.events(name, gameId=game_id)]
     for block, name, e in sorted(events, key=lambda x: x[0]):
         if name == "GameOpened":
             what = f"opened over {e['nodes']} nodes"

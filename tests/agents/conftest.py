@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from offchain.agents.catalog import Catalog
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.store import Store
-from offchain.deployment import Deployment, deploy
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import Deployment, deploy
 from offchain.evm import Anvil, Chain
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from offchain.agents.chain import head_number
 from offchain.agents.requester import Terms, encode_input, outcome, post_task
-from offchain.agents.views import GameView, ResultStatus, Stage
+from offchain.chain.client import head_number
+from offchain.chain.views import GameView, ResultStatus, Stage
 from tests.agents.proxy import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def _wait(pred, timeout: float = 240.0) -> None:  # type: ignore[no-untyped-def]
 def _game(world, start: int) -> GameView | None:  # type: ignore[no-untyped-def]
     games = world.system(world.accounts[0]).games
     ev = games.events("GameOpened", start)
-    return GameView.of(games.call("game", ev[-1]["gameId"])) if ev else None
+    return games.game(ev[-1]["gameId"]) if ev else None
 
 
 def test_a_dropped_rpc_and_a_restart_mid_phase_one_lose_nothing(world) -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +85,7 @@ def test_status_shows_the_game_move_by_move(world) -> None:  # type: ignore[no-u
     dep = ["--rpc", world.node.url, "--deployment", str(world.deployment_file)]
     games = world.system(world.accounts[0]).games
     gid = games.events("GameOpened")[-1]["gameId"]
-    g = GameView.of(games.call("game", gid))
+    g = games.game(gid)
     timeline = _opml("status", "--game", str(gid), *dep)
     assert timeline.returncode == 0, timeline.stderr
     lines = timeline.stdout.splitlines()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 
 from offchain.agents.agent import Challenger, Submitter, drive
-from offchain.agents.chain import head_number
 from offchain.agents.requester import Terms, encode_input, outcome, post_task, settled
-from offchain.agents.strategy import CHALLENGER_STRATEGIES, SUBMITTER_STRATEGIES, Strategy
-from offchain.agents.views import GameView, ResultStatus, Stage, TaskView
+from offchain.chain.client import head_number
+from offchain.chain.views import GameView, ResultStatus, Stage, TaskView
 from offchain.constants import CLOCK_INCREMENT
 from offchain.game.bounds import max_moves, min_clock, min_window
+from offchain.testing.strategies import challenger, submitter
 
 TERMS = Terms()
 PROMPT, N_NEW = "RO", 3  # (2 + 3 − 1) · 72 = 288 nodes
@@ -29,7 +29,7 @@ def _post(world, model: str = "shakespeare") -> tuple[int, int]:  # type: ignore
 
 
 def _task(world, task_id: int) -> TaskView:  # type: ignore[no-untyped-def]
-    return TaskView.of(world.system(world.accounts[0]).tasks.call("task", task_id))
+    return world.system(world.accounts[0]).tasks.task(task_id)
 
 
 def _settled(world, task_id: int):  # type: ignore[no-untyped-def]
@@ -38,9 +38,9 @@ def _settled(world, task_id: int):  # type: ignore[no-untyped-def]
 
 def _agents(world, start: int, sub: str | None, chal: str | None, sub_acct: int = 2, chal_acct: int = 3):  # type: ignore[no-untyped-def]
     s = Submitter(world.system(world.accounts[sub_acct]), world.catalog, world.store("submitter"),
-                  Strategy.parse(sub, SUBMITTER_STRATEGIES), say=lambda m: None, from_block=start)
+                  say=lambda m: None, from_block=start, solver=submitter(sub))
     c = Challenger(world.system(world.accounts[chal_acct]), world.catalog, world.store("challenger"),
-                   Strategy.parse(chal, CHALLENGER_STRATEGIES), say=lambda m: None, from_block=start)
+                   say=lambda m: None, from_block=start, solver=challenger(chal))
     return s, c
 
 
@@ -63,7 +63,7 @@ def _game(world, start: int) -> tuple[int, GameView]:  # type: ignore[no-untyped
     opened = games.events("GameOpened", start)
     assert opened, "no game was opened"
     gid = opened[-1]["gameId"]
-    return gid, GameView.of(games.call("game", gid))
+    return gid, games.game(gid)
 
 
 @pytest.mark.parametrize("strategy", ["wrong-node:150", "bogus-final:150", "steps-short:150", "steps-long:150",
@@ -194,7 +194,7 @@ def test_a_soft_final_lie_proven_wrong_slashes_every_agreeing_submitter(world) -
     task_id = post_task(world.system(world.accounts[1]), entry, encode_input(entry, PROMPT), N_NEW,
                         Terms(quorum=2))
     liars = [Submitter(world.system(world.accounts[a]), world.catalog, world.store(f"colluder{a}"),
-                       Strategy.parse("wrong-node:150", SUBMITTER_STRATEGIES), say=lambda m: None, from_block=start)
+                       say=lambda m: None, from_block=start, solver=submitter("wrong-node:150"))
              for a in (10, 11)]
     for liar in liars:
         liar.tick()

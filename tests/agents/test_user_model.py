@@ -13,11 +13,11 @@ import json
 import pytest
 
 from offchain.agents.catalog import load_entry
-from offchain.agents.chain import RpcBackend, System
 from offchain.agents.requester import encode_input
-from offchain.agents.views import GameView, Stage
+from offchain.chain.client import RpcBackend, System
+from offchain.chain.deployment import deploy
+from offchain.chain.views import Stage
 from offchain.cli import main as opml_main
-from offchain.deployment import deploy
 from offchain.evm import Anvil, Chain
 from tests.llm.gguf_toy import write_toy_gguf
 
@@ -64,12 +64,12 @@ def test_a_users_gguf_is_registered_requested_lied_about_and_disputed(setup) -> 
             code, _ = _opml(role, "--model", str(path), "--once", "--state", str(d / role), *rpc, *rest)
             assert code == 0
         opened = games.events("GameOpened", 0)
-        if opened and GameView.of(games.call("game", opened[-1]["gameId"])).stage in (Stage.CHALLENGER_WON,
+        if opened and games.game(opened[-1]["gameId"]).stage in (Stage.CHALLENGER_WON,
                                                                                         Stage.SUBMITTER_WON):
             break
         if node.rpc.request("eth_blockNumber") == before:  # nobody acted: let the clocks run
             chain.increase_time(3600)
-    g = GameView.of(games.call("game", games.events("GameOpened", 0)[-1]["gameId"]))
+    g = games.game(games.events("GameOpened", 0)[-1]["gameId"])
     assert g.stage == Stage.CHALLENGER_WON
     assert g.node == lie, "phase 2 finds exactly the lying node"
     assert games.events("StepVerified", 0), "MIPS.step decided"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from offchain.deployment import deploy
+from offchain.chain.deployment import deploy
 from offchain.evm import Chain, ContractRevert
 from offchain.game.bounds import commitment
 from offchain.game.errors import Revert

@@ -2,8 +2,8 @@
 deployments file per network.
 
 The one place that knows the deploy order (SPEC §6), for every path: tests and benches through
-`deploy(chain)` (offchain/evm.py), `ape run deploy` through `deploy_system(backend)` with ape's
-accounts (offchain/agents/apechain.py), and script/Deploy.s.sol for Foundry users, which repeats
+`deploy(chain)` (offchain/chain/anvil.py), `ape run deploy` through `deploy_system(backend)` with ape's
+accounts (offchain/chain/ape.py), and script/Deploy.s.sol for Foundry users, which repeats
 this order (reading the shipped models' specs from SHIPPED_SPECS) and is checked against it by
 tests/test_deploy.py:
 
@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 
-from offchain.evm import REPO_ROOT, Artifact, Chain, Contract, _canonical_type
+from offchain.chain.abi import REPO_ROOT, Artifact, _canonical_type
+from offchain.chain.anvil import Chain
+from offchain.chain.client import Backend, Bound, RpcBackend, System
 
 if TYPE_CHECKING:
-    from offchain.agents.chain import Backend, System
     from offchain.game.model import ModelSpec
 
 #: Deploy order, with each constructor's arguments named by the contracts deployed before it.
@@ -47,11 +48,11 @@ class DeploymentError(RuntimeError):
 
 @dataclass(frozen=True)
 class Deployment:
-    mips: Contract
-    models: Contract
-    link: Contract
-    tasks: Contract
-    games: Contract
+    mips: Bound
+    models: Bound
+    link: Bound
+    tasks: Bound
+    games: Bound
 
     def as_sender(self, sender: str) -> "Deployment":
         """The same contracts, with transactions sent from `sender`."""
@@ -70,7 +71,7 @@ def initcode(name: str, *args: Any) -> bytes:
     return art.bytecode + encoded
 
 
-def create(backend: "Backend", code: bytes) -> dict[str, Any]:
+def create(backend: Backend, code: bytes) -> dict[str, Any]:
     """Mine a creation transaction; its receipt, which names the new contract's address."""
     receipt = backend.transact(None, code, 0)
     if int(receipt["status"], 16) != 1 or not receipt.get("contractAddress"):
@@ -78,10 +79,8 @@ def create(backend: "Backend", code: bytes) -> dict[str, Any]:
     return receipt
 
 
-def deploy_system(backend: "Backend") -> tuple[dict[str, str], int]:
+def deploy_system(backend: Backend) -> tuple[dict[str, str], int]:
     """Deploy every contract in ORDER from `backend.sender`: (name -> address, first block)."""
-    from offchain.agents.chain import Bound
-
     addresses: dict[str, str] = {}
     first_block = -1
     for name, deps in ORDER:
@@ -95,8 +94,6 @@ def deploy_system(backend: "Backend") -> tuple[dict[str, str], int]:
 
 def deploy(chain: Chain) -> Deployment:
     """Deploy the whole system on `chain` from its first account (tests, benches, demo)."""
-    from offchain.agents.chain import RpcBackend
-
     addresses, _ = deploy_system(RpcBackend(chain.rpc, chain.sender))
     return Deployment(*(chain.at(name, addresses[name]) for name in CONTRACTS))
 
@@ -130,14 +127,14 @@ SHIPPED_SPECS = DEPLOYMENTS_DIR / "shipped-models.json"
 def specs_file(models: list[ShippedModel]) -> str:
     """SHIPPED_SPECS's content: each spec as `abi.encode(spec)`, which Solidity decodes."""
     return json.dumps({
-        "note": "written by `python -m offchain.deployment --write-specs`; read by script/Deploy.s.sol",
+        "note": "written by `python -m offchain.chain.deployment --write-specs`; read by script/Deploy.s.sol",
         "names": [m.name for m in models],
         "ids": ["0x" + m.spec.model_id.hex() for m in models],
         "specs": ["0x" + m.spec.abi().hex() for m in models],
     }, indent=2) + "\n"
 
 
-def register_models(system: "System", models: list[ShippedModel]) -> list[tuple[ShippedModel, bool]]:
+def register_models(system: System, models: list[ShippedModel]) -> list[tuple[ShippedModel, bool]]:
     """Register each model not yet in the registry: (model, True if registered now)."""
     done = []
     for m in models:
@@ -189,7 +186,7 @@ def write_deployment(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)  # a reader never sees half a file
 
 
-def live_on(backend: "Backend", data: dict[str, Any]) -> str | None:
+def live_on(backend: Backend, data: dict[str, Any]) -> str | None:
     """None if every contract of `data` has code on the backend's chain, else why not."""
     chain_id = int(backend.request("eth_chainId", []), 16)
     if data.get("chainId") != chain_id:
@@ -200,11 +197,10 @@ def live_on(backend: "Backend", data: dict[str, Any]) -> str | None:
     return None
 
 
-def deploy_or_reuse(backend: "Backend", path: Path, *, fresh: bool, command: str,
+def deploy_or_reuse(backend: Backend, path: Path, *, fresh: bool, command: str,
                     say: Any = print) -> dict[str, Any]:
     """Reuse the deployment in `path` if its contracts still have code on this chain (unless
     `fresh`), else deploy; then register the shipped models not yet registered and write `path`."""
-    from offchain.agents.chain import System
 
     reused = None
     if path.exists() and not fresh:
@@ -234,7 +230,7 @@ def deploy_or_reuse(backend: "Backend", path: Path, *, fresh: bool, command: str
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m offchain.deployment",
+    p = argparse.ArgumentParser(prog="python -m offchain.chain.deployment",
                                 description=f"Write or check {SHIPPED_SPECS.relative_to(REPO_ROOT)}.")
     p.add_argument("--write-specs", action="store_true", help="rewrite the file from the model files")
     args = p.parse_args(argv)
@@ -244,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {SHIPPED_SPECS}")
         return 0
     same = SHIPPED_SPECS.exists() and SHIPPED_SPECS.read_text() == text
-    print(f"{SHIPPED_SPECS}: {'up to date' if same else 'stale: run `python -m offchain.deployment --write-specs`'}")
+    print(f"{SHIPPED_SPECS}: {'up to date' if same else 'stale: run `python -m offchain.chain.deployment --write-specs`'}")
     return 0 if same else 1
 
 

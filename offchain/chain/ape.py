@@ -1,7 +1,7 @@
 """The agents' chain through ape: ape's networks (any network ape knows, the embedded anvil by
 default) and ape's accounts (test accounts locally, an alias elsewhere), which sign.
 
-`ApeBackend` implements `offchain.agents.chain.Backend`, so the agents and `System` do not know
+`ApeBackend` implements `offchain.chain.client.Backend`, so the agents and `System` do not know
 which backend they run on. Reads go to the connected provider's JSON-RPC transport untouched:
 ape's own `make_request` turns an error into a message-only ProviderError, which would lose the
 revert data `Bound` decodes into named custom errors.
@@ -9,6 +9,7 @@ revert data `Bound` decodes into named custom errors.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.agents.chain import System, wait_receipt
-from offchain.deployment import DeploymentError, deployment_path, live_on, load_deployment, one_line
-from offchain.evm import ContractRevert, RpcConnectionError, RpcError
+from offchain.chain.abi import ARTIFACTS
+from offchain.chain.client import System, wait_receipt
+from offchain.chain.deployment import DeploymentError, deployment_path, live_on, load_deployment, one_line
+from offchain.chain.rpc import ContractRevert, RpcConnectionError, RpcError
 
 
 class ChainSetupError(RuntimeError):
@@ -68,6 +70,25 @@ class ApeBackend:
         except ApeException as e:  # e.g. an unfunded account, a refused signature
             raise RpcError(0, one_line(e)) from None
         return wait_receipt(self, _hex(receipt.txn_hash))
+
+
+def contract_container(name: str, source: str | None = None) -> Any:
+    """An ape ContractContainer for forge's `out/<source or name>.sol/<name>.json`, so ape never
+    needs a second Solidity compiler."""
+    from ape.contracts import ContractContainer
+    from ethpm_types import ContractType
+
+    path = ARTIFACTS / f"{source or name}.sol" / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `make build` (forge build) first")
+    raw = json.loads(Path(path).read_text())
+    ct = ContractType(
+        contractName=name,
+        abi=raw["abi"],
+        deploymentBytecode={"bytecode": raw["bytecode"]["object"]},
+        runtimeBytecode={"bytecode": raw["deployedBytecode"]["object"]},
+    )
+    return ContractContainer(ct)
 
 
 def _hex(h: Any) -> str:
