@@ -26,6 +26,7 @@ import pytest
 import offchain.agents.demo as demo_module
 from offchain.cli import main as opml_main
 from offchain.evm import Anvil, Rpc
+from offchain.llm.known_models import SMOLLM2
 from tests.test_deploy import ANVIL_KEY0
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,6 +111,7 @@ CHECKS: dict[str, list[Run]] = {
     # the CLI's table
     "opml": [("opml",)],
     "opml demo --prompt TEXT --tokens N --wrong-node I": [],  # test_demo_line_parses_and_starts below
+    "opml demo --model smollm2 --chat TEXT --tokens N --wrong-node I": [],  # test_the_smollm2_replay_finds_the_users_node
     "opml infer --prompt TEXT --tokens N": [("opml", "infer", "--prompt", "RO", "--tokens", "2")],
     "opml model info PATH": [("opml", "model", "info", SHAKESPEARE)],
     # spec v2 on the real model `make setup` installs (a short context keeps the RoPE tables small)
@@ -252,6 +254,18 @@ def test_demo_line_parses_and_starts(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     with pytest.raises(SystemExit) as e:  # the same parser refuses what it does not know
         opml_main(["demo", "--prompt", "RO", "--wrong-nodes", "3"])
     assert e.value.code == 2
+
+
+@pytest.mark.skipif(not SMOLLM2.path().exists(), reason="SmolLM2 is not installed (make setup)")
+def test_the_smollm2_replay_finds_the_users_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole story 1 on SmolLM2 with a user's question and node: phase 2 reports exactly it."""
+    node = 2 * 832 + 100  # position 2, node j = 100 (a layer-3 node)
+    code = opml_main(["demo", "--model", "smollm2", "--chat", "Hi", "--tokens", "2", "--wrong-node", str(node),
+                      "--only", "llama", "--state", str(tmp_path / "state")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"phase 2 found node {node} (" in out and "winner: the watcher (challenger)" in out
+    assert "finalized: the model's answer" in out
 
 
 def test_demo_help_is_the_demos(capsys: pytest.CaptureFixture[str]) -> None:

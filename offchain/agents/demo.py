@@ -1,10 +1,11 @@
 """`opml demo` (what `make demo` runs): real disputes, end to end, on a local anvil chain.
 
-Story 1, two-phase, the shipped LLaMA: a requester asks for a continuation; a dishonest submitter
-posts a result with one wrong intermediate tensor (node I) and a different text; the watcher
-re-runs it, challenges, phase 2 finds node I, the transition is proven on chain, phase 1 finds one
-instruction and MIPS.step decides; bonds move. Then an honest result for the same task finalizes
-after the window and the requester reads the text.
+Story 1, two-phase, a real chat model: the requester asks SmolLM2-135M-Instruct (spec v2, the GGUF
+`make setup` installs) a question; a dishonest submitter posts a result with one wrong intermediate
+tensor (node I) and a different answer; the watcher re-runs it, challenges, phase 2 finds node I
+among ~33,000, the transition is proven on chain, phase 1 finds one instruction and MIPS.step
+decides; bonds move. Then an honest result for the same task finalizes after the window and the
+requester reads the model's answer. `--model shakespeare` plays it on the shipped toy LLaMA.
 
 Story 2, single-phase, the OPML demo's MNIST net: a wrong digit is posted and disproven in the VM.
 
@@ -42,6 +43,7 @@ from offchain.chain.views import ResultStatus, Stage
 from offchain.testing.strategies import LyingSubmitter
 
 ETH = 10**18
+DEFAULT_QUESTION = "What is the largest planet in the solar system?"
 
 
 @dataclass
@@ -100,7 +102,7 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
     moved = {k: v - before[k] for k, v in _credits(requester, accounts).items()}
     story.notes.append("credits moved: " + ", ".join(f"{k} {v / ETH:+.3f} ETH" for k, v in moved.items() if v))
     story.wall["dispute"] = time.perf_counter() - t0
-    if story.model == "shakespeare":
+    if not entry.mlp:
         honest = Submitter(system_at(accounts["honest"]), catalog, Store(state / "honest.sqlite"),
                            say=lambda m: say("  honest:    " + m))
         drive([honest, watcher], lambda: False, limit=3)
@@ -111,7 +113,8 @@ def play_story(chain: Chain, system_at: Callable[[str], System], catalog: Catalo
         if tokens is None:
             raise RuntimeError("the honest result did not finalize")
         text = decode_tokens(entry, tokens)
-        story.notes.append(f"finalized: {story.prompt!r} + {text!r}")
+        story.notes.append(f"finalized: the model's answer {text!r}" if entry.v2 else
+                           f"finalized: {story.prompt!r} + {text!r}")
     return story
 
 
@@ -201,17 +204,32 @@ def plot(stories: list[Story], path: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="opml demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--prompt", default="ROMEO:\n", help="the two-phase story's prompt (default %(default)r)")
-    ap.add_argument("--tokens", type=int, default=16, help="new tokens to generate (default %(default)s)")
+    ap.add_argument("--model", choices=("smollm2", "shakespeare"), default=None,
+                    help="story 1's model: smollm2 (default when installed by make setup) or the shipped toy LLaMA")
+    ap.add_argument("--chat", metavar="TEXT", default=DEFAULT_QUESTION,
+                    help="smollm2: the requester's question (default %(default)r)")
+    ap.add_argument("--prompt", default=None, help="shakespeare: the prompt to continue (default 'ROMEO:\\n'); "
+                    "giving one picks the shakespeare model unless --model says otherwise")
+    ap.add_argument("--tokens", type=int, default=None, help="new tokens to generate (default 10 for smollm2, 16 for "
+                    "shakespeare)")
     ap.add_argument("--wrong-node", type=int, default=None, metavar="I",
-                    help="the global node whose output the liar corrupts (default: one in the middle)")
+                    help="the global node whose output the liar corrupts, t·n_f + j (default: smollm2 a layer's "
+                    "ffn_residual at the last position, shakespeare one in the middle)")
     ap.add_argument("--plot", metavar="FILE.png", help="draw the bisection (interval width per round, both phases)")
     ap.add_argument("--state", default=".opml/demo", help="where the agents keep their traces (default %(default)s)")
     ap.add_argument("--only", choices=("llama", "mnist", "quorum"), help="run one story only")
     args = ap.parse_args(argv)
     say = print
     t_all = time.perf_counter()
-    catalog = Catalog()
+    from offchain.agents.catalog import SHIPPED
+    from offchain.llm.known_models import SMOLLM2
+
+    model = args.model or ("smollm2" if SMOLLM2.path().exists() and args.prompt is None else "shakespeare")
+    args.prompt = "ROMEO:\n" if args.prompt is None else args.prompt
+    if model == "smollm2" and not SMOLLM2.path().exists():
+        raise ValueError(f"SmolLM2 is not installed: run `make setup` (expected {SMOLLM2.relpath})")
+    tokens = args.tokens if args.tokens is not None else (10 if model == "smollm2" else 16)
+    catalog = Catalog(SHIPPED + (("smollm2",) if model == "smollm2" else ()))
     state = Path(args.state)
     for f in state.glob("*.sqlite"):
         f.unlink()
@@ -230,13 +248,24 @@ def main(argv: list[str] | None = None) -> int:
             return System.at(RpcBackend(node.rpc, account), addresses)
 
         stories = []
-        entry = catalog.named("shakespeare")
+        entry = catalog.named(model)
         if args.only in (None, "llama"):
-            n = (len(encode_input(entry, args.prompt)) // 4 + args.tokens - 1) * entry.graph.n_f
-            wrong = args.wrong_node if args.wrong_node is not None else n // 2 + 5
-            say(f"[demo 1/3] two-phase: {entry.name}, prompt {args.prompt!r}, a lie at node {wrong}")
-            stories.append(play_story(chain, system_at, catalog, Story("two-phase LLaMA", "shakespeare", args.prompt,
-                                      args.tokens, LyingSubmitter("wrong-node", wrong)), state, accounts, say))
+            text = args.chat if entry.v2 else args.prompt
+            p = len(encode_input(entry, text)) // 4
+            n = (p + tokens - 1) * entry.graph.n_f
+            if args.wrong_node is not None:
+                wrong = args.wrong_node
+            elif entry.v2:  # a layer's residual stream at the last position: the answer's last token changes
+                wrong = (p + tokens - 2) * entry.graph.n_f + entry.graph.index("blk.7.ffn_residual")
+            else:
+                wrong = n // 2 + 5
+            if not 0 <= wrong < n:
+                raise ValueError(f"--wrong-node {wrong} is outside this task's {n} nodes (0 … {n - 1})")
+            name = entry.graph.descriptors[wrong % entry.graph.n_f].name
+            say(f"[demo 1/3] two-phase: {entry.name}, {'question' if entry.v2 else 'prompt'} {text!r}, {tokens} new "
+                f"tokens, {n:,} nodes; a lie at node {wrong} ({name} at t = {wrong // entry.graph.n_f})")
+            stories.append(play_story(chain, system_at, catalog, Story(f"two-phase {entry.name}", entry.name, text,
+                                      tokens, LyingSubmitter("wrong-node", wrong)), state, accounts, say))
             say("\n".join(summary(stories[-1])))
         if args.only in (None, "mnist"):
             from offchain.llm.kernels.mnist import IMAGE
@@ -247,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             say("\n".join(summary(stories[-1])))
         if args.only in (None, "quorum"):
             say("[demo 3/3] quorum fast path: shakespeare, three honest submitters and one liar")
-            say("\n".join(play_quorum(system_at, catalog, args.prompt, args.tokens, LyingSubmitter("wrong-node", 3),
+            say("\n".join(play_quorum(system_at, catalog, args.prompt, 16 if args.tokens is None else args.tokens,
+                                       LyingSubmitter("wrong-node", 3),
                                        state, accounts, say)))
     if args.plot:
         plot(stories, args.plot)
