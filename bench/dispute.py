@@ -57,6 +57,34 @@ def _story_metrics(prefix: str, s: Story) -> dict[str, Any]:
     return out
 
 
+def _smollm2(chain: Chain, system_at: Any, state: Path, accounts: dict[str, str]) -> dict[str, Any]:
+    """make demo's story 1: SmolLM2-135M-Instruct (spec v2), a chat question, 10 new tokens, a lie at
+    a layer's residual stream at the last position (SPEC §5.5), from posting the task to the
+    resolved game, both agents' native work included."""
+    from offchain.agents.demo import DEFAULT_QUESTION
+    from offchain.agents.requester import encode_input
+    from offchain.llm.known_models import SMOLLM2
+
+    if not SMOLLM2.path().exists():
+        return {}
+    catalog = Catalog(("smollm2",))
+    e = catalog.entries[0]
+    system_at(accounts["requester"]).models.send("register", astuple(e.spec))
+    n_new = 10
+    p = len(encode_input(e, DEFAULT_QUESTION)) // 4
+    lie = (p + n_new - 2) * e.graph.n_f + e.graph.index("blk.7.ffn_residual")
+    s = play_story(chain, system_at, catalog, Story("smollm2", "smollm2", DEFAULT_QUESTION, n_new,
+                                                    LyingSubmitter("wrong-node", lie)), state, accounts, lambda m: None)
+    out = _story_metrics("smollm2", s)
+    out["smollm2.gas.total"]["target"] = "≤ 4M"
+    out["smollm2.wall"]["target"] = "≤ 30 s"
+    out["smollm2.wall"]["note"] = (f"post the task → game resolved, both agents in one process; {p} prompt + {n_new} new "
+                                   f"tokens, {(p + n_new - 1) * e.graph.n_f:,} nodes, the lie at node {lie} "
+                                   "(blk.7.ffn_residual at the last position)")
+    out["smollm2.wall"].pop("anchor", None)
+    return out
+
+
 def run() -> dict[str, Any]:
     catalog = Catalog()
     out: dict[str, Any] = {}
@@ -81,6 +109,7 @@ def run() -> dict[str, Any]:
         out.update(_story_metrics("llama", s))
         m = story("single-phase", "mnist-single", Path(IMAGE).read_bytes(), 1, 0)
         out.update(_story_metrics("mnist", m))
+        out.update(_smollm2(chain, system_at, Path(tmp), accounts))
         # Scaling: rounds against the node count n (more tokens) and the steps per node m (which node lies).
         series = []
         for n_new, lie_j in ((2, 3), (8, 3), (32, 3), (8, 18), (8, 70)):
